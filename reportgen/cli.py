@@ -1,0 +1,157 @@
+"""``reportgen run|render|list|plan|validate`` — the same operations as the invoke tasks.
+
+Exit codes: 0 success; 1 a run failed; 2 bad input (unknown study, invalid spec, missing data).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .catalog import Spec, load_all, select
+from .expand import SpecError
+
+SMOKE_DIR = Path(".smoke")
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Smoke output defaults to its own git-ignored folder; explicit flags win."""
+    base = SMOKE_DIR if getattr(args, "smoke", False) else Path(".")
+    return Path(args.results_dir or base / "results"), Path(args.docs_dir or base / "docs")
+
+
+def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> list[Spec]:
+    specs, errors = load_all(Path(args.experiments))
+    for err in errors:
+        console.print(f"[red]invalid spec[/] {err}", highlight=False, soft_wrap=True)
+    if errors and strict:
+        raise SystemExit(2)
+    return select(specs, list(args.names))
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from .execute import execute, plan
+
+    specs = _specs(args, console)
+    results, docs = _paths(args)
+    planned = plan(specs, results, smoke=args.smoke, force=args.force)
+    from .data import DataError, data_root
+
+    try:
+        summary = execute(planned, data_root(args.data_dir), args.device, console)
+    except DataError as err:
+        console.print(f"[red]data error[/] {err}", highlight=False, soft_wrap=True)
+        return 2
+    console.print(f"trained {summary.trained}, cached {summary.cached}, reused {summary.reused}, "
+                  f"failed {len(summary.failed)} in {summary.seconds:.1f}s", highlight=False)
+    for f in summary.failed:
+        console.print(f"[red]failed[/] {f}", highlight=False, soft_wrap=True)
+    if not args.no_render:
+        from .render import render
+
+        render(_specs(args, console) if args.names else specs, results, docs, Path(args.experiments),
+               console=console, index_specs=load_all(Path(args.experiments))[0])
+    return 1 if summary.failed else 0
+
+
+def cmd_render(args: argparse.Namespace, console: Console) -> int:
+    from .render import render
+
+    specs = _specs(args, console)
+    results, docs = _paths(args)
+    render(specs, results, docs, Path(args.experiments), console=console,
+           index_specs=load_all(Path(args.experiments))[0])
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    from .execute import plan
+    from . import store
+
+    specs = _specs(args, console, strict=False)
+    results, _ = _paths(args)
+    table = Table("study", "variants × seeds", "status", "wall time")
+    for spec in specs:
+        planned = plan([spec], results, smoke=args.smoke)
+        files = dict(store.iter_results(results, spec.name))
+        todo = [p for p in planned if p.action != "cached"]
+        failed = [p for p in planned if files.get(p.path, {}).get("status") in ("failed", "interrupted")]
+        stale = [p for p in todo if p.path in files and files[p.path]["key"] != p.key]
+        status = ("failed" if failed else "stale" if stale else "missing" if todo else "up to date")
+        n_var = len({p.run.variant for p in planned})
+        wall = sum(files[p.path].get("wall_seconds", 0) for p in planned if p.path in files)
+        table.add_row(spec.name, f"{n_var} × {len(planned) // max(n_var, 1)}",
+                      f"{status} ({len(todo)} to run)" if todo else status, f"{wall / 60:.1f} min")
+    console.print(table)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    from .execute import plan
+
+    specs = _specs(args, console)
+    results, _ = _paths(args)
+    planned = plan(specs, results, smoke=args.smoke, force=args.force)
+    for p in planned:
+        if p.action != "cached":
+            console.print(f"{p.action:6} {p.run.study}/{p.run.variant}/seed{p.run.seed}", highlight=False)
+    n = {a: sum(p.action == a for p in planned) for a in ("train", "reuse", "cached")}
+    console.print(f"{n['train']} to train, {n['reuse']} to reuse, {n['cached']} cached", highlight=False)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    from .expand import expand
+
+    specs, errors = load_all(Path(args.experiments))
+    for spec in specs.values():
+        try:
+            expand(spec.study, spec.name, str(spec.path))
+        except SpecError as err:
+            errors.append(err)
+    for err in errors:
+        console.print(f"[red]invalid[/] {err}", highlight=False, soft_wrap=True)
+    console.print(f"{len(specs) + 0} specs loaded, {len(errors)} problems", highlight=False)
+    return 2 if errors else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="reportgen", description=__doc__.splitlines()[0])
+    ap.add_argument("--experiments", default="experiments", help="folder of spec files")
+    ap.add_argument("--results-dir", help="default: results/ (.smoke/results with --smoke)")
+    ap.add_argument("--docs-dir", help="default: docs/ (.smoke/docs with --smoke)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name, fn, helptext in (("run", cmd_run, "train what is missing, then render"),
+                               ("render", cmd_render, "results → docs, no training"),
+                               ("list", cmd_list, "each study: up to date / stale / missing / failed"),
+                               ("plan", cmd_plan, "the runs a run command would train or reuse"),
+                               ("validate", cmd_validate, "check every spec, report all problems")):
+        p = sub.add_parser(name, help=helptext)
+        p.set_defaults(fn=fn)
+        p.add_argument("names", nargs="*", metavar="STUDY", help="study names (default: all)")
+        if name in ("run", "plan", "list"):
+            p.add_argument("--smoke", action="store_true", help="small subset, 1 epoch, 1 seed; writes under .smoke/")
+        if name in ("run", "plan"):
+            p.add_argument("--force", action="store_true", help="retrain even if cached")
+        if name == "run":
+            p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+            p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
+            p.add_argument("--no-render", action="store_true", help="train only")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        return args.fn(args, console)
+    except SpecError as err:
+        console.print(f"[red]error[/] {err}", highlight=False, soft_wrap=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Plan and execute the runs of some studies: reuse what the cache has, train the rest, store each
+result as soon as it exists (an interrupted run-all keeps everything that finished).
+
+Never imports analysis or rendering code: reporting stays out of training.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from . import store
+from .catalog import Spec
+from .data import DATASET_MD5
+from .expand import Run, expand
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A run and what will happen to it: ``cached`` (its file holds a final result with this key),
+    ``reuse`` (another study has the key: copy), or ``train``."""
+
+    run: Run
+    key: str
+    path: Path
+    action: str
+    source: Path | None = None
+
+
+@dataclass
+class Summary:
+    trained: int = 0
+    cached: int = 0
+    reused: int = 0
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def plan(specs: list[Spec], results: Path, smoke: bool = False, force: bool = False) -> list[Planned]:
+    """Every run of ``specs`` with its action; ``force`` turns all into ``train``."""
+    cache = {} if force else store.index(results)
+    out = []
+    for spec in specs:
+        for run in expand(spec.study, spec.name, str(spec.path), smoke=smoke):
+            key = run.key
+            path = store.result_path(results, run.study, run.variant, run.seed)
+            hit = cache.get(key)
+            if not hit:
+                out.append(Planned(run, key, path, "train"))
+                cache[key] = [path]  # a second study declaring the same run copies this one
+            elif path in hit:
+                out.append(Planned(run, key, path, "cached"))
+            else:
+                out.append(Planned(run, key, path, "reuse", hit[0]))
+    return out
+
+
+def _git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reportgen"],
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(device: Any) -> dict[str, Any]:
+    import torch
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return {"git_commit": _git_commit(), "torch": torch.__version__, "python": platform.python_version(),
+            "device": name, "data_md5": DATASET_MD5,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def header(p: Planned) -> dict[str, Any]:
+    r = p.run
+    return {"schema_version": store.SCHEMA_VERSION, "key": p.key, "study": r.study, "variant": r.variant,
+            "label": r.label, "seed": r.seed, "runner_version": r.runner_version,
+            "config": r.config.model_dump(mode="json")}
+
+
+def resolve_device(name: str = "auto") -> Any:
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def execute(planned: list[Planned], data_root: Path, device: str = "auto", console: Console | None = None) -> Summary:
+    """Carry out a plan. One failing run is recorded as ``failed`` and the rest go on; Ctrl-C records
+    the current run as ``interrupted`` and re-raises."""
+    console = console or Console(stderr=True)
+    summary, start = Summary(), time.perf_counter()
+    todo = [p for p in planned if p.action == "train"]
+    summary.cached = sum(p.action == "cached" for p in planned)
+    if todo:
+        from . import data as data_mod
+        from .train import train_run
+
+        dev = resolve_device(device)
+        mnist = data_mod.load(data_root, dev)
+        prov = provenance(dev)
+        for n, p in enumerate(todo, 1):
+            tag = f"[{n}/{len(todo)}] {p.run.study}/{p.run.variant}/seed{p.run.seed}"
+            t0 = time.perf_counter()
+            on_epoch = lambda h, tag=tag: console.print(  # noqa: E731
+                f"{tag} epoch {h['epoch']}: train_loss {h['train_loss']:.4f} val_acc {h['val_acc']:.4f} ({h['seconds']:.1f}s)",
+                highlight=False)
+            try:
+                probes = ()
+                if p.run.config.probes:
+                    from .probes import make_probes
+
+                    probes = make_probes(p.run.config.probes)
+                out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch)
+                out.pop("model")
+            except KeyboardInterrupt:
+                store.write_json(p.path, {**header(p), "status": "interrupted", "reason": "KeyboardInterrupt",
+                                          "provenance": prov})
+                raise
+            except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
+                tail = "".join(traceback.format_exception(err)[-3:])
+                out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
+                summary.failed.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}: {type(err).__name__}: {err}")
+            result = {**header(p), **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
+            store.write_json(p.path, result)
+            summary.trained += 1
+            acc = out.get("test", {}).get("accuracy")
+            console.print(f"{tag} {out['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
+                          + f" in {result['wall_seconds']:.1f}s", highlight=False)
+    for p in planned:  # after training: a reused run may come from a run trained just now
+        if p.action == "reuse":
+            result = store.read_json(p.source)
+            result.update({k: v for k, v in header(p).items() if k != "config"})
+            result.setdefault("provenance", {})["reused_from"] = p.source.as_posix()
+            store.write_json(p.path, result)
+            summary.reused += 1
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,0 +1,148 @@
+"""Study → list of runs: apply the sweep's overrides to the base config, one run per (variant, seed).
+
+A run's identity is its *key*: a SHA-256 over the canonical resolved config, the seed, the data
+checksum and the runner version (see :mod:`reportgen.version`). Nothing else (study name, title,
+analyses, docstring) enters it, so the same baseline declared by three studies trains once.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from .data import DATASET_MD5
+from .spec import VARIANT_SLUG, RunConfig, Study
+from .version import runner_version
+
+#: What ``--smoke`` changes, identically for every spec (DESIGN: specs never special-case it).
+SMOKE = {"data.train_subset": 2000, "data.val_size": 500, "data.test_subset": 1000, "train.epochs": 1}
+
+
+class SpecError(ValueError):
+    """A spec that cannot be turned into runs; the message names the file, field, value, allowed."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (variant, seed) of a study. ``config`` is validated and fully resolved."""
+
+    study: str
+    variant: str  # slug: the results folder name
+    label: str  # human-readable, e.g. "dropout=0.1"
+    seed: int
+    config: RunConfig
+
+    @property
+    def runner_version(self) -> str:
+        """Hash of the code that computes this run (see :mod:`reportgen.version`)."""
+        c = self.config
+        return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes))
+
+    @property
+    def key(self) -> str:
+        """Hex SHA-256 identifying this run's numbers (config, seed, data checksum, runner version)."""
+        payload = {"config": self.config.model_dump(mode="json"), "seed": self.seed,
+                   "data_md5": DATASET_MD5, "runner": self.runner_version}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``tree["a"]["b"] = value`` for ``path="a.b"``; raises KeyError naming the unknown part."""
+    *parents, leaf = path.split(".")
+    node = tree
+    for i, part in enumerate(parents):
+        if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
+            raise KeyError(".".join(parents[: i + 1]))
+        node = node[part]
+    if leaf not in node:
+        raise KeyError(path)
+    node[leaf] = copy.deepcopy(value)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, (tuple, list)):
+        return "x".join(_fmt(v) for v in value) or "none"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return "_".join(f"{k}-{_fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _short_names(paths: list[str]) -> dict[str, str]:
+    """Last path component, unless two grid paths share it (then the whole path)."""
+    last = [p.rsplit(".", 1)[-1] for p in paths]
+    return {p: (s if last.count(s) == 1 else p) for p, s in zip(paths, last)}
+
+
+def variants(study: Study) -> list[tuple[str, str, dict[str, Any]]]:
+    """``[(slug, label, overrides)]`` in declaration order; a study without a sweep has one, ``default``."""
+    labelled = list(study.sweep.variants.items()) or [("", {})]
+    paths = list(study.sweep.grid)
+    short = _short_names(paths)
+    combos = list(itertools.product(*(study.sweep.grid[p] for p in paths))) or [()]
+    out = []
+    for (vname, vover), combo in itertools.product(labelled, combos):
+        grid_over = dict(zip(paths, combo))
+        parts = [f"{short[p]}={_fmt(v)}" for p, v in grid_over.items()]
+        label = ", ".join(([vname] if vname else []) + parts) or "default"
+        slug_parts = ([vname] if vname else []) + [
+            re.sub(r"[^a-z0-9_.\-]", "_", f"{short[p]}-{_fmt(v)}".lower()) for p, v in grid_over.items()
+        ]
+        slug = "_".join(slug_parts) or "default"
+        out.append((slug, label, {**vover, **grid_over}))
+    return out
+
+
+def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> list[Run]:
+    """All runs of ``study`` (named ``name``, loaded from ``origin``), variant-major, seed-minor.
+
+    Raises:
+        SpecError: an override names an unknown field or gives a value the schema rejects.
+    """
+    runs: list[Run] = []
+    seen: dict[str, str] = {}
+    seeds = study.sweep.seeds[:1] if smoke else study.sweep.seeds
+    for slug, label, overrides in variants(study):
+        if not VARIANT_SLUG.match(slug):
+            raise SpecError(f"{origin}: variant {label!r} gives folder name {slug!r}, which is not a slug")
+        if slug in seen:
+            raise SpecError(f"{origin}: variants {seen[slug]!r} and {label!r} share the folder {slug!r}")
+        seen[slug] = label
+        tree = study.base_config()
+        for path, value in {**overrides, **(SMOKE if smoke else {})}.items():
+            try:
+                set_path(tree, path, value)
+            except KeyError as err:
+                raise SpecError(
+                    f"{origin}: sweep override {path!r} (variant {label!r}): no field {err.args[0]!r}; "
+                    f"allowed top-level fields: {', '.join(RunConfig.model_fields)}"
+                ) from None
+        try:
+            config = RunConfig.model_validate(tree)
+        except ValidationError as err:
+            raise SpecError(f"{origin}: variant {label!r}: " + format_errors(err, prefix="")) from None
+        runs.extend(Run(name, slug, label, seed, config) for seed in seeds)
+    return runs
+
+
+def format_errors(err: ValidationError, prefix: str) -> str:
+    """One line per problem: ``field.path: message (given: value)``."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p not in ("MLP", "CNN", "mlp", "cnn"))
+        given = e.get("input")
+        given_s = repr(given) if not isinstance(given, dict) else "{…}"
+        lines.append(f"{prefix}{loc}: {e['msg']} (given: {given_s[:80]})")
+    return "; ".join(lines)
