@@ -52,8 +52,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not args.no_render:
         from .render import render
 
-        render(_specs(args, console) if args.names else specs, results, docs, Path(args.experiments),
-               console=console, index_specs=load_all(Path(args.experiments))[0])
+        render(specs, results, docs, console=console, index_specs=load_all(Path(args.experiments))[0],
+               data_root=args.data_dir, smoke=args.smoke)
     return 1 if summary.failed else 0
 
 
@@ -62,8 +62,8 @@ def cmd_render(args: argparse.Namespace, console: Console) -> int:
 
     specs = _specs(args, console)
     results, docs = _paths(args)
-    render(specs, results, docs, Path(args.experiments), console=console,
-           index_specs=load_all(Path(args.experiments))[0])
+    render(specs, results, docs, console=console, index_specs=load_all(Path(args.experiments))[0],
+           data_root=args.data_dir, smoke=args.smoke)
     return 0
 
 
@@ -132,13 +132,14 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
         p.set_defaults(fn=fn)
         p.add_argument("names", nargs="*", metavar="STUDY", help="study names (default: all)")
-        if name in ("run", "plan", "list"):
+        if name in ("run", "plan", "list", "render"):
             p.add_argument("--smoke", action="store_true", help="small subset, 1 epoch, 1 seed; writes under .smoke/")
         if name in ("run", "plan"):
             p.add_argument("--force", action="store_true", help="retrain even if cached")
+        if name in ("run", "render"):
+            p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
         if name == "run":
             p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-            p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
             p.add_argument("--no-render", action="store_true", help="train only")
     return ap
 

@@ -213,9 +213,11 @@ class Sweep(Strict):
 
 class Expect(Strict):
     """A claim the study checks against its results, e.g. ``Expect("test_accuracy", at_least=0.975)``
-    or ``Expect("generalization_gap", lowest="dropout=0.3")``. ``source`` says who made the claim."""
+    or ``Expect("generalization_gap", lowest="dropout=0.3")``. Thresholds are in the metric's own
+    units (accuracies as fractions). ``source`` says who made the claim."""
 
     metric: str
+    variant: str | None = Field(None, description="for at_least/at_most: the variant (default: the reference)")
     at_least: float | None = None
     at_most: float | None = None
     highest: str | None = None

@@ -1,0 +1,153 @@
+"""The closed, named registry of analyses a spec may ask for (``ANALYSES``).
+
+An analysis reads a study's results (JSON only: it never trains or loads a model), draws its
+figures into the study's asset folder and returns the context its template
+``templates/analyses/<name>.md.j2`` renders.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import figures
+from .spec import ANALYSIS_NAMES
+from .summary import METRICS, StudyResults
+
+TABLE_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "generalization_gap", "best_epoch",
+                 "params", "seconds_per_epoch")
+
+
+@dataclass
+class Context:
+    """What an analysis may use: the results, where figures go, and how pages link to them."""
+
+    sr: StudyResults
+    fig_dir: Path  # docs/assets/<study>
+    fig_url: str  # the same folder, relative to the study page
+    data_root: Path | None = None
+
+    def figure(self, name: str) -> tuple[Path, str]:
+        return self.fig_dir / name, f"{self.fig_url}/{name}"
+
+    @cached_property
+    def _test_raw(self) -> Path:
+        from .data import data_root, raw_dir, verify
+
+        root = data_root(self.data_root)
+        verify(root)
+        return raw_dir(root)
+
+    @cached_property
+    def test_images(self) -> np.ndarray:
+        """uint8 (10000, 28, 28) from the verified IDX file (16-byte header; LeCun's format), numpy only."""
+        raw = (self._test_raw / "t10k-images-idx3-ubyte").read_bytes()
+        return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+
+    @cached_property
+    def test_labels(self) -> np.ndarray:
+        """uint8 (10000,) digits from the verified IDX label file (8-byte header)."""
+        return np.frombuffer((self._test_raw / "t10k-labels-idx1-ubyte").read_bytes(), np.uint8, offset=8)
+
+
+def fmt(iv, digits: int) -> str:
+    """``mean ± half`` (half omitted for n = 1); NaN as an em dash."""
+    if not np.isfinite(iv.mean):
+        return "—"
+    if digits == 0:  # counts (parameters): thousands separators, no interval
+        return f"{iv.mean:,.0f}"
+    if iv.n < 2 or not np.isfinite(iv.half_width):
+        return f"{iv.mean:.{digits}f}"
+    return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
+
+
+def comparison_table(ctx: Context) -> dict[str, Any]:
+    """Each variant's standard measures as mean ± 95 % CI over seeds, with n."""
+    cols = [m for m in TABLE_METRICS if any(np.isfinite(v.values(m)).any() for v in ctx.sr.variants if v.runs)]
+    rows = []
+    for v in ctx.sr.variants:
+        cells = {m: fmt(v.interval(m), METRICS[m].digits) for m in cols}
+        rows.append({"label": v.label, "slug": v.slug, "n": len(v.runs), "expected": v.expected,
+                     "reference": v.slug == ctx.sr.reference, "cells": cells})
+    return {"columns": [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols],
+            "rows": rows}
+
+
+def _curves(ctx: Context) -> dict[str, dict[str, list[list[float]]]]:
+    return {v.label: {k: [[h[k] for h in r["history"]] for r in v.runs]
+                      for k in ("train_loss", "val_loss", "train_acc", "val_acc")}
+            for v in ctx.sr.variants if v.runs}
+
+
+def learning_curves(ctx: Context) -> dict[str, Any]:
+    """Train (dashed) and validation (solid) loss and accuracy per epoch, mean over seeds with band."""
+    path, url = ctx.figure("learning_curves.png")
+    stops = {v.label: float(np.mean([r["best_epoch"] for r in v.runs])) for v in ctx.sr.variants
+             if v.runs and v.runs[0]["config"]["train"]["early_stopping"]}
+    figures.learning_curves(_curves(ctx), path, marks=stops or None)
+    best = {v.label: [r["best_epoch"] for r in v.runs] for v in ctx.sr.variants if v.runs}
+    return {"url": url, "best_epochs": best, "marked": bool(stops)}
+
+
+def confusion_matrix(ctx: Context) -> dict[str, Any]:
+    """Per variant: the confusion matrix summed over seeds (a tab each) and its most-confused pairs."""
+    tabs = []
+    for v in ctx.sr.variants:
+        if not v.runs:
+            continue
+        cm = np.sum([r["test"]["confusion_matrix"] for r in v.runs], axis=0)
+        path, url = ctx.figure(f"confusion_{v.slug}.png")
+        figures.confusion_matrix(cm, path, f"{v.label} — summed over {len(v.runs)} seed(s)")
+        off = [(int(cm[i, j]), i, j) for i in range(10) for j in range(10) if i != j]
+        pairs = [{"true": i, "pred": j, "count": c, "per_seed": c / len(v.runs)}
+                 for c, i, j in sorted(off, key=lambda t: (-t[0], t[1], t[2]))[:5]]
+        tabs.append({"label": v.label, "url": url, "pairs": pairs, "n": len(v.runs)})
+    return {"tabs": tabs}
+
+
+def misclassified_examples(ctx: Context, per_variant: int = 30) -> dict[str, Any]:
+    """The most confident errors of each variant's first seed, shown as true → predicted (confidence)."""
+    tabs = []
+    for v in ctx.sr.variants:
+        if not v.runs:
+            continue
+        t = v.runs[0]["test"]
+        if not t["misclassified"]:
+            continue
+        order = np.argsort(-np.asarray(t["misclassified_conf"]), kind="stable")[:per_variant]
+        idx = [t["misclassified"][i] for i in order]
+        truth = ctx.test_labels[idx]
+        caps = [f"#{i}\n{y}→{t['misclassified_pred'][o]} ({t['misclassified_conf'][o]:.0%})"
+                for i, y, o in zip(idx, truth, order)]
+        path, url = ctx.figure(f"misclassified_{v.slug}.png")
+        figures.image_grid(ctx.test_images[idx], caps, path,
+                           f"{v.label}, seed {v.runs[0]['seed']}: most confident errors (test index: true→predicted)")
+        tabs.append({"label": v.label, "url": url, "seed": v.runs[0]["seed"], "shown": len(idx),
+                     "total": len(t["misclassified"])})
+    return {"tabs": tabs}
+
+
+def generalization_gap(ctx: Context) -> dict[str, Any]:
+    """Train accuracy (eval mode) minus validation accuracy at the last epoch, per variant."""
+    vs = [v for v in ctx.sr.variants if v.runs]
+    ivs = [v.interval("generalization_gap") for v in vs]
+    path, url = ctx.figure("generalization_gap.png")
+    figures.bars([v.label for v in vs], [i.mean for i in ivs], [i.half_width for i in ivs], path,
+                 "train − val accuracy (pp)", "Generalization gap at the last epoch (mean ± 95 % CI)")
+    rows = [{"label": v.label, "train": fmt(v.interval("train_acc"), 2), "val": fmt(v.interval("val_acc"), 2),
+             "gap": fmt(i, 2), "best_epoch": fmt(v.interval("best_epoch"), 1)} for v, i in zip(vs, ivs)]
+    return {"url": url, "rows": rows}
+
+
+ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "comparison_table": comparison_table,
+    "learning_curves": learning_curves,
+    "confusion_matrix": confusion_matrix,
+    "misclassified_examples": misclassified_examples,
+    "generalization_gap": generalization_gap,
+}
+assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analysis.ANALYSES must list the same names"

@@ -1,0 +1,121 @@
+"""Words from numbers: the answer admonition and the verdict on each expectation of a study.
+
+Every sentence is a template filled with computed values; nothing here states a number or a
+ranking that it did not compute. Intervals: Student t over seeds; differences between variants:
+Welch's t test over seeds (``reportgen.stats``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .spec import Expect
+from .stats import verdict, welch
+from .summary import METRICS, StudyResults, VariantResults
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation's outcome: ``held``, ``contradicted`` or ``inconclusive``, with evidence."""
+
+    expect: Expect
+    outcome: str
+    evidence: str
+
+    @property
+    def icon(self) -> str:
+        return {"held": "✅", "contradicted": "❌", "inconclusive": "➖"}[self.outcome]
+
+    @property
+    def claim(self) -> str:
+        e, m = self.expect, METRICS.get(self.expect.metric)
+        label = m.label if m else e.metric
+        if e.at_least is not None or e.at_most is not None:
+            bound = e.at_least if e.at_least is not None else e.at_most
+            shown = f"{bound * m.scale:g} {m.unit}".strip() if m else f"{bound:g}"
+            return f"{label} of {e.variant or 'the reference'} ≥ {shown}" if e.at_least is not None \
+                else f"{label} of {e.variant or 'the reference'} ≤ {shown}"
+        return f"{e.highest or e.lowest} has the {'highest' if e.highest else 'lowest'} {label}"
+
+
+def _mean_ci(v: VariantResults, metric: str) -> str:
+    iv, m = v.interval(metric), METRICS[metric]
+    half = f" ± {iv.half_width:.{m.digits}f}" if iv.n > 1 and np.isfinite(iv.half_width) else ""
+    return f"{iv.mean:.{m.digits}f}{half} {m.unit}".strip() + f" (n = {iv.n})"
+
+
+def compare(sr: StudyResults, a: VariantResults, b: VariantResults, metric: str) -> tuple[str, float, float]:
+    """(sentence, difference in display units, p) for a vs b on ``metric`` (Welch over seeds)."""
+    m = METRICS[metric]
+    w = welch([x * m.scale for x in a.values(metric)], [x * m.scale for x in b.values(metric)])
+    diff, lo, hi = (w.diff, w.low, w.high) if m.higher_is_better else (-w.diff, -w.high, -w.low)
+    return verdict(a.label, b.label, diff, lo, hi, w.p, alpha=ALPHA, unit=m.unit or ""), w.diff, w.p
+
+
+def check(sr: StudyResults, e: Expect) -> Check:
+    """Evaluate one expectation. Threshold claims: held when the whole 95 % CI of the mean is on the
+    claimed side, contradicted when it is wholly on the other side. Ranking claims: held when the
+    named variant ranks first and beats the runner-up significantly (Welch, p < 0.05)."""
+    if e.metric not in METRICS:
+        return Check(e, "inconclusive", f"unknown metric {e.metric!r}; known: {', '.join(METRICS)}")
+    m = METRICS[e.metric]
+    try:
+        if e.at_least is not None or e.at_most is not None:
+            v = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
+            iv = v.interval(e.metric)
+            bound = (e.at_least if e.at_least is not None else e.at_most) * m.scale
+            sign = 1 if e.at_least is not None else -1
+            lo, hi = (iv.low, iv.high) if np.isfinite(iv.half_width) else (iv.mean, iv.mean)
+            if not np.isfinite(iv.mean):
+                return Check(e, "inconclusive", "no finite results")
+            held = sign * (min(lo, hi) if sign > 0 else max(lo, hi)) >= sign * bound
+            contra = sign * (max(lo, hi) if sign > 0 else min(lo, hi)) < sign * bound
+            outcome = "held" if held else "contradicted" if contra else "inconclusive"
+            return Check(e, outcome, f"{v.label}: {_mean_ci(v, e.metric)}; 95 % CI {lo:.{m.digits}f}–{hi:.{m.digits}f}")
+        named = sr.variant(e.highest or e.lowest)
+        want_high = e.highest is not None
+        ranked = sorted((v for v in sr.variants if v.runs), key=lambda v: v.interval(e.metric).mean,
+                        reverse=want_high)
+        if len(ranked) < 2:
+            return Check(e, "inconclusive", "fewer than two variants with results")
+        top = ranked[0]
+        other = ranked[1] if top is named else top
+        sentence, _, p = compare(sr, named, other, e.metric) if m.higher_is_better == want_high \
+            else compare(sr, other, named, e.metric)
+        if top is named and p < ALPHA:
+            outcome = "held"
+        elif top is not named and p < ALPHA:
+            outcome = "contradicted"
+        else:
+            outcome = "inconclusive"
+        means = "; ".join(f"{v.label}: {v.interval(e.metric).mean:.{m.digits}f}" for v in ranked)
+        return Check(e, outcome, f"{sentence}. Means ({m.unit or 'value'}): {means}")
+    except KeyError as err:
+        return Check(e, "inconclusive", str(err.args[0]))
+
+
+def answer(sr: StudyResults) -> str:
+    """The study's answer in two or three generated sentences (Markdown)."""
+    vs = [v for v in sr.variants if v.runs]
+    if not vs:
+        return "No results yet: run `invoke run --spec %s`." % sr.name
+    if len(vs) == 1:
+        v = vs[0]
+        return (f"**{v.label}** reaches a test accuracy of **{_mean_ci(v, 'test_accuracy')}** "
+                f"(mean ± 95 % CI over seeds), macro F1 {_mean_ci(v, 'macro_f1')}; validation loss is lowest "
+                f"at epoch {_mean_ci(v, 'best_epoch')} of {v.runs[0]['stopped_epoch']}.")
+    best = max(vs, key=lambda v: v.interval("test_accuracy").mean)
+    ref = next((v for v in vs if v.slug == sr.reference), vs[0])
+    text = f"Highest mean test accuracy: **{best.label}**, {_mean_ci(best, 'test_accuracy')}."
+    if best is not ref:
+        sentence, _, _ = compare(sr, best, ref, "test_accuracy")
+        text += f" Against the reference: {sentence}."
+    gaps = [(v.interval("generalization_gap").mean, v) for v in vs]
+    lo_gap, hi_gap = min(gaps, key=lambda t: t[0]), max(gaps, key=lambda t: t[0])
+    if np.isfinite(lo_gap[0]) and lo_gap[1] is not hi_gap[1]:
+        text += (f" The generalization gap (train − validation accuracy) ranges from {lo_gap[0]:.2f} pp "
+                 f"({lo_gap[1].label}) to {hi_gap[0]:.2f} pp ({hi_gap[1].label}).")
+    return text

@@ -1,0 +1,78 @@
+"""Everyday commands: ``invoke --list``. Each wraps ``python -m reportgen`` or mkdocs.
+
+    invoke run-all                  train what is missing for every study, render the site pages
+    invoke run --spec NAME          the same for one study (repeat --spec for several)
+    invoke render                   results → docs, no training
+    invoke docs / invoke serve      build the site strictly / serve it at http://127.0.0.1:8000
+    invoke test                     the test suite
+Add --smoke to run/run-all for a quick check (small subset, one epoch, one seed, written under .smoke/).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from invoke import task
+
+PY = f'"{sys.executable}" -m reportgen'
+os.environ.setdefault("DISABLE_MKDOCS_2_WARNING", "true")  # the mkdocs 2 notice is noise in CI logs
+
+
+def _flags(smoke: bool, force: bool = False, device: str = "auto") -> str:
+    return " ".join(f for f, on in (("--smoke", smoke), ("--force", force)) if on) + f" --device {device}"
+
+
+@task(help={"smoke": "small subset, 1 epoch, 1 seed; output under .smoke/", "force": "retrain cached runs",
+            "device": "auto | cpu | cuda"})
+def run_all(c, smoke=False, force=False, device="auto"):
+    """Train every study's missing runs, then render all pages."""
+    c.run(f"{PY} run {_flags(smoke, force, device)}", pty=sys.stdout.isatty())
+
+
+@task(iterable=["spec"], help={"spec": "study name (repeatable)", "smoke": "quick check under .smoke/",
+                              "force": "retrain cached runs", "device": "auto | cpu | cuda"})
+def run(c, spec, smoke=False, force=False, device="auto"):
+    """Train one study's missing runs, then render its page and the index."""
+    if not spec:
+        sys.exit("give a study: invoke run --spec NAME   (reportgen list shows them)")
+    c.run(f"{PY} run {' '.join(spec)} {_flags(smoke, force, device)}", pty=sys.stdout.isatty())
+
+
+@task(help={"smoke": "render the smoke results under .smoke/"})
+def render(c, smoke=False):
+    """Results → docs/ (no training)."""
+    c.run(f"{PY} render" + (" --smoke" if smoke else ""))
+
+
+def _config(smoke: bool) -> str:
+    if not smoke:
+        return "mkdocs.yml"
+    cfg = Path(".smoke/mkdocs.yml")
+    cfg.parent.mkdir(exist_ok=True)
+    cfg.write_text("INHERIT: ../mkdocs.yml\ndocs_dir: docs\nsite_dir: site\n")
+    return str(cfg)
+
+
+@task(help={"smoke": "build the smoke site under .smoke/site"})
+def docs(c, smoke=False):
+    """Build the site with ``mkdocs build --strict`` (site/)."""
+    c.run(f'"{sys.executable}" -m mkdocs build --strict -f {_config(smoke)}')
+
+
+@task(help={"smoke": "serve the smoke site"})
+def serve(c, smoke=False):
+    """Serve the site with live reload at http://127.0.0.1:8000."""
+    c.run(f'"{sys.executable}" -m mkdocs serve -f {_config(smoke)}', pty=sys.stdout.isatty())
+
+
+@task
+def test(c):
+    """The whole test suite (pytest)."""
+    c.run(f'"{sys.executable}" -m pytest -q', pty=sys.stdout.isatty())
+
+
+@task
+def list_studies(c):
+    """Each study: variants × seeds and status (up to date / stale / missing / failed)."""
+    c.run(f"{PY} list")
