@@ -1,0 +1,118 @@
+"""Shared fixtures: tiny synthetic MNIST files, a tiny learnable in-memory data set, real MNIST.
+
+Nothing here touches the network or the repository's ``results/`` and ``docs/``; training tests use
+a few hundred synthetic images on the CPU so the suite stays fast on a busy 2-core machine.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reportgen import data as data_mod
+
+REPO = Path(__file__).resolve().parents[1]
+RAW_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+# One thread: the tests are tiny, the machine is shared with long training jobs, and a single thread
+# keeps CPU float results identical from run to run.
+torch.set_num_threads(1)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """IDX encoding (LeCun's MNIST format): big-endian magic 0x0000_08_<ndim> (uint8 data), then each
+    dimension as a big-endian uint32, then the raw bytes. 2051 for images (ndim 3), 2049 for labels."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    magic = 0x0800 + array.ndim
+    return struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.tobytes()
+
+
+@dataclass(frozen=True)
+class RawMNIST:
+    """A synthetic data root in torchvision's layout: ``root/MNIST/raw/<name>``."""
+
+    root: Path
+    arrays: dict[str, np.ndarray]
+    md5: dict[str, str]
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "MNIST" / "raw"
+
+
+def write_raw_mnist(root: Path, n_train: int = 30, n_test: int = 12, seed: int = 0) -> RawMNIST:
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": (np.arange(n_train) % 10).astype(np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": ((np.arange(n_test) * 3) % 10).astype(np.uint8),
+    }
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    md5 = {}
+    for name, array in arrays.items():
+        blob = idx_bytes(array)
+        (raw / name).write_bytes(blob)
+        md5[name] = hashlib.md5(blob).hexdigest()
+    return RawMNIST(root, arrays, md5)
+
+
+@pytest.fixture
+def raw_mnist(tmp_path: Path) -> RawMNIST:
+    """Four tiny IDX files (30 train, 12 test images) under ``tmp_path/mnist``; the module's ``MD5``
+    table is left alone (see ``synthetic_md5``)."""
+    return write_raw_mnist(tmp_path / "mnist")
+
+
+@pytest.fixture
+def synthetic_md5(raw_mnist: RawMNIST, monkeypatch: pytest.MonkeyPatch) -> RawMNIST:
+    """``raw_mnist`` with ``reportgen.data.MD5`` pointing at the synthetic files' checksums."""
+    monkeypatch.setattr(data_mod, "MD5", dict(raw_mnist.md5))
+    return raw_mnist
+
+
+def make_blobs(n_train: int = 1100, n_test: int = 300, seed: int = 0, noise: float = 3.0) -> data_mod.MNIST:
+    """A learnable stand-in for MNIST: each class is a fixed random 28×28 prototype plus Gaussian
+    noise (std ``noise``). Classes are balanced and shuffled; a small MLP reaches ~100 % in 2 epochs."""
+    g = torch.Generator().manual_seed(seed)
+    prototypes = torch.randn(10, 1, 28, 28, generator=g)
+
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = (torch.arange(n) % 10)[torch.randperm(n, generator=g)]
+        return prototypes[y] + noise * torch.randn(n, 1, 28, 28, generator=g), y
+
+    x_train, y_train = draw(n_train)
+    x_test, y_test = draw(n_test)
+    return data_mod.MNIST(x_train, y_train, x_test, y_test, md5="synthetic")
+
+
+@pytest.fixture(scope="session")
+def blobs_factory():
+    """:func:`make_blobs`, for tests that need their own size or noise."""
+    return make_blobs
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist() -> data_mod.MNIST:
+    """1,100 training images (use ``val_size=100``) and 300 test images, on the CPU."""
+    return make_blobs()
+
+
+@pytest.fixture(scope="session")
+def real_mnist() -> data_mod.MNIST:
+    """The real MNIST from ``$REPORTGEN_DATA``, verified and loaded once on the CPU."""
+    root = os.environ.get("REPORTGEN_DATA")
+    if not root:
+        pytest.skip("REPORTGEN_DATA is not set: no real MNIST to test against "
+                    "(export REPORTGEN_DATA=/work/shared/data)")
+    if not all((Path(root) / "MNIST" / "raw" / n).exists() for n in RAW_NAMES):
+        pytest.skip(f"REPORTGEN_DATA={root} has no MNIST/raw/ with the four MNIST files")
+    return data_mod.load(Path(root), "cpu", download=False)

@@ -1,0 +1,75 @@
+"""Every spec in ``experiments/``: it validates, expands, opens with the house-style docstring, and
+smoke-runs end to end on real MNIST through the CLI (new spec files are picked up automatically)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportgen import store
+from reportgen.catalog import load_spec, spec_paths
+from reportgen.expand import expand
+from reportgen.spec import VARIANT_SLUG
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = spec_paths(REPO / "experiments")
+IDS = [p.stem for p in SPECS]
+
+
+def test_there_are_specs():
+    assert len(SPECS) >= 1
+    assert all(p.suffix == ".py" and not p.name.startswith("_") for p in SPECS)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=IDS)
+def test_spec_validates_and_expands(path):
+    spec = load_spec(path)
+    assert spec.name == path.stem
+    runs = expand(spec.study, spec.name, str(path))
+    n_variants = len({r.variant for r in runs})
+    assert len(runs) == n_variants * len(spec.study.sweep.seeds) >= 1
+    assert len({r.key for r in runs}) == len(runs)  # no two runs of a study share a key
+    assert all(VARIANT_SLUG.match(r.variant) for r in runs)
+    if spec.study.reference is not None:
+        assert spec.study.reference in {r.label for r in runs} | {r.variant for r in runs}
+    smoke = expand(spec.study, spec.name, str(path), smoke=True)
+    assert len(smoke) == n_variants
+    assert {r.config.train.epochs for r in smoke} == {1}
+
+
+@pytest.mark.parametrize("path", SPECS, ids=IDS)
+def test_spec_docstring_has_house_style_header(path):
+    doc = load_spec(path).doc
+    assert doc.splitlines()[0].strip().endswith("?"), "the docstring opens with the question"
+    for field in ("Run:", "Expected:", "Cost:"):
+        assert field in doc, f"{path.name}: docstring lacks {field!r}"
+    assert f"--spec {path.stem}" in doc or f"run {path.stem}" in doc, "the run command names this spec"
+
+
+@pytest.mark.parametrize("path", SPECS, ids=IDS)
+def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
+    data = os.environ.get("REPORTGEN_DATA")
+    if not data or not (Path(data) / "MNIST" / "raw").is_dir():
+        pytest.skip("REPORTGEN_DATA is not set to a folder with MNIST/raw/: no smoke run on real MNIST")
+    spec = load_spec(path)
+    results, docs = tmp_path / "r", tmp_path / "d"
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-m", "reportgen", "--results-dir", str(results), "--docs-dir", str(docs),
+         "run", spec.name, "--smoke", "--no-render"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    runs = expand(spec.study, spec.name, str(path), smoke=True)
+    for run in runs:
+        result = store.read_json(store.result_path(results, run.study, run.variant, run.seed))
+        assert result["key"] == run.key
+        assert result["status"] == "completed", result.get("reason")
+        assert len(result["history"]) == 1
+        assert result["test"]["accuracy"] > 0.5, f"{run.variant}: {result['test']['accuracy']}"
+        assert sum(map(sum, result["test"]["confusion_matrix"])) == run.config.data.test_subset
+    written = sorted(p.relative_to(results).as_posix() for p in results.glob("**/*.json"))
+    assert written == sorted(f"{r.study}/{r.variant}/seed{r.seed}.json" for r in runs)
+    assert not docs.exists()
