@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .catalog import Spec, load_all, select
@@ -26,7 +27,7 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
 def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> list[Spec]:
     specs, errors = load_all(Path(args.experiments))
     for err in errors:
-        console.print(f"[red]invalid spec[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]invalid spec[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     if errors and strict:
         raise SystemExit(2)
     return select(specs, list(args.names))
@@ -43,12 +44,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         summary = execute(planned, data_root(args.data_dir), args.device, console)
     except DataError as err:
-        console.print(f"[red]data error[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
     console.print(f"trained {summary.trained}, cached {summary.cached}, reused {summary.reused}, "
                   f"failed {len(summary.failed)} in {summary.seconds:.1f}s", highlight=False)
     for f in summary.failed:
-        console.print(f"[red]failed[/] {f}", highlight=False, soft_wrap=True)
+        console.print(f"[red]failed[/] {escape(f)}", highlight=False, soft_wrap=True)
     if not args.no_render:
         from .render import render
 
@@ -113,7 +114,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         except SpecError as err:
             errors.append(err)
     for err in errors:
-        console.print(f"[red]invalid[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]invalid[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     console.print(f"{len(specs) + 0} specs loaded, {len(errors)} problems", highlight=False)
     return 2 if errors else 0
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args, console)
     except SpecError as err:
-        console.print(f"[red]error[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
 
 

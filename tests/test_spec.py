@@ -244,9 +244,6 @@ def test_cli_validate_counts_problems(tmp_path, capsys):
     assert "1 specs loaded, 0 problems" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="BUG cli.py: error text is printed as rich markup, so a value like '[/x]' raises "
-                          "rich.errors.MarkupError instead of exit 2 (escape with rich.markup.escape)")
 def test_cli_error_text_with_brackets_is_not_parsed_as_markup(tmp_path, capsys):
     exp = tmp_path / "experiments"
     exp.mkdir()
