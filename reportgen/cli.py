@@ -24,19 +24,24 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return Path(args.results_dir or base / "results"), Path(args.docs_dir or base / "docs")
 
 
-def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> list[Spec]:
+def _load(args: argparse.Namespace, console: Console, strict: bool = True) -> tuple[list[Spec], dict[str, Spec]]:
+    """(the named specs, every spec): the index needs all of them, so each file is loaded once."""
     specs, errors = load_all(Path(args.experiments))
     for err in errors:
         console.print(f"[red]invalid spec[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     if errors and strict:
         raise SystemExit(2)
-    return select(specs, list(args.names))
+    return select(specs, list(args.names)), specs
+
+
+def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> list[Spec]:
+    return _load(args, console, strict)[0]
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .execute import execute, plan
 
-    specs = _specs(args, console)
+    specs, every = _load(args, console)
     results, docs = _paths(args)
     planned = plan(specs, results, smoke=args.smoke, force=args.force)
     from .data import DataError, data_root
@@ -53,18 +58,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not args.no_render:
         from .render import render
 
-        render(specs, results, docs, console=console, index_specs=load_all(Path(args.experiments))[0],
-               data_root=args.data_dir, smoke=args.smoke)
+        render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
     return 1 if summary.failed else 0
 
 
 def cmd_render(args: argparse.Namespace, console: Console) -> int:
     from .render import render
 
-    specs = _specs(args, console)
+    specs, every = _load(args, console)
     results, docs = _paths(args)
-    render(specs, results, docs, console=console, index_specs=load_all(Path(args.experiments))[0],
-           data_root=args.data_dir, smoke=args.smoke)
+    render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
     return 0
 
 

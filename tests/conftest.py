@@ -112,7 +112,7 @@ def real_mnist() -> data_mod.MNIST:
     root = os.environ.get("REPORTGEN_DATA")
     if not root:
         pytest.skip("REPORTGEN_DATA is not set: no real MNIST to test against "
-                    "(export REPORTGEN_DATA=/work/shared/data)")
+                    "(e.g. export REPORTGEN_DATA=../shared/data)")
     if not all((Path(root) / "MNIST" / "raw" / n).exists() for n in RAW_NAMES):
         pytest.skip(f"REPORTGEN_DATA={root} has no MNIST/raw/ with the four MNIST files")
     return data_mod.load(Path(root), "cpu", download=False)
