@@ -36,7 +36,7 @@ class Context:
 
     @cached_property
     def _test_raw(self) -> Path:
-        from .data import data_root, raw_dir, verify
+        from .fetch import data_root, raw_dir, verify
 
         root = data_root(self.data_root)
         verify(root)

@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     specs, every = _load(args, console)
     results, docs = _paths(args)
     planned = plan(specs, results, smoke=args.smoke, force=args.force)
-    from .data import DataError, data_root
+    from .fetch import DataError, data_root
 
     try:
         summary = execute(planned, data_root(args.data_dir), args.device, console)

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from . import store
 from .catalog import Spec
-from .data import DATASET_MD5
+from .fetch import DATASET_MD5
 from .expand import Run, expand
 
 
@@ -121,7 +121,7 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                 if p.run.config.probes:
                     from .probes import make_probes
 
-                    probes = make_probes(p.run.config.probes)
+                    probes = make_probes(p.run.config)
                 out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch)
                 out.pop("model")
             except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .data import DATASET_MD5
+from .fetch import DATASET_MD5
 from .spec import VARIANT_SLUG, RunConfig, Study
 from .version import runner_version
 

@@ -9,6 +9,8 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 #: Equal-width confidence bins for the reliability diagram and ECE (Guo et al. 2017, "On Calibration
 #: of Modern Neural Networks", eq. 3, with M = 15 as there).
 CALIBRATION_BINS = 15
+#: How many of the least confident correct predictions a result keeps (for the prediction pages).
+LEAST_CONFIDENT = 30
 
 
 def test_metrics(logits: torch.Tensor, y: torch.Tensor) -> dict:
@@ -18,8 +20,10 @@ def test_metrics(logits: torch.Tensor, y: torch.Tensor) -> dict:
     ``roc_auc_ovr`` (one-vs-rest macro ROC-AUC on softmax probabilities; NaN if a class is absent),
     ``per_class`` (``{digit: {precision, recall, f1, support}}``), ``confusion_matrix`` (10×10 counts,
     rows = true, columns = predicted), ``misclassified`` (test indices, ascending) with their
-    ``misclassified_pred`` and ``misclassified_conf`` (max softmax probability), ``ece`` and
-    ``calibration`` bins ``{count, accuracy, confidence}``.
+    ``misclassified_pred`` and ``misclassified_conf`` (max softmax probability),
+    ``least_confident_correct`` (the ``LEAST_CONFIDENT`` correctly classified test indices of lowest
+    confidence, lowest first) with ``least_confident_conf``, ``ece`` and ``calibration`` bins
+    ``{count, accuracy, confidence}``.
     """
     logits = logits.float().cpu()
     y_t = y.cpu()
@@ -35,6 +39,8 @@ def test_metrics(logits: torch.Tensor, y: torch.Tensor) -> dict:
         auc = float("nan")
     wrong = np.flatnonzero(y_pred != y_true)
     conf = prob.max(1)
+    right = np.flatnonzero(y_pred == y_true)
+    unsure = right[np.argsort(conf[right], kind="stable")[:LEAST_CONFIDENT]]
     return {
         "accuracy": float((y_pred == y_true).mean()),
         "loss": loss,
@@ -46,6 +52,8 @@ def test_metrics(logits: torch.Tensor, y: torch.Tensor) -> dict:
         "misclassified": wrong.tolist(),
         "misclassified_pred": y_pred[wrong].tolist(),
         "misclassified_conf": [round(float(c), 5) for c in conf[wrong]],
+        "least_confident_correct": unsure.tolist(),
+        "least_confident_conf": [round(float(c), 5) for c in conf[unsure]],
         **calibration(conf, y_pred == y_true),
     }
 

