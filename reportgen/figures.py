@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -108,4 +109,85 @@ def bars(labels: list[str], means: list[float], errs: list[float], path: Path, y
            color=[PALETTE[i % 10] for i in range(len(labels))])
     ax.set_xticks(x, labels, rotation=20 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
     ax.set(ylabel=ylabel, title=title)
+    return save(fig, path)
+
+
+@dataclass
+class Panel:
+    """One axes of :func:`lines`: ``series[label] = (x, runs)`` with ``runs`` shaped (seeds, len(x));
+    drawn as the seed mean with a min–max band. ``hlines``: (y, text) reference lines; ``marks``:
+    x per label drawn as a dotted vertical line in the label's colour; ``styles``: line style per label."""
+
+    title: str
+    ylabel: str
+    series: dict[str, tuple[Sequence[float], np.ndarray]]
+    xlabel: str = "epoch"
+    logy: bool = False
+    logx: bool = False
+    hlines: tuple[tuple[float, str], ...] = ()
+    marks: dict[str, float] = field(default_factory=dict)
+    styles: dict[str, str] = field(default_factory=dict)
+
+
+def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, shared_colours: bool = True) -> Path:
+    """Panels of per-variant lines (mean over seeds with min–max band), one colour per label shared
+    across panels (or, with ``shared_colours=False``, by position within each panel); a legend on the
+    first panel and on any panel whose labels differ."""
+    labels = list(dict.fromkeys(k for p in panels for k in p.series))
+    shared = {k: PALETTE[i % 10] for i, k in enumerate(labels)}
+    cols = min(cols, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, p in zip(axes.flat, panels):
+        colour = shared if shared_colours else {k: PALETTE[i % 10] for i, k in enumerate(p.series)}
+        for label, (x, runs) in p.series.items():
+            runs = np.atleast_2d(np.asarray(runs, dtype=float))
+            if runs.size:
+                _band(ax, np.asarray(x, dtype=float), runs, colour[label], p.styles.get(label, "-"), label)
+            if label in p.marks and np.isfinite(p.marks[label]):
+                ax.axvline(p.marks[label], color=colour[label], ls=":", lw=1)
+        for y, text in p.hlines:
+            ax.axhline(y, color="grey", ls="--", lw=0.9)
+            ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), fontsize=7, color="grey",
+                        va="bottom")
+        ax.set(xlabel=p.xlabel, ylabel=p.ylabel, title=p.title)
+        if p.logy:
+            ax.set_yscale("log")
+        if p.logx:
+            ax.set_xscale("log", base=2)
+    shown: list[str] = []
+    for ax, p in zip(axes.flat, panels):  # a legend wherever a panel's labels differ from the last legend's
+        if list(p.series) != shown:
+            ax.legend(fontsize=7)
+            shown = list(p.series)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", cols: int = 2) -> Path:
+    """Step histograms as densities: ``panels[panel_title][label] = {"counts", "low", "high"}``
+    (equal-width bins over [low, high], as :class:`reportgen.probes.WeightHistograms` records)."""
+    labels = list(dict.fromkeys(k for p in panels.values() for k in p))
+    colour = {k: PALETTE[i % 10] for i, k in enumerate(labels)}
+    cols = min(cols, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, (name, hs) in zip(axes.flat, panels.items()):
+        for label, h in hs.items():
+            counts = np.asarray(h["counts"], dtype=float)
+            edges = np.linspace(h["low"], h["high"], len(counts) + 1)
+            density = counts / max(counts.sum(), 1) / np.diff(edges)
+            ax.stairs(density, edges, color=colour[label], label=label, lw=1.3)
+        ax.set(xlabel="weight value", ylabel="density", title=name)
+        ax.set_yscale("log")
+    axes.flat[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return save(fig, path)

@@ -38,6 +38,9 @@ class Check:
             shown = f"{bound * m.scale:g} {m.unit}".strip() if m else f"{bound:g}"
             return f"{label} of {e.variant or 'the reference'} ≥ {shown}" if e.at_least is not None \
                 else f"{label} of {e.variant or 'the reference'} ≤ {shown}"
+        if e.higher_than or e.lower_than:
+            return (f"{label} of {e.variant or 'the reference'} is "
+                    f"{'higher' if e.higher_than else 'lower'} than that of {e.higher_than or e.lower_than}")
         return f"{e.highest or e.lowest} has the {'highest' if e.highest else 'lowest'} {label}"
 
 
@@ -75,10 +78,13 @@ def check(sr: StudyResults, e: Expect) -> Check:
             contra = sign * (max(lo, hi) if sign > 0 else min(lo, hi)) < sign * bound
             outcome = "held" if held else "contradicted" if contra else "inconclusive"
             return Check(e, outcome, f"{v.label}: {_mean_ci(v, e.metric)}; 95 % CI {lo:.{m.digits}f}–{hi:.{m.digits}f}")
+        if e.higher_than or e.lower_than:
+            return _pair(sr, e, m)
         named = sr.variant(e.highest or e.lowest)
         want_high = e.highest is not None
-        ranked = sorted((v for v in sr.variants if v.runs), key=lambda v: v.interval(e.metric).mean,
-                        reverse=want_high)
+        # A variant without a finite mean (e.g. never reached a target) cannot rank first.
+        ranked = sorted((v for v in sr.variants if v.runs and np.isfinite(v.interval(e.metric).mean)),
+                        key=lambda v: v.interval(e.metric).mean, reverse=want_high)
         if len(ranked) < 2:
             return Check(e, "inconclusive", "fewer than two variants with results")
         top = ranked[0]
@@ -95,6 +101,22 @@ def check(sr: StudyResults, e: Expect) -> Check:
         return Check(e, outcome, f"{sentence}. Means ({m.unit or 'value'}): {means}")
     except KeyError as err:
         return Check(e, "inconclusive", str(err.args[0]))
+
+
+def _pair(sr: StudyResults, e: Expect, m) -> Check:
+    """``variant`` higher/lower than another: held when the difference has the claimed sign and
+    Welch's p < ALPHA, contradicted when it has the other sign with p < ALPHA, else inconclusive."""
+    a = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
+    b = sr.variant(e.higher_than or e.lower_than)
+    ma, mb = a.interval(e.metric).mean, b.interval(e.metric).mean
+    if not (np.isfinite(ma) and np.isfinite(mb)):
+        return Check(e, "inconclusive", "no finite results for both variants")
+    w = welch([x * m.scale for x in a.values(e.metric)], [x * m.scale for x in b.values(e.metric)])
+    claimed = 1 if e.higher_than else -1
+    outcome = "inconclusive" if not w.p < ALPHA else "held" if np.sign(w.diff) == claimed else "contradicted"
+    return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; "
+                             f"difference {w.diff:+.{m.digits}f} (95 % CI {w.low:.{m.digits}f} to {w.high:.{m.digits}f}), "
+                             f"Welch p = {w.p:.3g}")
 
 
 def answer(sr: StudyResults) -> str:

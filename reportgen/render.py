@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
 from . import store
-from .analysis import ANALYSES, Context
+from .analyses import ANALYSES, Context
 from .catalog import Spec
 from .findings import answer, check
 from .spec import Study

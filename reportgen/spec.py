@@ -18,7 +18,7 @@ VARIANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 Activation = Literal["relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softsign", "elu", "selu"]
 Init = Literal["default", "xavier_uniform", "kaiming_normal", "normal_0.01"]
 
-#: The closed set of analyses a spec may name; ``reportgen.analysis.ANALYSES`` implements exactly these.
+#: The closed set of analyses a spec may name; ``reportgen.analyses.ANALYSES`` implements exactly these.
 ANALYSIS_NAMES = (
     "comparison_table",
     "learning_curves",

@@ -30,6 +30,23 @@ def _last(r: dict, k: str) -> float:
     return r["history"][-1][k] if r.get("history") else float("nan")
 
 
+#: ``epochs_to_97``: the first epoch with validation accuracy ≥ 97 % (NaN when never reached).
+TARGET_VAL_ACC = 0.97
+
+
+def _epochs_to_target(r: dict) -> float:
+    hit = [h["epoch"] for h in r["history"] if h["val_acc"] >= TARGET_VAL_ACC]
+    return float(hit[0]) if hit else float("nan")
+
+
+def _grad_norm_ratio(r: dict) -> float:
+    """Mean over the recorded epochs of ‖∂L/∂W‖ of the first layer over that of the last layer
+    (``grad_norms`` probe); NaN without the probe."""
+    rows = r.get("probes", {}).get("grad_norms") or []
+    ratios = [list(row["layers"].values()) for row in rows]
+    return float(np.mean([g[0] / g[-1] for g in ratios if g[-1] > 0])) if ratios else float("nan")
+
+
 METRICS: dict[str, Metric] = {
     "test_accuracy": Metric("test accuracy", lambda r: r["test"]["accuracy"], "%", 100),
     "test_accuracy_best_epoch": Metric("test acc. at best val epoch", lambda r: r["test_best_epoch"]["accuracy"], "%", 100),
@@ -37,6 +54,9 @@ METRICS: dict[str, Metric] = {
     "roc_auc_ovr": Metric("ROC-AUC (OvR)", lambda r: r["test"]["roc_auc_ovr"], "", 1, 5),
     "test_loss": Metric("test loss", lambda r: r["test"]["loss"], "nats", 1, 4, False),
     "ece": Metric("ECE", lambda r: r["test"]["ece"], "%", 100, 2, False),
+    "val_loss": Metric("val loss (last epoch)", lambda r: _last(r, "val_loss"), "nats", 1, 4, False),
+    "epochs_to_97": Metric("epochs to 97 % val accuracy", _epochs_to_target, "", 1, 1, False),
+    "grad_norm_ratio": Metric("first/last layer gradient norm", _grad_norm_ratio, "", 1, 3),
     "val_acc": Metric("val accuracy (last epoch)", lambda r: _last(r, "val_acc"), "%", 100),
     "train_acc": Metric("train accuracy (eval mode, last epoch)", lambda r: _last(r, "train_eval_acc"), "%", 100),
     "generalization_gap": Metric("generalization gap (train − val acc.)",

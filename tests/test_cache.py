@@ -215,7 +215,17 @@ def test_editing_augmentation_changes_only_augmented_runs(package_copy):
     assert (after["mlp"], after["cnn"]) == (before["mlp"], before["cnn"])
 
 
-@pytest.mark.parametrize("not_hashed", ["cli.py", "store.py", "execute.py", "spec.py", "catalog.py", "__init__.py"])
+def test_editing_probes_changes_only_probed_runs(package_copy):
+    before = versions() | {"mlp+probes": version.runner_version("mlp", probed=True)}
+    edit(package_copy / "probes.py")
+    after = versions() | {"mlp+probes": version.runner_version("mlp", probed=True)}
+    assert after["mlp+probes"] != before["mlp+probes"]
+    assert all(after[k] == before[k] for k in ("mlp", "cnn", "mlp+aug"))
+
+
+@pytest.mark.parametrize("not_hashed", ["cli.py", "store.py", "execute.py", "spec.py", "catalog.py", "__init__.py",
+                                        "fetch.py", "figures.py", "render.py", "findings.py", "summary.py",
+                                        "analyses/dynamics.py", "analyses/internals.py", "analyses/standard.py"])
 def test_editing_non_computing_code_keeps_runner_version(package_copy, not_hashed):
     before = versions()
     edit(package_copy / not_hashed)

@@ -1,69 +1,14 @@
-"""The closed, named registry of analyses a spec may ask for (``ANALYSES``).
-
-An analysis reads a study's results (JSON only: it never trains or loads a model), draws its
-figures into the study's asset folder and returns the context its template
-``templates/analyses/<name>.md.j2`` renders.
-"""
+"""The standard analyses every study may use: comparison table, learning curves, confusion
+matrices, misclassified examples and the generalization gap."""
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from . import figures
-from .spec import ANALYSIS_NAMES
-from .summary import METRICS, StudyResults
-
-TABLE_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "generalization_gap", "best_epoch",
-                 "params", "seconds_per_epoch")
-
-
-@dataclass
-class Context:
-    """What an analysis may use: the results, where figures go, and how pages link to them."""
-
-    sr: StudyResults
-    fig_dir: Path  # docs/assets/<study>
-    fig_url: str  # the same folder, relative to the study page
-    data_root: Path | None = None
-
-    def figure(self, name: str) -> tuple[Path, str]:
-        return self.fig_dir / name, f"{self.fig_url}/{name}"
-
-    @cached_property
-    def _test_raw(self) -> Path:
-        from .fetch import data_root, raw_dir, verify
-
-        root = data_root(self.data_root)
-        verify(root)
-        return raw_dir(root)
-
-    @cached_property
-    def test_images(self) -> np.ndarray:
-        """uint8 (10000, 28, 28) from the verified IDX file (16-byte header; LeCun's format), numpy only."""
-        raw = (self._test_raw / "t10k-images-idx3-ubyte").read_bytes()
-        return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
-
-    @cached_property
-    def test_labels(self) -> np.ndarray:
-        """uint8 (10000,) digits from the verified IDX label file (8-byte header)."""
-        return np.frombuffer((self._test_raw / "t10k-labels-idx1-ubyte").read_bytes(), np.uint8, offset=8)
-
-
-def fmt(iv, digits: int) -> str:
-    """``mean ± half`` (half omitted for n = 1); NaN as an em dash."""
-    if not np.isfinite(iv.mean):
-        return "—"
-    if digits == 0:  # counts (parameters): thousands separators, no interval
-        return f"{iv.mean:,.0f}"
-    if iv.n < 2 or not np.isfinite(iv.half_width):
-        return f"{iv.mean:.{digits}f}"
-    return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
-
+from .. import figures
+from ..summary import METRICS
+from .context import TABLE_METRICS, Context, fmt
 
 def comparison_table(ctx: Context) -> dict[str, Any]:
     """Each variant's standard measures as mean ± 95 % CI over seeds, with n."""
@@ -143,11 +88,3 @@ def generalization_gap(ctx: Context) -> dict[str, Any]:
     return {"url": url, "rows": rows}
 
 
-ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "comparison_table": comparison_table,
-    "learning_curves": learning_curves,
-    "confusion_matrix": confusion_matrix,
-    "misclassified_examples": misclassified_examples,
-    "generalization_gap": generalization_gap,
-}
-assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analysis.ANALYSES must list the same names"

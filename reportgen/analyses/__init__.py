@@ -1,0 +1,34 @@
+"""The closed, named registry of analyses a spec may ask for (``ANALYSES``).
+
+An analysis reads a study's results (JSON only: it never trains or loads a model), draws its
+figures into the study's asset folder and returns the context its template
+``templates/analyses/<name>.md.j2`` renders. Modules: :mod:`.standard` (tables, curves, confusion
+matrices), :mod:`.dynamics` (per-epoch history), :mod:`.internals` (training-time probes).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..spec import ANALYSIS_NAMES
+from . import dynamics, internals, standard
+from .context import Context, fmt
+
+__all__ = ["ANALYSES", "Context", "fmt"]
+
+ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "comparison_table": standard.comparison_table,
+    "learning_curves": standard.learning_curves,
+    "confusion_matrix": standard.confusion_matrix,
+    "misclassified_examples": standard.misclassified_examples,
+    "generalization_gap": standard.generalization_gap,
+    "overfitting": dynamics.overfitting,
+    "early_stopping": dynamics.early_stopping,
+    "convergence": dynamics.convergence,
+    "weight_norms": internals.weight_norms,
+    "weight_histograms": internals.weight_histograms,
+    "gradient_noise": internals.gradient_noise,
+    "gradient_flow": internals.gradient_flow,
+    "saturation": internals.saturation,
+    "factor_tables": dynamics.factor_tables,
+}
+assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analyses.ANALYSES must list the same names"

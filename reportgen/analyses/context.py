@@ -1,0 +1,70 @@
+"""What an analysis may use (:class:`Context`) and how it formats an interval (:func:`fmt`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..summary import StudyResults, VariantResults
+
+TABLE_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "generalization_gap", "best_epoch",
+                 "params", "seconds_per_epoch")
+
+
+@dataclass
+class Context:
+    """What an analysis may use: the results, where figures go, and how pages link to them."""
+
+    sr: StudyResults
+    fig_dir: Path  # docs/assets/<study>
+    fig_url: str  # the same folder, relative to the study page
+    data_root: Path | None = None
+
+    def figure(self, name: str) -> tuple[Path, str]:
+        return self.fig_dir / name, f"{self.fig_url}/{name}"
+
+    @cached_property
+    def _test_raw(self) -> Path:
+        from ..fetch import data_root, raw_dir, verify
+
+        root = data_root(self.data_root)
+        verify(root)
+        return raw_dir(root)
+
+    @cached_property
+    def test_images(self) -> np.ndarray:
+        """uint8 (10000, 28, 28) from the verified IDX file (16-byte header; LeCun's format), numpy only."""
+        raw = (self._test_raw / "t10k-images-idx3-ubyte").read_bytes()
+        return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+
+    @cached_property
+    def test_labels(self) -> np.ndarray:
+        """uint8 (10000,) digits from the verified IDX label file (8-byte header)."""
+        return np.frombuffer((self._test_raw / "t10k-labels-idx1-ubyte").read_bytes(), np.uint8, offset=8)
+
+
+def fmt(iv, digits: int) -> str:
+    """``mean ± half`` (half omitted for n = 1); NaN as an em dash."""
+    if not np.isfinite(iv.mean):
+        return "—"
+    if digits == 0:  # counts (parameters): thousands separators, no interval
+        return f"{iv.mean:,.0f}"
+    if iv.n < 2 or not np.isfinite(iv.half_width):
+        return f"{iv.mean:.{digits}f}"
+    return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
+
+
+
+
+def runs_of(v: VariantResults, key: str) -> np.ndarray:
+    """History field ``key`` per seed as float (seeds, epochs), cut to the shortest run."""
+    seqs = [[h[key] for h in r["history"]] for r in v.runs]
+    n = min((len(s) for s in seqs), default=0)
+    return np.array([s[:n] for s in seqs], dtype=float).reshape(len(seqs), n)
+
+
+def probe_rows(v: VariantResults, name: str) -> list[list[dict]]:
+    """``probes.<name>`` rows per seed (runs without the probe give an empty list)."""
+    return [r.get("probes", {}).get(name) or [] for r in v.runs]

@@ -1,0 +1,124 @@
+"""Reporting without training: the dynamics helpers, the verdicts on expectations, the factor
+grouping of one-at-a-time studies, and byte-stable figures."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen import figures
+from reportgen.analyses.context import Context
+from reportgen.analyses.dynamics import epochs_to, factors, gap_opens
+from reportgen.analyses.internals import _loglog_slope
+from reportgen.catalog import load_spec
+from reportgen.findings import check
+from reportgen.spec import Expect
+from reportgen.summary import METRICS, StudyResults, VariantResults
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("train, val, want", [
+    ([0.95, 0.97, 0.99, 1.0], [0.95, 0.965, 0.975, 0.976], 3),  # gap 0, .5, 1.5, 2.4 pp: opens at 3
+    ([0.95, 0.99, 0.97, 1.0], [0.95, 0.975, 0.965, 0.975], 4),  # opens at 2, closes at 3, reopens at 4
+    ([0.99, 0.99], [0.95, 0.95], 1),  # open from the start
+    ([0.99, 0.96], [0.95, 0.955], math.nan),  # closed at the end
+])
+def test_gap_opens(train, val, want):
+    got = gap_opens(np.array(train), np.array(val), 1.0)
+    assert (math.isnan(got) and math.isnan(want)) or got == want
+
+
+def test_epochs_to_target():
+    assert epochs_to([0.9, 0.969, 0.97, 0.99]) == 3
+    assert math.isnan(epochs_to([0.9, 0.95]))
+
+
+def test_loglog_slope_of_an_exact_power_law():
+    sizes = [8, 32, 128, 512]
+    assert _loglog_slope(sizes, [5.0 / b for b in sizes]) == pytest.approx(-1.0)
+
+
+def variant(label: str, values: list[float], metric: str = "test_accuracy") -> VariantResults:
+    """A variant whose runs carry only what ``metric`` reads (``test.accuracy`` here)."""
+    assert metric == "test_accuracy"
+    return VariantResults(label, label, [{"test": {"accuracy": v}} for v in values], len(values))
+
+
+def results(*vs: VariantResults) -> StudyResults:
+    return StudyResults(spec=None, variants=list(vs), reference=vs[0].slug)  # type: ignore[arg-type]
+
+
+A = variant("a", [0.980, 0.981, 0.982])
+B = variant("b", [0.970, 0.971, 0.972])
+NOISY = variant("c", [0.960, 0.985, 0.975])
+
+
+@pytest.mark.parametrize("expect, outcome", [
+    (Expect("test_accuracy", highest="a"), "held"),
+    (Expect("test_accuracy", highest="b"), "contradicted"),
+    (Expect("test_accuracy", lowest="b"), "held"),
+    (Expect("test_accuracy", variant="b", lower_than="a"), "held"),
+    (Expect("test_accuracy", variant="b", higher_than="a"), "contradicted"),
+    (Expect("test_accuracy", variant="a", at_least=0.975), "held"),
+    (Expect("test_accuracy", variant="b", at_least=0.975), "contradicted"),
+    (Expect("test_accuracy", variant="b", at_least=0.971), "inconclusive"),
+])
+def test_expectation_verdicts(expect, outcome):
+    c = check(results(A, B), expect)
+    assert c.outcome == outcome, c.evidence
+    assert c.icon in "✅❌➖" and c.claim
+
+
+def test_seed_noise_makes_a_pair_inconclusive():
+    c = check(results(A, NOISY), Expect("test_accuracy", variant="c", lower_than="a"))
+    assert c.outcome == "inconclusive" and "Welch p" in c.evidence
+
+
+def test_a_variant_without_finite_values_cannot_rank_first():
+    never = VariantResults("n", "n", [{"test": {"accuracy": float("nan")}}] * 3, 3)
+    assert check(results(A, B, never), Expect("test_accuracy", highest="a")).outcome == "held"
+
+
+def test_unknown_metric_is_inconclusive_and_named():
+    c = check(results(A, B), Expect("no_such_metric", highest="a"))
+    assert c.outcome == "inconclusive" and "no_such_metric" in c.evidence
+
+
+def test_new_metrics_read_results():
+    run = {"history": [{"epoch": 1, "val_acc": 0.96}, {"epoch": 2, "val_acc": 0.971}],
+           "probes": {"grad_norms": [{"epoch": 1, "layers": {"fc1": 1.0, "fc2": 4.0}},
+                                     {"epoch": 2, "layers": {"fc1": 3.0, "fc2": 4.0}}]}}
+    assert METRICS["epochs_to_97"].get(run) == 2
+    assert METRICS["grad_norm_ratio"].get(run) == pytest.approx((0.25 + 0.75) / 2)
+    assert math.isnan(METRICS["grad_norm_ratio"].get({"history": []}))
+
+
+def test_factors_group_one_factor_variants_around_the_reference(tmp_path):
+    spec = load_spec(REPO / "experiments" / "cnn_hyperparameters.py")
+    from reportgen.expand import variants
+    vs = [VariantResults(slug, label, [], 3) for slug, label, _ in variants(spec.study)]
+    ctx = Context(StudyResults(spec, vs, "baseline"), tmp_path, "assets")
+    groups = {name: [v.slug for v in members] for name, members in factors(ctx).items()}
+    assert groups == {
+        "learning rate": ["lr-1e-2", "lr-1e-4"],
+        "optimizer": ["sgd-momentum"],
+        "batch size": ["batch-32", "batch-128", "batch-512"],
+        "dropout": ["dropout-0", "dropout-0.5"],
+        "weight initialization": ["init-xavier-uniform", "init-kaiming-normal", "init-normal-0.01"],
+    }
+
+
+def test_line_and_histogram_figures_are_byte_stable(tmp_path):
+    runs = np.array([[1.0, 0.5, 0.25], [1.2, 0.6, 0.2]])
+    panel = figures.Panel("p", "y", {"a": ([0, 1, 2], runs), "b": ([0, 1, 2], runs * 2)}, marks={"a": 1.0},
+                          hlines=((0.5, "half"),))
+    hist = {"fc1": {"a": {"counts": [1, 5, 2], "low": -1.0, "high": 1.0}}}
+    for name in ("one", "two"):
+        figures.lines([panel, panel], tmp_path / f"{name}.png")
+        figures.histograms(hist, tmp_path / f"{name}_h.png")
+    assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()
+    assert (tmp_path / "one_h.png").read_bytes() == (tmp_path / "two_h.png").read_bytes()
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
