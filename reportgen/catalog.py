@@ -69,7 +69,29 @@ def load_spec(path: Path) -> Spec:
     study = getattr(module, "STUDY", None)
     if not isinstance(study, Study):
         raise SpecError(f"{path}: defines no STUDY = Study(...) (found {type(study).__name__})")
+    _check_variant_names(study, path)
     return Spec(name, path, study, source)
+
+
+def _check_variant_names(study: Study, path: Path) -> None:
+    """Every variant a spec names (reference, expectations, comparisons) must exist.
+
+    Raises:
+        SpecError: names the field, the name given and the variants there are.
+    """
+    from .expand import variants
+
+    known = {n for slug, label, _ in variants(study) for n in (slug, label)}
+    labels = [label for _, label, _ in variants(study)]
+    named = [("reference", study.reference)]
+    for i, e in enumerate(study.expect):
+        named += [(f"expect[{i}].{f}", getattr(e, f)) for f in
+                  ("variant", "highest", "lowest", "higher_than", "lower_than", "equal_to")]
+    for i, pair in enumerate(study.comparisons):
+        named += [(f"comparisons[{i}][{j}]", n) for j, n in enumerate(pair)]
+    for where, n in named:
+        if n is not None and n not in known and n.rsplit(".", 1)[-1] not in known:
+            raise SpecError(f"{path}: {where}: no variant {n!r}; variants are: {', '.join(labels)}")
 
 
 def _where(err: ValidationError, path: Path) -> str:

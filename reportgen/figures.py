@@ -191,3 +191,32 @@ def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save(fig, path)
+
+
+def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats on both axes (smaller x, larger y), by ascending x."""
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i]))
+    front, best = [], -np.inf
+    for i in order:
+        if ys[i] > best:
+            front.append(i)
+            best = ys[i]
+    return front
+
+
+def pareto(xs: Sequence[float], ys: Sequence[float], errs: Sequence[float], labels: Sequence[str], path: Path,
+           xlabel: str, ylabel: str, title: str) -> Path:
+    """Scatter (log x) with error bars and the Pareto front (fewest x for the most y) as a step line;
+    front points are labelled."""
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    ax.errorbar(xs, ys, yerr=[0 if not np.isfinite(e) else e for e in errs], fmt="o", color=PALETTE[0],
+                ms=4, alpha=0.7, capsize=2, lw=0.8)
+    front = pareto_front(xs, ys)
+    ax.step([xs[i] for i in front], [ys[i] for i in front], where="post", color=PALETTE[3], lw=1.4,
+            label="Pareto front")
+    for i in front:
+        ax.annotate(labels[i], (xs[i], ys[i]), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(fontsize=8, loc="lower right")
+    return save(fig, path)

@@ -38,6 +38,11 @@ class Check:
             shown = f"{bound * m.scale:g} {m.unit}".strip() if m else f"{bound:g}"
             return f"{label} of {e.variant or 'the reference'} ≥ {shown}" if e.at_least is not None \
                 else f"{label} of {e.variant or 'the reference'} ≤ {shown}"
+        if e.equal_to:
+            return (f"{label} of {e.variant or 'the reference'} equals that of {e.equal_to} within "
+                    f"{e.delta * (m.scale if m else 1):g} {m.unit if m else ''}".rstrip())
+        if e.monotone:
+            return f"{label} {'rises' if e.monotone == 'increasing' else 'falls'} along the variants in declaration order"
         if e.higher_than or e.lower_than:
             return (f"{label} of {e.variant or 'the reference'} is "
                     f"{'higher' if e.higher_than else 'lower'} than that of {e.higher_than or e.lower_than}")
@@ -77,9 +82,13 @@ def check(sr: StudyResults, e: Expect) -> Check:
             held = sign * (min(lo, hi) if sign > 0 else max(lo, hi)) >= sign * bound
             contra = sign * (max(lo, hi) if sign > 0 else min(lo, hi)) < sign * bound
             outcome = "held" if held else "contradicted" if contra else "inconclusive"
-            return Check(e, outcome, f"{v.label}: {_mean_ci(v, e.metric)}; 95 % CI {lo:.{m.digits}f}–{hi:.{m.digits}f}")
+            return Check(e, outcome, f"{v.label}: {_mean_ci(v, e.metric)}; 95 % CI {lo:.{m.digits}f} to {hi:.{m.digits}f}")
         if e.higher_than or e.lower_than:
             return _pair(sr, e, m)
+        if e.equal_to:
+            return _equivalent(sr, e, m)
+        if e.monotone:
+            return _monotone(sr, e, m)
         named = sr.variant(e.highest or e.lowest)
         want_high = e.highest is not None
         # A variant without a finite mean (e.g. never reached a target) cannot rank first.
@@ -119,6 +128,47 @@ def _pair(sr: StudyResults, e: Expect, m) -> Check:
                              f"Welch p = {w.p:.3g}")
 
 
+def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
+    """Equal within ±delta by two one-sided tests (Schuirmann 1987): held when the 90 % Welch CI of
+    the difference lies inside ±delta, contradicted when the 95 % CI lies wholly outside it."""
+    a = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
+    b = sr.variant(e.equal_to)
+    xa, xb = [x * m.scale for x in a.values(e.metric)], [x * m.scale for x in b.values(e.metric)]
+    d = e.delta * m.scale
+    w90, w95 = welch(xa, xb, confidence=0.90), welch(xa, xb)
+    if not (np.isfinite(w90.low) and np.isfinite(w90.high)):
+        return Check(e, "inconclusive", "fewer than two seeds per variant: no interval")
+    if -d < w90.low and w90.high < d:
+        outcome = "held"
+    elif w95.low > d or w95.high < -d:
+        outcome = "contradicted"
+    else:
+        outcome = "inconclusive"
+    return Check(e, outcome, f"{a.label} − {b.label} = {w90.diff:+.{m.digits}f} {m.unit}, 90 % CI "
+                             f"{w90.low:.{m.digits}f} to {w90.high:.{m.digits}f} against ±{d:g}")
+
+
+def _monotone(sr: StudyResults, e: Expect, m) -> Check:
+    """Monotone along the declared variant order: Spearman's rank correlation between position and
+    every seed's value (scipy.stats.spearmanr); held with the claimed sign and p < ALPHA,
+    contradicted with the other sign and p < ALPHA."""
+    from scipy.stats import spearmanr
+
+    pos, vals = [], []
+    for i, v in enumerate(v for v in sr.variants if v.runs):
+        for x in v.values(e.metric):
+            if np.isfinite(x):
+                pos.append(i)
+                vals.append(x)
+    if len(set(pos)) < 3:
+        return Check(e, "inconclusive", "fewer than three variants with results")
+    rho, p = spearmanr(pos, vals)
+    want = 1 if e.monotone == "increasing" else -1
+    outcome = "inconclusive" if not p < ALPHA else "held" if np.sign(rho) == want else "contradicted"
+    means = " → ".join(f"{v.interval(e.metric).mean:.{m.digits}f}" for v in sr.variants if v.runs)
+    return Check(e, outcome, f"Spearman ρ = {rho:+.2f} (p = {p:.2g}, n = {len(vals)} runs); means: {means} {m.unit}")
+
+
 def answer(sr: StudyResults) -> str:
     """The study's answer in two or three generated sentences (Markdown)."""
     vs = [v for v in sr.variants if v.runs]
@@ -133,8 +183,17 @@ def answer(sr: StudyResults) -> str:
     ref = next((v for v in vs if v.slug == sr.reference), vs[0])
     text = f"Highest mean test accuracy: **{best.label}**, {_mean_ci(best, 'test_accuracy')}."
     if best is not ref:
-        sentence, _, _ = compare(sr, best, ref, "test_accuracy")
+        from .significance import comparisons
+
+        tested = next((c for c in comparisons(sr) if c.a is best and c.b is ref), None)
+        sentence = tested.sentence + " after Holm's correction" if tested else compare(sr, best, ref, "test_accuracy")[0]
         text += f" Against the reference: {sentence}."
+    elif len(vs) > 1:
+        from .significance import comparisons
+
+        wins = [c for c in comparisons(sr) if c.p_holm < ALPHA]
+        text += (f" Of the {len(vs) - 1} other variant(s), {len(wins)} differ(s) detectably from it "
+                 "(Welch over seeds, Holm-adjusted).")
     gaps = [(v.interval("generalization_gap").mean, v) for v in vs]
     lo_gap, hi_gap = min(gaps, key=lambda t: t[0]), max(gaps, key=lambda t: t[0])
     if np.isfinite(lo_gap[0]) and lo_gap[1] is not hi_gap[1]:

@@ -11,11 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from . import store
-from .analyses import ANALYSES, Context
+from . import figures, store
+from .analyses import ANALYSES, Context, fmt
 from .catalog import Spec
 from .findings import answer, check
 from .spec import Study
@@ -106,8 +107,19 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
     every = list((index_specs or {s.name: s for s in specs}).values())
     rows = [done.get(s.name) or _index_row(s, results, smoke) for s in every]
     problems = store.problems(results)
+    board = leaderboard(rows)
+    pareto_url = None
+    if board:
+        path = docs / "assets" / "pareto.png"
+        pts = [b for b in board if np.isfinite(b["params"])]
+        if pts:
+            figures.pareto([b["params"] for b in pts], [b["acc"].mean for b in pts], [b["acc"].half_width for b in pts],
+                           [f"{b['study']}: {b['label']}" for b in pts], path, "parameters (log scale)",
+                           "test accuracy (%)", "Test accuracy against parameters, every variant (mean ± 95 % CI)")
+            pareto_url = "assets/pareto.png"
     write_page(docs / "index.md", ENV.get_template("index.md.j2").render(
-        marker=MARKER, rows=rows, sections=SECTIONS, problems=problems))
+        marker=MARKER, rows=rows, sections=SECTIONS, problems=problems, board=board, pareto_url=pareto_url, fmt=fmt,
+        has_flops=any(np.isfinite(b["flops"]) for b in board)))
     if problems:
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
     hand = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
@@ -116,6 +128,27 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
         marker=MARKER, rows=rows, sections=SECTIONS, hand=[(_title(docs / h), h) for h in hand],
         problems=bool(problems)))
     console.print(f"rendered {len(specs)} study page(s), index and nav under {docs}", highlight=False)
+
+
+def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every variant with results of every study, best mean test accuracy first."""
+    board, seen = [], {}
+    for r in rows:
+        for v in r["sr"].variants:
+            if not v.runs:
+                continue
+            keys = frozenset(run["key"] for run in v.runs)
+            if keys in seen:  # the same runs, reused by another study: listed once
+                seen[keys]["also"].append((r["spec"].name, r["spec"].study.title))
+                continue
+            board.append({"study": r["spec"].name, "title": r["spec"].study.title, "label": v.label, "n": len(v.runs),
+                          "also": [],
+                          "acc": v.interval("test_accuracy"), "f1": v.interval("macro_f1"),
+                          "params": float(np.nanmean(v.values("params"))),
+                          "flops": float(np.nanmean(v.values("flops"))) if np.isfinite(v.values("flops")).any() else np.nan,
+                          "sec": v.interval("seconds_per_epoch")})
+            seen[keys] = board[-1]
+    return sorted(board, key=lambda b: -b["acc"].mean)
 
 
 def _index_row(spec: Spec, results: Path, smoke: bool) -> dict[str, Any]:

@@ -234,6 +234,10 @@ class Expect(Strict):
     lowest: str | None = None
     higher_than: str | None = Field(None, description="the variant's mean exceeds this variant's")
     lower_than: str | None = Field(None, description="the variant's mean is below this variant's")
+    equal_to: str | None = Field(None, description="the variant's mean equals this variant's within ``delta``")
+    delta: float | None = Field(None, gt=0.0, description="for equal_to: the equivalence margin, in metric units")
+    monotone: Literal["increasing", "decreasing"] | None = Field(
+        None, description="the metric rises/falls along the variants in declaration order")
     source: str = ""
 
     def __init__(self, metric: str | None = None, /, **data: Any) -> None:
@@ -243,10 +247,12 @@ class Expect(Strict):
 
     @model_validator(mode="after")
     def _one_claim(self) -> "Expect":
-        claims = ("at_least", "at_most", "highest", "lowest", "higher_than", "lower_than")
+        claims = ("at_least", "at_most", "highest", "lowest", "higher_than", "lower_than", "equal_to", "monotone")
         given = [k for k in claims if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of {', '.join(claims)} (got {given or 'none'})")
+        if (self.equal_to is None) != (self.delta is None):
+            raise ValueError("equal_to and delta go together: equal_to='variant', delta=<margin>")
         return self
 
 
@@ -272,6 +278,8 @@ class Study(Strict):
     reference: str | None = Field(None, description="variant the others are compared with; default: the first")
     analyses: tuple[AnalysisName, ...] = ("comparison_table", "learning_curves", "confusion_matrix")
     expect: tuple[Expect, ...] = ()
+    comparisons: tuple[tuple[str, str], ...] = Field(
+        (), description="(a, b) variant pairs to test; default: every variant against the reference")
 
     def base_config(self) -> dict[str, Any]:
         """The study's shared RunConfig as a plain dict, before any variant override."""

@@ -63,8 +63,10 @@ METRICS: dict[str, Metric] = {
                                  lambda r: _last(r, "train_eval_acc") - _last(r, "val_acc"), "pp", 100, 2, False),
     "best_epoch": Metric("best epoch (min val loss)", lambda r: r["best_epoch"], "", 1, 1),
     "stopped_epoch": Metric("epochs trained", lambda r: r["stopped_epoch"], "", 1, 1),
-    "seconds_per_epoch": Metric("s / epoch", lambda r: float(np.mean([h["seconds"] for h in r["history"]])), "s", 1, 2, False),
+    # Median over a run's epochs: robust to the odd epoch slowed by another process on the machine.
+    "seconds_per_epoch": Metric("s / epoch (median)", lambda r: float(np.median([h["seconds"] for h in r["history"]])), "s", 1, 2, False),
     "params": Metric("parameters", lambda r: r["params"], "", 1, 0, False),
+    "flops": Metric("FLOPs per image", lambda r: r["flops"], "", 1, 0, False),
 }
 
 

@@ -122,3 +122,51 @@ def test_line_and_histogram_figures_are_byte_stable(tmp_path):
     assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()
     assert (tmp_path / "one_h.png").read_bytes() == (tmp_path / "two_h.png").read_bytes()
     assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+def test_a_changed_result_file_flips_the_verdict(tmp_path):
+    """Verdicts are recomputed from the JSON on every render: editing one variant's results turns
+    "dropout=0.1 has the highest test accuracy" from held into contradicted."""
+    from reportgen import store
+    from reportgen.execute import header, plan
+    from reportgen.summary import collect
+
+    spec = load_spec(REPO / "experiments" / "dropout_ablation.py")
+    accuracy = {"dropout-0": 0.970, "dropout-0.1": 0.980, "dropout-0.3": 0.975, "dropout-0.5": 0.972}
+
+    def write(acc: dict[str, float]) -> None:
+        for p in plan([spec], tmp_path):
+            a = acc[p.run.variant] + 0.0005 * p.run.seed
+            store.write_json(p.path, {**header(p), "status": "completed", "test": {"accuracy": a}, "history": []})
+
+    claim = Expect("test_accuracy", highest="dropout=0.1")
+    write(accuracy)
+    assert check(collect(spec, tmp_path), claim).outcome == "held"
+    write({**accuracy, "dropout-0.1": 0.960})
+    assert check(collect(spec, tmp_path), claim).outcome == "contradicted"
+
+
+def test_equivalence_and_monotone_claims():
+    c = variant("c", [0.9801, 0.9805, 0.9803])
+    assert check(results(A, c), Expect("test_accuracy", variant="c", equal_to="a", delta=0.004)).outcome == "held"
+    assert check(results(A, c), Expect("test_accuracy", variant="c", equal_to="a", delta=0.002)).outcome == "inconclusive"
+    assert check(results(A, B), Expect("test_accuracy", variant="b", equal_to="a", delta=0.002)).outcome == "contradicted"
+    top = variant("e", [0.990, 0.991, 0.992])
+    assert check(results(B, A, top), Expect("test_accuracy", monotone="increasing")).outcome == "held"
+    assert check(results(A, B, variant("d", [0.96, 0.961, 0.962])),
+                 Expect("test_accuracy", monotone="increasing")).outcome == "contradicted"
+
+
+def test_leaderboard_lists_reused_runs_once_and_sorts_by_accuracy():
+    from reportgen.render import leaderboard
+
+    def row(name, vs):
+        spec = type("S", (), {"name": name, "study": type("T", (), {"title": name.title()})()})()
+        return {"spec": spec, "sr": results(*vs)}
+
+    def v(label, keys, acc):
+        return VariantResults(label, label, [{"key": k, "test": {"accuracy": acc, "macro_f1": acc}, "params": 10,
+                                              "history": [{"seconds": 1.0}]} for k in keys], len(keys))
+    board = leaderboard([row("one", [v("x", "ab", 0.97), v("y", "cd", 0.99)]), row("two", [v("z", "ab", 0.97)])])
+    assert [(b["study"], b["label"]) for b in board] == [("one", "y"), ("one", "x")]
+    assert board[1]["also"] == [("two", "Two")]

@@ -87,6 +87,17 @@ CASES = [
     ("variant_override_unknown_field",
      f'STUDY = Study({T}, sweep=Sweep(variants={{"m": {{"optim.momentun": 0.9}}}}))', "expand",
      [r"'optim\.momentun'", r"variant 'm'", r"no field"]),
+    ("expect_names_unknown_variant",
+     f'STUDY = Study({T}, sweep=Sweep(grid={{"optim.lr": [0.1, 0.01]}}), '
+     f'expect=(Expect("test_accuracy", highest="lr=0.5"),))', "load",
+     [r"expect\[0\]\.highest", r"'lr=0\.5'", r"variants are: lr=0\.1, lr=0\.01"]),
+    ("comparison_names_unknown_variant",
+     f'STUDY = Study({T}, sweep=Sweep(grid={{"optim.lr": [0.1, 0.01]}}), comparisons=(("lr=0.1", "nope"),))',
+     "load", [r"comparisons\[0\]\[1\]", r"'nope'", r"lr=0\.1, lr=0\.01"]),
+    ("reference_names_unknown_variant", f'STUDY = Study({T}, reference="zzz")', "load",
+     [r"\breference\b", r"'zzz'", r"variants are: default"]),
+    ("equal_to_without_delta", f'STUDY = Study({T}, expect=(Expect("test_accuracy", equal_to="default"),))', "load",
+     [r"equal_to and delta go together"]),
     ("grid_values_share_a_folder", f'STUDY = Study({T}, sweep=Sweep(grid={{"optim.lr": [1, 1.0]}}))', "expand",
      [r"share the folder", r"'lr-1'"]),
 ]

@@ -7,19 +7,39 @@ from typing import Any
 import numpy as np
 
 from .. import figures
+from ..significance import comparisons
 from ..summary import METRICS
 from .context import TABLE_METRICS, Context, fmt
 
+
+def _best_differs(ctx: Context) -> bool:
+    """Whether any run's best-validation-epoch weights score differently from its final weights."""
+    return any(r["test_best_epoch"]["accuracy"] != r["test"]["accuracy"] for r in ctx.sr.runs if "test_best_epoch" in r)
+
+
 def comparison_table(ctx: Context) -> dict[str, Any]:
-    """Each variant's standard measures as mean ± 95 % CI over seeds, with n."""
-    cols = [m for m in TABLE_METRICS if any(np.isfinite(v.values(m)).any() for v in ctx.sr.variants if v.runs)]
+    """Each variant's standard measures as mean ± 95 % CI over seeds, with n; the test accuracy of the
+    best-validation epoch beside the last where they differ; and the study's comparisons (Welch over
+    seeds and McNemar per image, Holm-adjusted, see :mod:`reportgen.significance`)."""
+    metrics = list(TABLE_METRICS)
+    if _best_differs(ctx):
+        metrics.insert(1, "test_accuracy_best_epoch")
+    cols = [m for m in metrics if any(np.isfinite(v.values(m)).any() for v in ctx.sr.variants if v.runs)]
     rows = []
     for v in ctx.sr.variants:
         cells = {m: fmt(v.interval(m), METRICS[m].digits) for m in cols}
         rows.append({"label": v.label, "slug": v.slug, "n": len(v.runs), "expected": v.expected,
                      "reference": v.slug == ctx.sr.reference, "cells": cells})
+    tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.welch.diff:+.2f}",
+              "ci": f"{c.welch.low:.2f} to {c.welch.high:.2f}" if np.isfinite(c.welch.low) else "—",
+              "p": _p(c.welch.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence}
+             for c in comparisons(ctx.sr)]
     return {"columns": [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols],
-            "rows": rows}
+            "rows": rows, "tests": tests}
+
+
+def _p(p: float) -> str:
+    return "—" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _curves(ctx: Context) -> dict[str, dict[str, list[list[float]]]]:
