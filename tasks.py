@@ -4,6 +4,7 @@
     invoke run --spec NAME          the same for one study (repeat --spec for several)
     invoke render                   results → docs, no training
     invoke docs / invoke serve      build the site strictly / serve it at http://127.0.0.1:8000
+    invoke publish                  render and push the site to GitHub Pages (gh-pages branch)
     invoke test                     the test suite
 Add --smoke to run/run-all for a quick check (small subset, one epoch, one seed, written under .smoke/).
 """
@@ -64,6 +65,14 @@ def docs(c, smoke=False):
 def serve(c, smoke=False):
     """Serve the site with live reload at http://127.0.0.1:8000."""
     c.run(f'"{sys.executable}" -m mkdocs serve -f {_config(smoke)}', pty=sys.stdout.isatty())
+
+
+@task(help={"message": "commit message for the gh-pages branch"})
+def publish(c, message="Publish the report"):
+    """Render from the committed results and push the site to the gh-pages branch (mkdocs gh-deploy),
+    for repositories without GitHub Actions; with Actions, .github/workflows/pages.yml does this."""
+    c.run(f"{PY} render")
+    c.run(f'"{sys.executable}" -m mkdocs gh-deploy --strict --force -m "{message}"')
 
 
 @task

@@ -176,9 +176,16 @@ def answer(sr: StudyResults) -> str:
         return "No results yet: run `invoke run --spec %s`." % sr.name
     if len(vs) == 1:
         v = vs[0]
-        return (f"**{v.label}** reaches a test accuracy of **{_mean_ci(v, 'test_accuracy')}** "
+        who = "The model" if v.label == "default" else f"**{v.label}**"
+        text = (f"{who} reaches a test accuracy of **{_mean_ci(v, 'test_accuracy')}** "
                 f"(mean ± 95 % CI over seeds), macro F1 {_mean_ci(v, 'macro_f1')}; validation loss is lowest "
                 f"at epoch {_mean_ci(v, 'best_epoch')} of {v.runs[0]['stopped_epoch']}.")
+        if any(r["test_best_epoch"]["accuracy"] != r["test"]["accuracy"] for r in v.runs if "test_best_epoch" in r):
+            w = welch([x * 100 for x in v.values("test_accuracy")], [x * 100 for x in v.values("test_accuracy_best_epoch")])
+            text += (f" The weights of that epoch score {_mean_ci(v, 'test_accuracy_best_epoch')} on the test set, "
+                     f"the last epoch's {_mean_ci(v, 'test_accuracy')}: " +
+                     verdict("the last epoch", "the best-validation epoch", w.diff, w.low, w.high, w.p, alpha=ALPHA) + ".")
+        return text
     best = max(vs, key=lambda v: v.interval("test_accuracy").mean)
     ref = next((v for v in vs if v.slug == sr.reference), vs[0])
     text = f"Highest mean test accuracy: **{best.label}**, {_mean_ci(best, 'test_accuracy')}."
