@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .fetch import DataError, data_root
 
     try:
-        summary = execute(planned, data_root(args.data_dir), args.device, console)
+        summary = execute(planned, data_root(args.data_dir), args.device, console, quiet=args.quiet)
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
@@ -104,6 +104,15 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
             console.print(f"{p.action:6} {p.run.study}/{p.run.variant}/seed{p.run.seed}", highlight=False)
     n = {a: sum(p.action == a for p in planned) for a in ("train", "reuse", "cached")}
     console.print(f"{n['train']} to train, {n['reuse']} to reuse, {n['cached']} cached", highlight=False)
+    if n["train"]:
+        from .estimate import estimate
+
+        seconds, unknown = estimate([p.run.config.model_dump() for p in planned if p.action == "train"], results)
+        known = n["train"] - unknown
+        text = f"estimated training time: ≈ {seconds / 60:.0f} min for {known} run(s), from recorded timings on this results folder"
+        if unknown:
+            text += f"; {unknown} run(s) have no similar run on record"
+        console.print(text, highlight=False)
     return 0
 
 
@@ -145,6 +154,7 @@ def parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
             p.add_argument("--no-render", action="store_true", help="train only")
+            p.add_argument("--quiet", action="store_true", help="no live display: one line per finished run")
     return ap
 
 

@@ -20,6 +20,7 @@ from . import store
 from .catalog import Spec
 from .fetch import DATASET_MD5
 from .expand import Run, expand
+from .progress import Reporter
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,34 @@ def resolve_device(name: str = "auto") -> Any:
     return torch.device(name)
 
 
-def execute(planned: list[Planned], data_root: Path, device: str = "auto", console: Console | None = None) -> Summary:
+def _train_one(p: Planned, mnist: Any, prov: dict, on_epoch, summary: Summary) -> dict:
+    """Train one planned run and store its result (``failed`` with the reason on an exception)."""
+    from .train import train_run
+
+    t0 = time.perf_counter()
+    try:
+        probes = ()
+        if p.run.config.probes:
+            from .probes import make_probes
+
+            probes = make_probes(p.run.config)
+        out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch)
+        out.pop("model")
+    except KeyboardInterrupt:
+        store.write_json(p.path, {**header(p), "status": "interrupted", "reason": "KeyboardInterrupt",
+                                  "provenance": prov})
+        raise
+    except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
+        tail = "".join(traceback.format_exception(err)[-3:])
+        out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
+        summary.failed.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}: {type(err).__name__}: {err}")
+    result = {**header(p), **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
+    store.write_json(p.path, result)
+    return result
+
+
+def execute(planned: list[Planned], data_root: Path, device: str = "auto", console: Console | None = None,
+            quiet: bool = False) -> Summary:
     """Carry out a plan. One failing run is recorded as ``failed`` and the rest go on; Ctrl-C records
     the current run as ``interrupted`` and re-raises."""
     console = console or Console(stderr=True)
@@ -105,39 +133,19 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
     summary.cached = sum(p.action == "cached" for p in planned)
     if todo:
         from . import data as data_mod
-        from .train import train_run
 
         dev = resolve_device(device)
         mnist = data_mod.load(data_root, dev)
         prov = provenance(dev)
-        for n, p in enumerate(todo, 1):
-            tag = f"[{n}/{len(todo)}] {p.run.study}/{p.run.variant}/seed{p.run.seed}"
-            t0 = time.perf_counter()
-            on_epoch = lambda h, tag=tag: console.print(  # noqa: E731
-                f"{tag} epoch {h['epoch']}: train_loss {h['train_loss']:.4f} val_acc {h['val_acc']:.4f} ({h['seconds']:.1f}s)",
-                highlight=False)
-            try:
-                probes = ()
-                if p.run.config.probes:
-                    from .probes import make_probes
-
-                    probes = make_probes(p.run.config)
-                out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch)
-                out.pop("model")
-            except KeyboardInterrupt:
-                store.write_json(p.path, {**header(p), "status": "interrupted", "reason": "KeyboardInterrupt",
-                                          "provenance": prov})
-                raise
-            except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
-                tail = "".join(traceback.format_exception(err)[-3:])
-                out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
-                summary.failed.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}: {type(err).__name__}: {err}")
-            result = {**header(p), **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
-            store.write_json(p.path, result)
-            summary.trained += 1
-            acc = out.get("test", {}).get("accuracy")
-            console.print(f"{tag} {out['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
-                          + f" in {result['wall_seconds']:.1f}s", highlight=False)
+        with Reporter(console, len(todo), quiet) as report:
+            for n, p in enumerate(todo, 1):
+                tag = f"[{n}/{len(todo)}] {p.run.study}/{p.run.variant}/seed{p.run.seed}"
+                report.run_started(tag, p.run.config.train.epochs)
+                result = _train_one(p, mnist, prov, report.epoch, summary)
+                summary.trained += 1
+                acc = result.get("test", {}).get("accuracy")
+                report.run_done(f"{tag} {result['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
+                                + f" in {result['wall_seconds']:.1f}s")
     for p in planned:  # after training: a reused run may come from a run trained just now
         if p.action == "reuse":
             result = store.read_json(p.source)

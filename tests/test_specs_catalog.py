@@ -75,6 +75,10 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
         assert sum(map(sum, result["test"]["confusion_matrix"])) == run.config.data.test_subset
     written = sorted(p.relative_to(results).as_posix() for p in results.glob("**/*.json"))
     assert written == sorted(f"{r.study}/{r.variant}/seed{r.seed}.json" for r in runs)
+    replan = subprocess.run(
+        [sys.executable, "-m", "reportgen", "--results-dir", str(results), "plan", spec.name, "--smoke"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert replan.returncode == 0 and "0 to train, 0 to reuse" in replan.stderr, replan.stderr  # all cached now
     page = (docs / "studies" / f"{spec.name}.md").read_text(encoding="utf-8")
     assert "Incomplete results" not in page and "No run of this study recorded" not in page
     for name in spec.study.analyses:  # each analysis' section, under its template's own heading

@@ -1,0 +1,63 @@
+"""What ``run`` prints (live display, log lines, quiet) and what ``plan`` estimates."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from reportgen import store
+from reportgen.estimate import estimate
+from reportgen.progress import Reporter
+from reportgen.spec import CNN, MLP, RunConfig, Train
+
+H = {"epoch": 1, "train_loss": 0.5, "val_acc": 0.9, "seconds": 1.0}
+
+
+def drive(quiet: bool, terminal: bool) -> str:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=terminal, width=120)
+    with Reporter(console, total=2, quiet=quiet) as r:
+        for i in (1, 2):
+            r.run_started(f"[{i}/2] s/v/seed0", epochs=1)
+            r.epoch(H)
+            r.run_done(f"[{i}/2] s/v/seed0 completed")
+    return out.getvalue()
+
+
+def test_log_lines_when_not_a_terminal():
+    text = drive(quiet=False, terminal=False)
+    assert text.count("epoch 1: train_loss 0.5000 val_acc 0.9000") == 2 and text.count("completed") == 2
+    assert "\x1b[" not in text  # no escape codes in CI logs
+
+
+def test_quiet_prints_one_line_per_finished_run():
+    text = drive(quiet=True, terminal=False)
+    assert "epoch 1:" not in text and text.count("completed") == 2
+
+
+def test_live_display_on_a_terminal_shows_runs_and_eta():
+    text = drive(quiet=False, terminal=True)
+    assert "runs" in text and "2/2" in text and "ETA" in text and text.count("completed") == 2
+
+
+def _record(results, name, config: RunConfig, per_epoch: float) -> None:
+    store.write_json(results / name / "v" / "seed0.json", {
+        "key": name, "status": "completed", "config": config.model_dump(mode="json"),
+        "history": [{"seconds": per_epoch}, {"seconds": per_epoch * 3}, {"seconds": per_epoch}]})
+
+
+def test_estimate_uses_the_most_similar_recorded_runs(tmp_path):
+    mlp, cnn = RunConfig(model=MLP()), RunConfig(model=CNN(), train=Train(batch_size=64))
+    _record(tmp_path, "a", mlp, 2.0)
+    _record(tmp_path, "b", cnn, 25.0)
+    wanted = [RunConfig(model=MLP(), train=Train(epochs=50)).model_dump(),            # same model: 2 s
+              RunConfig(model=MLP(hidden=(64,)), train=Train(epochs=10)).model_dump(),  # same family+batch: 2 s
+              RunConfig(model=CNN(dropout=0.5), train=Train(epochs=10, batch_size=64)).model_dump()]  # 25 s
+    seconds, unknown = estimate(wanted, tmp_path)
+    assert unknown == 0 and seconds == pytest.approx(50 * 2 + 10 * 2 + 10 * 25)
+
+
+def test_estimate_admits_what_it_does_not_know(tmp_path):
+    seconds, unknown = estimate([RunConfig(model=CNN()).model_dump()], tmp_path)
+    assert (seconds, unknown) == (0.0, 1)
