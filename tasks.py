@@ -69,8 +69,10 @@ def serve(c, smoke=False):
 
 @task(help={"message": "commit message for the gh-pages branch"})
 def publish(c, message="Publish the report"):
-    """Render from the committed results and push the site to the gh-pages branch (mkdocs gh-deploy),
-    for repositories without GitHub Actions; with Actions, .github/workflows/pages.yml does this."""
+    """Render from the committed results and push the site to GitHub Pages (gh-pages branch).
+
+    For repositories without GitHub Actions (``mkdocs gh-deploy``); with Actions,
+    .github/workflows/pages.yml publishes on every push to main."""
     c.run(f"{PY} render")
     c.run(f'"{sys.executable}" -m mkdocs gh-deploy --strict --force -m "{message}"')
 

@@ -122,12 +122,44 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
         has_flops=any(np.isfinite(b["flops"]) for b in board)))
     if problems:
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
+    render_reference(docs)
     hand = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
-                  if p.name not in ("index.md", "SUMMARY.md", "problems.md") and MARKER not in p.read_text(encoding="utf-8"))
+                  if p.name not in ("index.md", "SUMMARY.md", "problems.md", *PLACED)
+                  and MARKER not in p.read_text(encoding="utf-8"))
+    placed = {name: _title(docs / name) for name in PLACED if (docs / name).exists()}
     write_page(docs / "SUMMARY.md", ENV.get_template("SUMMARY.md.j2").render(
         marker=MARKER, rows=rows, sections=SECTIONS, hand=[(_title(docs / h), h) for h in hand],
-        problems=bool(problems)))
+        placed=placed, problems=bool(problems)))
     console.print(f"rendered {len(specs)} study page(s), index and nav under {docs}", highlight=False)
+
+
+#: Hand-written pages with a fixed place in the navigation (the others follow the study sections).
+PLACED = ("performance.md", "reproducibility.md", "tutorial.md")
+
+
+def render_reference(docs: Path) -> None:
+    """The generated reference pages under ``docs/reference/`` (spec, results, command line)."""
+    import typing
+
+    from . import reference
+    from .spec import ProbeName
+    from .summary import METRICS
+
+    write_page(docs / "reference" / "spec.md", ENV.get_template("reference/spec.md.j2").render(
+        marker=MARKER, models=[reference.model_table(m) for m in reference.SPEC_MODELS],
+        analyses=list(ANALYSES), metrics=list(METRICS.items()), probes=typing.get_args(ProbeName)))
+    write_page(docs / "reference" / "results.md", ENV.get_template("reference/results.md.j2").render(
+        marker=MARKER, models=[reference.model_table(m) for m in reference.RESULT_MODELS]))
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps help to the terminal: fix the width so the page is stable
+    try:
+        commands = reference.cli_reference()
+    finally:
+        os.environ.pop("COLUMNS") if old is None else os.environ.__setitem__("COLUMNS", old)
+    tasks_py = Path(__file__).resolve().parents[1] / "tasks.py"  # beside the package in a checkout
+    tasks = reference.task_reference(tasks_py) if tasks_py.exists() else []
+    write_page(docs / "reference" / "cli.md", ENV.get_template("reference/cli.md.j2").render(
+        marker=MARKER, commands=commands, tasks=tasks))
 
 
 def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -146,3 +146,31 @@ def test_a_figure_opens_in_the_lightbox(site, browser):
     page.goto(urljoin(base, "studies/dropout_ablation/"), wait_until="networkidle")
     page.locator("a.glightbox").first.click()
     page.locator(".gslide-image img").first.wait_for(state="visible", timeout=10000)
+
+
+def test_the_tutorial_spec_is_valid(tmp_path):
+    """The spec the "Write a study" page tells a newcomer to write loads, expands and names real variants."""
+    import re
+
+    from reportgen.catalog import load_spec
+    from reportgen.expand import expand
+
+    code = re.findall(r"```python\n(.*?)```", (REPO / "docs" / "tutorial.md").read_text(encoding="utf-8"), re.S)[0]
+    path = tmp_path / "hidden_width.py"
+    path.write_text(code, encoding="utf-8")
+    spec = load_spec(path)
+    assert len(expand(spec.study, spec.name, str(path))) == 9
+
+
+def test_reference_pages_cover_every_spec_field(tmp_path):
+    from reportgen import reference
+    from reportgen.render import render_reference
+
+    render_reference(tmp_path)
+    page = (tmp_path / "reference" / "spec.md").read_text(encoding="utf-8")
+    for model in reference.SPEC_MODELS:
+        assert f"## {model.__name__}" in page
+        for name in model.model_fields:
+            assert f"`{name}`" in page, f"{model.__name__}.{name}"
+    assert "reportgen run" in (tmp_path / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert "`history`" in (tmp_path / "reference" / "results.md").read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ import pytest
 from reportgen import store
 from reportgen.catalog import load_spec, spec_paths
 from reportgen.expand import expand
+from reportgen.resultschema import Result
 from reportgen.spec import VARIANT_SLUG
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
     for run in runs:
         result = store.read_json(store.result_path(results, run.study, run.variant, run.seed))
         assert result["key"] == run.key
+        Result.model_validate(result)  # the documented result schema, field for field
         assert result["status"] == "completed", result.get("reason")
         assert len(result["history"]) == 1
         # Chance is 0.1; one smoke epoch of a large batch takes only 4 steps, so the bar is low.

@@ -1,0 +1,103 @@
+"""The schema of a result file ``results/<study>/<variant>/seed<k>.json``, as pydantic models.
+
+Used to document the format (the generated "Results reference" page) and to check real result files
+in the tests; reading results elsewhere stays plain JSON. Units: losses in nats (natural-log
+cross-entropy), accuracies and rates as fractions in [0, 1], times in seconds.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .spec import RunConfig
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HistoryRow(_Model):
+    """One epoch of training."""
+
+    epoch: int = Field(description="1-based epoch number")
+    train_loss: float = Field(description="mean training cross-entropy over the epoch's steps (dropout on, while updating), nats")
+    train_acc: float = Field(description="running training accuracy over the epoch, fraction")
+    train_eval_loss: float = Field(description="cross-entropy on the first 5,000 training images in eval mode after the epoch, nats")
+    train_eval_acc: float = Field(description="accuracy on the same images in eval mode, fraction")
+    val_loss: float = Field(description="validation cross-entropy after the epoch, nats")
+    val_acc: float = Field(description="validation accuracy after the epoch, fraction")
+    lr: float = Field(description="learning rate used during the epoch")
+    seconds: float = Field(description="wall time of the epoch including its evaluations, s")
+
+
+class ClassMetrics(_Model):
+    precision: float
+    recall: float
+    f1: float
+    support: int = Field(description="test images of this digit")
+
+
+class CalibrationBin(_Model):
+    count: int = Field(description="test images whose confidence falls in the bin")
+    accuracy: float | None = Field(description="their accuracy (null for an empty bin)")
+    confidence: float | None = Field(description="their mean confidence (null for an empty bin)")
+
+
+class TestMetrics(_Model):
+    """Metrics of the final weights on the test set (scikit-learn; see ``reportgen.metrics``)."""
+
+    accuracy: float = Field(description="fraction of test images classified correctly")
+    loss: float = Field(description="mean test cross-entropy, nats")
+    macro_f1: float = Field(description="F1 averaged over the ten digits")
+    roc_auc_ovr: float = Field(description="one-vs-rest macro ROC-AUC of the softmax probabilities (NaN if a digit is absent)")
+    per_class: dict[str, ClassMetrics] = Field(description="by digit '0'…'9'")
+    confusion_matrix: list[list[int]] = Field(description="10×10 counts, rows true digit, columns predicted")
+    misclassified: list[int] = Field(description="test indices of the errors, ascending")
+    misclassified_pred: list[int] = Field(description="predicted digit of each error")
+    misclassified_conf: list[float] = Field(description="max softmax probability of each error")
+    least_confident_correct: list[int] = Field(description="the 30 correct test images of lowest confidence")
+    least_confident_conf: list[float] = Field(description="their confidence")
+    ece: float = Field(description="expected calibration error over 15 equal-width bins (Guo et al. 2017), fraction")
+    calibration: list[CalibrationBin] = Field(description="the 15 bins of the reliability diagram")
+
+
+class BestEpochMetrics(_Model):
+    accuracy: float
+    loss: float
+    macro_f1: float
+
+
+class Provenance(_Model):
+    git_commit: str = Field(description="commit of the code that trained the run ('+dirty' when reportgen/ had edits)")
+    torch: str
+    python: str
+    device: str = Field(description="GPU name, or 'cpu (<processor>, <threads> threads)'")
+    data_md5: str = Field(description="md5 over the four MNIST files' md5s")
+    created: str = Field(description="UTC time the result was written, ISO 8601")
+    reused_from: str | None = Field(None, description="for a run shared with another study: the file it was copied from")
+
+
+class Result(_Model):
+    """One run's result. ``failed`` and ``interrupted`` results carry the header, the status, the
+    reason and the provenance only."""
+
+    schema_version: int
+    key: str = Field(description="sha256 over the resolved config, seed, data checksum and runner version")
+    study: str
+    variant: str = Field(description="the variant's folder name (slug)")
+    label: str = Field(description="the variant's readable name")
+    seed: int
+    runner_version: str = Field(description="hash of the code that computes a run's numbers")
+    config: RunConfig = Field(description="the resolved run config (see the spec reference)")
+    status: Literal["completed", "diverged", "failed", "interrupted"]
+    reason: str = Field("", description="why a run diverged, stopped early, failed or was interrupted")
+    history: list[HistoryRow] = Field(default_factory=list)
+    best_epoch: int | None = Field(None, description="epoch of the lowest validation loss")
+    stopped_epoch: int | None = Field(None, description="epochs trained")
+    test: TestMetrics | None = None
+    test_best_epoch: BestEpochMetrics | None = Field(None, description="test metrics of the best epoch's weights")
+    params: int | None = Field(None, description="trainable parameters")
+    probes: dict[str, Any] = Field(default_factory=dict, description="training-time probes, by name (see reportgen.probes)")
+    wall_seconds: float | None = Field(None, description="wall time of the whole run, s")
+    provenance: Provenance
