@@ -41,34 +41,46 @@ def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> l
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .execute import execute, plan
 
-    specs, every = _load(args, console)
+    # An invalid spec is reported and skipped: every valid study still runs, and the exit code says so.
+    specs, every = _load(args, console, strict=bool(args.names))
+    invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)
     planned = plan(specs, results, smoke=args.smoke, force=args.force)
     from .fetch import DataError, data_root
+    from .store import StoreError
 
     try:
         summary = execute(planned, data_root(args.data_dir), args.device, console, quiet=args.quiet)
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
+    except StoreError as err:
+        console.print(f"[red]cannot write results[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        return 2
     console.print(f"trained {summary.trained}, cached {summary.cached}, reused {summary.reused}, "
                   f"failed {len(summary.failed)} in {summary.seconds:.1f}s", highlight=False)
     for f in summary.failed:
         console.print(f"[red]failed[/] {escape(f)}", highlight=False, soft_wrap=True)
+    for b in summary.busy:
+        console.print(f"[yellow]skipped[/] {escape(b)}: another process is training it", highlight=False)
+    if invalid:
+        console.print(f"[red]{invalid} invalid spec(s) skipped[/] (see above; `reportgen validate` lists them)",
+                      highlight=False)
     if not args.no_render:
         from .render import render
 
         render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
-    return 1 if summary.failed else 0
+    return 2 if invalid else 1 if summary.failed else 0
 
 
 def cmd_render(args: argparse.Namespace, console: Console) -> int:
     from .render import render
 
-    specs, every = _load(args, console)
+    specs, every = _load(args, console, strict=bool(args.names))  # an invalid spec does not block the others
+    invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)
     render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
-    return 0
+    return 2 if invalid else 0
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:

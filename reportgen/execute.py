@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import signal
 import subprocess
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from rich.console import Console
 
-from . import store
+from . import checkpoint, store
 from .catalog import Spec
 from .fetch import DATASET_MD5
 from .expand import Run, expand
@@ -41,6 +44,7 @@ class Summary:
     cached: int = 0
     reused: int = 0
     failed: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)  # runs another process was training
     seconds: float = 0.0
 
 
@@ -98,9 +102,12 @@ def resolve_device(name: str = "auto") -> Any:
 
 
 def _train_one(p: Planned, mnist: Any, prov: dict, on_epoch, summary: Summary) -> dict:
-    """Train one planned run and store its result (``failed`` with the reason on an exception)."""
+    """Train one planned run (resuming from its checkpoint if one exists) and store its result
+    (``failed`` with the reason on an exception, ``interrupted`` on Ctrl-C or SIGTERM)."""
     from .train import train_run
 
+    results = p.path.parents[2]
+    ckpt = checkpoint.checkpoint_path(results, p.key)
     t0 = time.perf_counter()
     try:
         probes = ()
@@ -108,19 +115,48 @@ def _train_one(p: Planned, mnist: Any, prov: dict, on_epoch, summary: Summary) -
             from .probes import make_probes
 
             probes = make_probes(p.run.config)
-        out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch)
+        out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch,
+                        resume=checkpoint.load(ckpt), checkpoint=lambda state: checkpoint.save(ckpt, state))
         out.pop("model")
     except KeyboardInterrupt:
-        store.write_json(p.path, {**header(p), "status": "interrupted", "reason": "KeyboardInterrupt",
+        store.write_json(p.path, {**header(p), "status": "interrupted",
+                                  "reason": "interrupted (Ctrl-C or SIGTERM); the next run resumes from the last epoch's checkpoint",
                                   "provenance": prov})
         raise
     except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
         tail = "".join(traceback.format_exception(err)[-3:])
         out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
         summary.failed.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}: {type(err).__name__}: {err}")
+        _release_gpu_memory()
     result = {**header(p), **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
     store.write_json(p.path, result)
+    ckpt.unlink(missing_ok=True)
     return result
+
+
+def _release_gpu_memory() -> None:
+    """After a failed run (e.g. CUDA out of memory) free the cached blocks so the next run can start."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. from a job scheduler) stops a run like Ctrl-C: recorded as interrupted, exit ≠ 0."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def execute(planned: list[Planned], data_root: Path, device: str = "auto", console: Console | None = None,
@@ -137,18 +173,26 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
         dev = resolve_device(device)
         mnist = data_mod.load(data_root, dev)
         prov = provenance(dev)
-        with Reporter(console, len(todo), quiet) as report:
+        results = {p.path.parents[2] for p in todo}
+        checkpoint.clean_temp(*results, *(checkpoint.cache_dir(r) for r in results))  # left by killed processes
+        with Reporter(console, len(todo), quiet) as report, _sigterm_as_interrupt():
             for n, p in enumerate(todo, 1):
                 tag = f"[{n}/{len(todo)}] {p.run.study}/{p.run.variant}/seed{p.run.seed}"
                 report.run_started(tag, p.run.config.train.epochs)
-                result = _train_one(p, mnist, prov, report.epoch, summary)
+                try:
+                    with checkpoint.run_lock(p.path.parents[2], p.key):
+                        result = _train_one(p, mnist, prov, report.epoch, summary)
+                except checkpoint.Busy as busy:
+                    summary.busy.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}")
+                    report.run_done(f"{tag} skipped: {busy}")
+                    continue
                 summary.trained += 1
                 acc = result.get("test", {}).get("accuracy")
                 report.run_done(f"{tag} {result['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
                                 + f" in {result['wall_seconds']:.1f}s")
     for p in planned:  # after training: a reused run may come from a run trained just now
         if p.action == "reuse":
-            result = store.read_json(p.source)
+            result = store.read_result(p.source)
             result.update({k: v for k, v in header(p).items() if k != "config"})
             result.setdefault("provenance", {})["reused_from"] = p.source.as_posix()
             store.write_json(p.path, result)

@@ -60,7 +60,8 @@ def compare(sr: StudyResults, a: VariantResults, b: VariantResults, metric: str)
     m = METRICS[metric]
     w = welch([x * m.scale for x in a.values(metric)], [x * m.scale for x in b.values(metric)])
     diff, lo, hi = (w.diff, w.low, w.high) if m.higher_is_better else (-w.diff, -w.high, -w.low)
-    return verdict(a.label, b.label, diff, lo, hi, w.p, alpha=ALPHA, unit=m.unit or ""), w.diff, w.p
+    unit = "pp" if m.unit == "%" else m.unit  # a difference of percentages is in percentage points
+    return verdict(a.label, b.label, diff, lo, hi, w.p, alpha=ALPHA, unit=unit), w.diff, w.p
 
 
 def check(sr: StudyResults, e: Expect) -> Check:

@@ -39,7 +39,13 @@ def cell(text: Any) -> str:
 
 ENV = Environment(loader=PackageLoader("reportgen", "templates"), undefined=StrictUndefined,
                   keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
-ENV.filters.update(md=md, cell=cell, indent4=lambda s: "\n".join("    " + ln if ln else ln for ln in str(s).splitlines()))
+def nav(text: Any) -> str:
+    """Escape a title for a literate-nav link: HTML-escaped (the theme prints nav titles as they are),
+    brackets turned into parentheses so the link syntax cannot break."""
+    return html.escape(str(text), quote=True).replace("[", "(").replace("]", ")")
+
+
+ENV.filters.update(md=md, cell=cell, nav=nav, indent4=lambda s: "\n".join("    " + ln if ln else ln for ln in str(s).splitlines()))
 
 
 def write_page(path: Path, text: str) -> bool:

@@ -56,8 +56,8 @@ class TestMetrics(_Model):
     misclassified: list[int] = Field(description="test indices of the errors, ascending")
     misclassified_pred: list[int] = Field(description="predicted digit of each error")
     misclassified_conf: list[float] = Field(description="max softmax probability of each error")
-    least_confident_correct: list[int] = Field(description="the 30 correct test images of lowest confidence")
-    least_confident_conf: list[float] = Field(description="their confidence")
+    least_confident_correct: list[int] | None = Field(None, description="the 30 correct test images of lowest confidence (schema ≥ 2)")
+    least_confident_conf: list[float] | None = Field(None, description="their confidence (schema ≥ 2)")
     ece: float = Field(description="expected calibration error over 15 equal-width bins (Guo et al. 2017), fraction")
     calibration: list[CalibrationBin] = Field(description="the 15 bins of the reliability diagram")
 

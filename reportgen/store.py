@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 1
+#: Version of the result format. 2: ``test.least_confident_correct``/``least_confident_conf`` added
+#: (absent in version-1 files, which are otherwise the same). Older files are migrated on reading.
+SCHEMA_VERSION = 2
 #: Statuses whose result is final for its key: retraining would give the same numbers.
 FINAL = ("completed", "diverged")
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -43,28 +45,85 @@ def _decode(obj: Any) -> Any:
     return obj
 
 
+class StoreError(OSError):
+    """A result could not be written (disk full, permission denied, …); nothing partial was left and
+    earlier results are untouched."""
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as strict JSON to ``path`` atomically (temp file in the same folder, fsync,
-    ``os.replace``): readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ``os.replace``): readers see the old file or the new one, never half of one.
+
+    Raises:
+        StoreError: the folder or file cannot be written; the message names the path and the cause.
+    """
     text = json.dumps(_encode(payload), allow_nan=False, indent=1, sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise StoreError(err.errno, f"cannot write {path}: {err.strerror or err}; no partial file was left "
+                                    "and earlier results are untouched") from err
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "schema_version": 2}  # v2 only adds optional fields
+
+
+#: ``{version: function}`` turning a result of that version into the next one.
+MIGRATIONS = {1: _v1_to_v2}
+
+
 def read_json(path: Path) -> dict[str, Any]:
-    """Parse one result file. Raises ``ValueError`` (incl. JSONDecodeError) if it is not a result."""
+    """Parse one strict-JSON file written by :func:`write_json` (non-finite strings back to floats).
+
+    Raises:
+        ValueError: not JSON (JSONDecodeError) or without the ``key``/``status`` every result has.
+    """
     data = _decode(json.loads(path.read_text(encoding="utf-8")))
     if not isinstance(data, dict) or "key" not in data or "status" not in data:
         raise ValueError(f"{path}: not a reportgen result (no key/status)")
+    return data
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """:func:`read_json`, migrated to ``SCHEMA_VERSION`` and checked against
+    :class:`reportgen.resultschema.Result`: what everything that reports or caches reads.
+
+    Raises:
+        ValueError: not JSON, not a result, written by a newer reportgen, or not matching the
+            schema; the message names the file and the first problem.
+    """
+    data = read_json(path)
+    version = data.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema_version {version!r} is not one this reportgen reads (1–{SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    from pydantic import ValidationError
+
+    from .resultschema import Result
+
+    try:
+        Result.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ValueError(f"{path}: does not match the result schema: {where}: {first['msg']} "
+                         f"({err.error_count()} problem(s))") from None
     return data
 
 
@@ -74,7 +133,7 @@ def iter_results(results: Path, study: str | None = None) -> Iterator[tuple[Path
     root = results / study if study else results
     for path in sorted(root.glob("**/seed*.json")):
         try:
-            yield path, read_json(path)
+            yield path, read_result(path)
         except (OSError, ValueError):
             continue
 
@@ -84,7 +143,7 @@ def problems(results: Path) -> list[tuple[Path, str]]:
     out = []
     for path in sorted(results.glob("**/seed*.json")):
         try:
-            read_json(path)
+            read_result(path)
         except (OSError, ValueError) as err:
             out.append((path, f"{type(err).__name__}: {err}"))
     return out

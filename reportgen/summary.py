@@ -137,7 +137,7 @@ def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
         v = by_variant[run.variant]
         path = store.result_path(results, run.study, run.variant, run.seed)
         try:
-            result: dict[str, Any] | None = store.read_json(path)
+            result: dict[str, Any] | None = store.read_result(path)
         except (OSError, ValueError):
             result = None
         if result is None:

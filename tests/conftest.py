@@ -117,3 +117,16 @@ def real_mnist() -> data_mod.MNIST:
     if not all((Path(root) / "MNIST" / "raw" / n).exists() for n in RAW_NAMES):
         pytest.skip(f"REPORTGEN_DATA={root} has no MNIST/raw/ with the four MNIST files")
     return data_mod.load(Path(root), "cpu", download=False)
+
+
+def valid_result(key: str, status: str = "completed", study: str = "s", variant: str = "v", seed: int = 0,
+                 **extra) -> dict:
+    """The smallest result that matches ``reportgen.resultschema.Result`` (a header, a status and a
+    provenance), for tests of the cache and the store."""
+    from reportgen.spec import RunConfig
+    from reportgen.store import SCHEMA_VERSION
+
+    return {"schema_version": SCHEMA_VERSION, "key": key, "study": study, "variant": variant, "label": variant,
+            "seed": seed, "runner_version": "0" * 16, "config": RunConfig().model_dump(mode="json"), "status": status,
+            "provenance": {"git_commit": "test", "torch": "test", "python": "3", "device": "cpu", "data_md5": "x",
+                           "created": "2026-01-01T00:00:00+00:00"}, **extra}

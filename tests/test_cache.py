@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import valid_result
 from reportgen import expand as expand_mod
 from reportgen import store, version
 from reportgen.catalog import load_spec
@@ -38,8 +39,7 @@ def keys(spec) -> dict[tuple[str, int], str]:
 
 def fake_results(planned, status: str = "completed") -> None:
     for p in planned:
-        store.write_json(p.path, {"schema_version": store.SCHEMA_VERSION, "key": p.key, "status": status,
-                                  "study": p.run.study, "variant": p.run.variant, "seed": p.run.seed})
+        store.write_json(p.path, valid_result(p.key, status, p.run.study, p.run.variant, p.run.seed))
 
 
 def actions(planned) -> list[tuple[str, str, int, str]]:

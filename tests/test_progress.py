@@ -6,6 +6,7 @@ import io
 import pytest
 from rich.console import Console
 
+from conftest import valid_result
 from reportgen import store
 from reportgen.estimate import estimate
 from reportgen.progress import Reporter
@@ -42,9 +43,11 @@ def test_live_display_on_a_terminal_shows_runs_and_eta():
 
 
 def _record(results, name, config: RunConfig, per_epoch: float) -> None:
-    store.write_json(results / name / "v" / "seed0.json", {
-        "key": name, "status": "completed", "config": config.model_dump(mode="json"),
-        "history": [{"seconds": per_epoch}, {"seconds": per_epoch * 3}, {"seconds": per_epoch}]})
+    row = {"train_loss": 0.1, "train_acc": 0.9, "train_eval_loss": 0.1, "train_eval_acc": 0.9, "val_loss": 0.1,
+           "val_acc": 0.9, "lr": 1e-3}
+    history = [{"epoch": i + 1, **row, "seconds": s} for i, s in enumerate((per_epoch, per_epoch * 3, per_epoch))]
+    store.write_json(results / name / "v" / "seed0.json",
+                     {**valid_result(name), "config": config.model_dump(mode="json"), "history": history})
 
 
 def test_estimate_uses_the_most_similar_recorded_runs(tmp_path):

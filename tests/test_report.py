@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import valid_result
 from reportgen import figures
 from reportgen.analyses.context import Context
 from reportgen.analyses.dynamics import epochs_to, factors, gap_opens
@@ -137,7 +138,11 @@ def test_a_changed_result_file_flips_the_verdict(tmp_path):
     def write(acc: dict[str, float]) -> None:
         for p in plan([spec], tmp_path):
             a = acc[p.run.variant] + 0.0005 * p.run.seed
-            store.write_json(p.path, {**header(p), "status": "completed", "test": {"accuracy": a}, "history": []})
+            test = {"accuracy": a, "loss": 0.1, "macro_f1": a, "roc_auc_ovr": 0.99, "per_class": {},
+                    "confusion_matrix": [], "misclassified": [], "misclassified_pred": [], "misclassified_conf": [],
+                    "ece": 0.01, "calibration": []}
+            store.write_json(p.path, {**header(p), "status": "completed", "test": test, "history": [],
+                                      "provenance": valid_result("x")["provenance"]})
 
     claim = Expect("test_accuracy", highest="dropout=0.1")
     write(accuracy)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import valid_result
 from reportgen import store
 
 
@@ -111,7 +112,7 @@ def results_tree(tmp_path) -> Path:
         ("a", "v2", 1, "k_int", "interrupted"),
         ("b", "default", 0, "k_done", "completed"),  # the same run, declared by another study
     ]:
-        store.write_json(store.result_path(r, study, variant, seed), result(key, status))
+        store.write_json(store.result_path(r, study, variant, seed), valid_result(key, status, study, variant, seed))
     (r / "a" / "v3").mkdir(parents=True)
     (r / "a" / "v3" / "seed0.json").write_text("{truncated")
     (r / "a" / "v3" / "seed1.json").write_text('{"hello": 1}')
