@@ -5,6 +5,7 @@
     invoke render                   results → docs, no training
     invoke docs / invoke serve      build the site strictly / serve it at http://127.0.0.1:8000
     invoke publish                  render and push the site to GitHub Pages (gh-pages branch)
+    invoke screenshots              browser-test the built site; refresh the README screenshot
     invoke test                     the test suite
 Add --smoke to run/run-all for a quick check (small subset, one epoch, one seed, written under .smoke/).
 """
@@ -75,6 +76,18 @@ def publish(c, message="Publish the report"):
     .github/workflows/pages.yml publishes on every push to main."""
     c.run(f"{PY} render")
     c.run(f'"{sys.executable}" -m mkdocs gh-deploy --strict --force -m "{message}"')
+
+
+@task
+def screenshots(c):
+    """Open every page of the built site in headless Chromium (the browser test), keep a screenshot of
+    each under .shots/, and refresh the README's screenshot from the dropout study's page."""
+    c.run(f'"{sys.executable}" -m pytest -q tests/test_site.py -k every_page')
+    shot = Path(".shots/studies_dropout_ablation.png")
+    target = Path("docs/assets/readme/study_page.png")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(shot.read_bytes())
+    print(f"{shot} → {target}")
 
 
 @task
