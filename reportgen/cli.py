@@ -50,7 +50,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .store import StoreError
 
     try:
-        summary = execute(planned, data_root(args.data_dir), args.device, console, quiet=args.quiet)
+        summary = execute(planned, data_root(args.data_dir), args.device, console, quiet=args.quiet,
+                          backend=args.backend, workers=args.workers, threads=args.threads, address=args.address,
+                          max_retries=args.max_retries, gpus_per_run=args.gpus_per_run)
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
@@ -167,6 +169,13 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
             p.add_argument("--no-render", action="store_true", help="train only")
             p.add_argument("--quiet", action="store_true", help="no live display: one line per finished run")
+            p.add_argument("--backend", default="serial", choices=("serial", "processes", "ray"),
+                           help="where runs train: this process, a local process pool, or a Ray cluster")
+            p.add_argument("--workers", type=int, help="processes/ray: parallel runs (default: cores, or GPUs)")
+            p.add_argument("--threads", type=int, help="torch CPU threads per run (same number → same CPU numbers)")
+            p.add_argument("--address", help="ray: cluster address ('auto', 'ray://host:10001'); default: a local cluster")
+            p.add_argument("--max-retries", type=int, default=2, help="processes/ray: restarts of a run whose worker died")
+            p.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPU share per run, e.g. 0.25")
     return ap
 
 

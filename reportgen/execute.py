@@ -101,37 +101,76 @@ def resolve_device(name: str = "auto") -> Any:
     return torch.device(name)
 
 
-def _train_one(p: Planned, mnist: Any, prov: dict, on_epoch, summary: Summary) -> dict:
-    """Train one planned run (resuming from its checkpoint if one exists) and store its result
-    (``failed`` with the reason on an exception, ``interrupted`` on Ctrl-C or SIGTERM)."""
+@dataclass(frozen=True)
+class Job:
+    """One run as a worker receives it: plain, picklable data (a worker may be another process or
+    another machine)."""
+
+    key: str
+    path: str  # where the driver will store the result
+    header: dict
+    config: dict
+    seed: int
+    data_root: str
+    device: str = "auto"
+    threads: int | None = None  # torch CPU threads; the same number gives bit-identical CPU results
+
+    @property
+    def tag(self) -> str:
+        return f"{self.header['study']}/{self.header['variant']}/seed{self.seed}"
+
+    @property
+    def results(self) -> Path:
+        return Path(self.path).parents[2]
+
+
+def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job:
+    return Job(p.key, str(p.path), header(p), p.run.config.model_dump(mode="json"), p.run.seed, str(data_root),
+               device, threads)
+
+
+_DATA: dict[tuple[str, str], Any] = {}  # MNIST per (root, device), loaded once per worker process
+
+
+def run_job(job: Job, on_epoch=None) -> dict:
+    """Train one run where this function runs and return its result (not yet stored): resumes from
+    the run's checkpoint if one exists, holds the run's lock, turns an exception of the run into a
+    ``failed`` result with the reason, and returns ``{"status": "busy"}`` when another process holds
+    the lock. KeyboardInterrupt propagates (the driver records ``interrupted``)."""
+    import torch
+
+    from . import data as data_mod
+    from .spec import RunConfig
     from .train import train_run
 
-    results = p.path.parents[2]
-    ckpt = checkpoint.checkpoint_path(results, p.key)
+    if job.threads:
+        torch.set_num_threads(job.threads)
+    dev = resolve_device(job.device)
+    if (job.data_root, str(dev)) not in _DATA:
+        _DATA[(job.data_root, str(dev))] = data_mod.load(Path(job.data_root), dev)
+    mnist = _DATA[(job.data_root, str(dev))]
+    prov = provenance(dev)
+    ckpt = checkpoint.checkpoint_path(job.results, job.key)
+    config = RunConfig.model_validate(job.config)
     t0 = time.perf_counter()
     try:
-        probes = ()
-        if p.run.config.probes:
-            from .probes import make_probes
+        with checkpoint.run_lock(job.results, job.key):
+            try:
+                probes = ()
+                if config.probes:
+                    from .probes import make_probes
 
-            probes = make_probes(p.run.config)
-        out = train_run(p.run.config, p.run.seed, mnist, probes=probes, on_epoch=on_epoch,
-                        resume=checkpoint.load(ckpt), checkpoint=lambda state: checkpoint.save(ckpt, state))
-        out.pop("model")
-    except KeyboardInterrupt:
-        store.write_json(p.path, {**header(p), "status": "interrupted",
-                                  "reason": "interrupted (Ctrl-C or SIGTERM); the next run resumes from the last epoch's checkpoint",
-                                  "provenance": prov})
-        raise
-    except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
-        tail = "".join(traceback.format_exception(err)[-3:])
-        out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
-        summary.failed.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}: {type(err).__name__}: {err}")
-        _release_gpu_memory()
-    result = {**header(p), **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
-    store.write_json(p.path, result)
-    ckpt.unlink(missing_ok=True)
-    return result
+                    probes = make_probes(config)
+                out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch, resume=checkpoint.load(ckpt),
+                                checkpoint=lambda state: checkpoint.save(ckpt, state))
+                out.pop("model")
+            except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
+                tail = "".join(traceback.format_exception(err)[-3:])
+                out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
+                _release_gpu_memory()
+    except checkpoint.Busy as busy:
+        return {"status": "busy", "reason": str(busy)}
+    return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
 
 
 def _release_gpu_memory() -> None:
@@ -160,36 +199,49 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def execute(planned: list[Planned], data_root: Path, device: str = "auto", console: Console | None = None,
-            quiet: bool = False) -> Summary:
-    """Carry out a plan. One failing run is recorded as ``failed`` and the rest go on; Ctrl-C records
+            quiet: bool = False, backend: str = "serial", workers: int | None = None, threads: int | None = None,
+            address: str | None = None, max_retries: int = 2, gpus_per_run: float = 0.0) -> Summary:
+    """Carry out a plan on a backend (:mod:`reportgen.backends`): ``serial`` in this process,
+    ``processes`` on a local pool, ``ray`` on a cluster. Results are stored by this process as they
+    arrive. One failing run is recorded as ``failed`` and the rest go on; Ctrl-C or SIGTERM records
     the current run as ``interrupted`` and re-raises."""
+    from .backends import make_backend
+
     console = console or Console(stderr=True)
     summary, start = Summary(), time.perf_counter()
     todo = [p for p in planned if p.action == "train"]
     summary.cached = sum(p.action == "cached" for p in planned)
     if todo:
-        from . import data as data_mod
+        from .fetch import ensure
 
-        dev = resolve_device(device)
-        mnist = data_mod.load(data_root, dev)
-        prov = provenance(dev)
+        ensure(data_root)  # fail early (DataError) on missing data, before any worker starts
         results = {p.path.parents[2] for p in todo}
         checkpoint.clean_temp(*results, *(checkpoint.cache_dir(r) for r in results))  # left by killed processes
+        jobs = [job_of(p, data_root, device, threads) for p in todo]
+        runner = make_backend(backend, workers=workers, address=address, max_retries=max_retries,
+                              gpus_per_run=gpus_per_run)
         with Reporter(console, len(todo), quiet) as report, _sigterm_as_interrupt():
-            for n, p in enumerate(todo, 1):
-                tag = f"[{n}/{len(todo)}] {p.run.study}/{p.run.variant}/seed{p.run.seed}"
-                report.run_started(tag, p.run.config.train.epochs)
-                try:
-                    with checkpoint.run_lock(p.path.parents[2], p.key):
-                        result = _train_one(p, mnist, prov, report.epoch, summary)
-                except checkpoint.Busy as busy:
-                    summary.busy.append(f"{p.run.study}/{p.run.variant}/seed{p.run.seed}")
-                    report.run_done(f"{tag} skipped: {busy}")
-                    continue
+            def arrived(job: Job, result: dict) -> None:
+                if result["status"] == "busy":
+                    summary.busy.append(job.tag)
+                    report.run_done(f"{job.tag} skipped: {result['reason']}")
+                    return
+                store.write_json(Path(job.path), result)
+                checkpoint.checkpoint_path(job.results, job.key).unlink(missing_ok=True)
                 summary.trained += 1
-                acc = result.get("test", {}).get("accuracy")
-                report.run_done(f"{tag} {result['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
+                if result["status"] == "failed":
+                    summary.failed.append(f"{job.tag}: {result['reason'].splitlines()[0]}")
+                acc = (result.get("test") or {}).get("accuracy")
+                report.run_done(f"{job.tag} {result['status']}" + (f", test accuracy {acc:.4f}" if acc is not None else "")
                                 + f" in {result['wall_seconds']:.1f}s")
+
+            def interrupted(job: Job) -> None:
+                store.write_json(Path(job.path), {**job.header, "status": "interrupted",
+                                                  "reason": "interrupted (Ctrl-C or SIGTERM); the next run resumes "
+                                                            "from the last epoch's checkpoint",
+                                                  "provenance": provenance(resolve_device(job.device))})
+
+            runner.run(jobs, arrived, interrupted, report)
     for p in planned:  # after training: a reused run may come from a run trained just now
         if p.action == "reuse":
             result = store.read_result(p.source)

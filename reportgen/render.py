@@ -140,7 +140,7 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
 
 
 #: Hand-written pages with a fixed place in the navigation (the others follow the study sections).
-PLACED = ("performance.md", "reproducibility.md", "tutorial.md")
+PLACED = ("performance.md", "reproducibility.md", "tutorial.md", "cluster.md")
 
 
 def render_reference(docs: Path) -> None:

@@ -1,0 +1,129 @@
+"""Backends: the same runs give the same results on ``serial``, ``processes`` and a local Ray cluster,
+and a worker killed mid-run is replaced and its run resumes to the uninterrupted result."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen import checkpoint, store
+from reportgen.backends import make_backend
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = os.environ.get("REPORTGEN_DATA")
+pytestmark = pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
+                                reason="REPORTGEN_DATA is not set to a folder with MNIST/raw/")
+
+RESUMABLE = '''"""Can a run survive its worker?
+
+Run:      reportgen run resumable
+Expected: the uninterrupted result.
+Cost:     seconds.
+"""
+from reportgen.spec import MLP, Data, Study, Sweep, Train
+
+STUDY = Study(title="resumable", question="q?", model=MLP(hidden=(32,), dropout=0.2), train=Train(epochs=4),
+              data=Data(train_subset=20000, val_size=1000, test_subset=2000), sweep=Sweep(seeds=(5,)))
+'''
+
+
+def _run(results: Path, *args: str, experiments: Path | None = None, wait: bool = True):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_worker_niceness": "0"}
+    cmd = [sys.executable, "-m", "reportgen", "--results-dir", str(results)]
+    if experiments:
+        cmd += ["--experiments", str(experiments)]
+    proc = subprocess.Popen(cmd + ["run", "--no-render", "--threads", "1", "--data-dir", DATA, *args], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if wait:
+        _, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err
+    return proc
+
+
+def _comparable(result: dict) -> dict:
+    out = {k: v for k, v in result.items() if k not in ("wall_seconds", "provenance")}
+    out["history"] = [{k: v for k, v in h.items() if k != "seconds"} for h in result.get("history", [])]
+    return out
+
+
+def _all(results: Path) -> dict[str, dict]:
+    return {p.relative_to(results).as_posix(): _comparable(r) for p, r in store.iter_results(results)}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory) -> dict[str, dict]:
+    results = tmp_path_factory.mktemp("serial") / "results"
+    _run(results, "--smoke", "mlp_baseline", "dropout_ablation")
+    return _all(results)
+
+
+@pytest.mark.parametrize("backend", ["processes", "ray"])
+def test_backends_give_the_serial_results(serial, backend, tmp_path):
+    if backend == "ray":
+        pytest.importorskip("ray")
+    results = tmp_path / "results"
+    _run(results, "--smoke", "--backend", backend, "--workers", "2", "mlp_baseline", "dropout_ablation")
+    got = _all(results)
+    assert len(got) == 5 and got == serial  # bit for bit, including the reused run
+
+
+def _pids(match) -> list[int]:
+    """Linux: pids whose command line satisfies ``match`` (read from /proc; no extra dependency)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if match(cmd):
+                out.append(int(d.name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("ref")
+    (tmp / "exp").mkdir()
+    (tmp / "exp" / "resumable.py").write_text(RESUMABLE)
+    _run(tmp / "results", experiments=tmp / "exp")
+    return _comparable(store.read_json(tmp / "results" / "resumable" / "default" / "seed5.json"))
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finding worker processes needs /proc (Linux)")
+@pytest.mark.parametrize("backend", ["processes", "ray"])
+def test_a_killed_worker_is_replaced_and_the_run_resumes(reference, backend, tmp_path):
+    if backend == "ray":
+        pytest.importorskip("ray")
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "resumable.py").write_text(RESUMABLE)
+    results = tmp_path / "results"
+    proc = _run(results, "--backend", backend, "--workers", "1", "--max-retries", "2", experiments=tmp_path / "exp",
+                wait=False)
+    ckpts = checkpoint.cache_dir(results) / "checkpoints"
+    deadline = time.monotonic() + 600
+    while not any(ckpts.glob("*.pt")) and time.monotonic() < deadline:  # at least one epoch done
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    if backend == "processes":
+        victims = _pids(lambda c: "multiprocessing" in c and "spawn_main" in c and str(proc.pid) in c)
+        victims = victims or _pids(lambda c: "spawn_main" in c)
+    else:
+        victims = _pids(lambda c: c.startswith("ray::run_job"))
+    assert victims, "no worker process found"
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err
+    got = store.read_json(results / "resumable" / "default" / "seed5.json")
+    assert got["status"] == "completed" and _comparable(got) == reference
+
+
+def test_unknown_backend_is_named():
+    with pytest.raises(ValueError, match="serial, processes, ray"):
+        make_backend("slurm")
