@@ -129,17 +129,27 @@ class Panel:
     styles: dict[str, str] = field(default_factory=dict)
 
 
+def _colours(labels: list[str]) -> dict[str, tuple]:
+    """One palette colour per distinct label, in first-seen order."""
+    return {k: PALETTE[i % 10] for i, k in enumerate(dict.fromkeys(labels))}
+
+
+def _grid(n: int, cols: int, height: float):
+    """A figure with ``n`` axes in rows of ``cols`` (5 in wide each); unused cells hidden."""
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, shared_colours: bool = True) -> Path:
     """Panels of per-variant lines (mean over seeds with min–max band), one colour per label shared
     across panels (or, with ``shared_colours=False``, by position within each panel); a legend on the
     first panel and on any panel whose labels differ."""
-    labels = list(dict.fromkeys(k for p in panels for k in p.series))
-    shared = {k: PALETTE[i % 10] for i, k in enumerate(labels)}
-    cols = min(cols, len(panels))
-    rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.axis("off")
+    shared = _colours([k for p in panels for k in p.series])
+    fig, axes = _grid(len(panels), cols, 3.4)
     for ax, p in zip(axes.flat, panels):
         colour = shared if shared_colours else {k: PALETTE[i % 10] for i, k in enumerate(p.series)}
         for label, (x, runs) in p.series.items():
@@ -171,13 +181,8 @@ def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, share
 def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", cols: int = 2) -> Path:
     """Step histograms as densities: ``panels[panel_title][label] = {"counts", "low", "high"}``
     (equal-width bins over [low, high], as :class:`reportgen.probes.WeightHistograms` records)."""
-    labels = list(dict.fromkeys(k for p in panels.values() for k in p))
-    colour = {k: PALETTE[i % 10] for i, k in enumerate(labels)}
-    cols = min(cols, len(panels))
-    rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.axis("off")
+    colour = _colours([k for p in panels.values() for k in p])
+    fig, axes = _grid(len(panels), cols, 3.2)
     for ax, (name, hs) in zip(axes.flat, panels.items()):
         for label, h in hs.items():
             counts = np.asarray(h["counts"], dtype=float)

@@ -11,15 +11,21 @@ from ..stats import t_interval
 from .context import Context, fmt, probe_rows
 
 
+def _aligned(v, probe: str) -> tuple[list[list[dict]], int, np.ndarray]:
+    """(rows per seed that recorded ``probe``, rows all seeds share, their epochs as float)."""
+    per_seed = [rows for rows in probe_rows(v, probe) if rows]
+    n = min((len(r) for r in per_seed), default=0)
+    epochs = np.array([row["epoch"] for row in per_seed[0][:n]], dtype=float) if per_seed else np.array([])
+    return per_seed, n, epochs
+
+
 def _layer_series(ctx: Context, probe: str, field: str = "layers", scale: float = 1.0):
     """``{layer: {variant label: (epochs, runs)}}`` from per-epoch probe rows ``{epoch, layers: {…}}``."""
     out: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for v in (v for v in ctx.sr.variants if v.runs):
-        per_seed = [rows for rows in probe_rows(v, probe) if rows]
+        per_seed, n, epochs = _aligned(v, probe)
         if not per_seed:
             continue
-        n = min(len(r) for r in per_seed)
-        epochs = np.array([row["epoch"] for row in per_seed[0][:n]], dtype=float)
         for layer in per_seed[0][0][field]:
             runs = np.array([[row[field][layer] for row in rows[:n]] for rows in per_seed], dtype=float) * scale
             out.setdefault(layer, {})[v.label] = (epochs, runs)
@@ -81,11 +87,9 @@ def gradient_noise(ctx: Context) -> dict[str, Any]:
     the generalization gap per variant."""
     rows, scale_series, grad_series, var_series = [], {}, {}, {}
     for v in (v for v in ctx.sr.variants if v.runs):
-        per_seed = [r for r in probe_rows(v, "grad_noise") if r]
+        per_seed, n, epochs = _aligned(v, "grad_noise")
         if not per_seed:
             continue
-        n = min(len(r) for r in per_seed)
-        epochs = np.array([row["epoch"] for row in per_seed[0][:n]], dtype=float)
         scale_series[v.label] = (epochs, np.array([[row["noise_scale"] for row in r[:n]] for r in per_seed]))
         grad_series[v.label] = (epochs, np.array([[row["grad_sq"] for row in r[:n]] for r in per_seed]))
         slopes = []
@@ -149,11 +153,9 @@ def saturation(ctx: Context) -> dict[str, Any]:
     series: dict[str, dict[str, tuple]] = {}
     rows = []
     for v in (v for v in ctx.sr.variants if v.runs):
-        per_seed = [r for r in probe_rows(v, "saturation") if r]
+        per_seed, n, epochs = _aligned(v, "saturation")
         if not per_seed:
             continue
-        n = min(len(r) for r in per_seed)
-        epochs = np.array([row["epoch"] for row in per_seed[0][:n]], dtype=float)
         for layer, first in per_seed[0][0]["layers"].items():
             kind = "saturated" if "saturated" in first else "dead"
             runs = np.array([[row["layers"][layer][kind] * 100 for row in r[:n]] for r in per_seed])
