@@ -87,6 +87,7 @@ def _check_variant_names(study: Study, path: Path) -> None:
     for i, e in enumerate(study.expect):
         named += [(f"expect[{i}].{f}", getattr(e, f)) for f in
                   ("variant", "highest", "lowest", "higher_than", "lower_than", "equal_to")]
+    named += [(f"reported[{n!r}]", n) for n in study.reported]
     for i, pair in enumerate(study.comparisons):
         named += [(f"comparisons[{i}][{j}]", n) for j, n in enumerate(pair)]
     for where, n in named:

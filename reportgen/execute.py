@@ -158,12 +158,12 @@ def run_job(job: Job, on_epoch=None) -> dict:
             try:
                 probes = ()
                 if config.probes:
-                    from .probes import make_probes
+                    from .probes_eval import make_probes
 
                     probes = make_probes(config)
                 out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch, resume=checkpoint.load(ckpt),
                                 checkpoint=lambda state: checkpoint.save(ckpt, state))
-                out.pop("model")
+                out.update(measure(out.pop("model"), mnist.x_test))
             except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
                 tail = "".join(traceback.format_exception(err)[-3:])
                 out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
@@ -171,6 +171,34 @@ def run_job(job: Job, on_epoch=None) -> dict:
     except checkpoint.Busy as busy:
         return {"status": "busy", "reason": str(busy)}
     return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
+
+
+def measure(model: Any, x_test: Any) -> dict[str, Any]:
+    """The trained model's cost (:mod:`reportgen.modelinfo`): ``flops`` per image, the
+    ``architecture`` table and ``inference_images_per_s`` on ``x_test``'s device."""
+    from . import modelinfo
+
+    return {**modelinfo.describe(model), "inference_images_per_s": modelinfo.images_per_second(model, x_test)}
+
+
+def describe_missing(planned: list[Planned]) -> int:
+    """Add ``flops`` and ``architecture`` to stored completed results that predate them, computed from
+    a freshly built model of the run's config (the same architecture; weights do not matter).
+    Returns how many results were completed this way. Imports torch only when one needs it."""
+    done = 0
+    for p in planned:
+        if p.action == "train" or not p.path.exists():
+            continue
+        result = store.read_result(p.path)
+        if result.get("status") not in ("completed", "diverged") or "flops" in result:
+            continue
+        from . import modelinfo
+        from .models import build
+
+        result.update(modelinfo.describe(build(p.run.config.model_dump()["model"])))
+        store.write_json(p.path, result)
+        done += 1
+    return done
 
 
 def _release_gpu_memory() -> None:
@@ -249,5 +277,6 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
             result.setdefault("provenance", {})["reused_from"] = p.source.as_posix()
             store.write_json(p.path, result)
             summary.reused += 1
+    describe_missing(planned)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -20,6 +20,9 @@ from .fetch import DATASET_MD5
 from .spec import VARIANT_SLUG, RunConfig, Study
 from .version import runner_version
 
+#: Probes of ``probes_eval.py`` (kept here too: expand stays torch-free).
+EVAL_PROBES = ("test_curve", "feature_maps")
+
 #: What ``--smoke`` changes, identically for every spec (DESIGN: specs never special-case it).
 SMOKE = {"data.train_subset": 2000, "data.val_size": 500, "data.test_subset": 1000, "train.epochs": 1}
 
@@ -42,7 +45,8 @@ class Run:
     def runner_version(self) -> str:
         """Hash of the code that computes this run (see :mod:`reportgen.version`)."""
         c = self.config
-        return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes))
+        return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes),
+                              eval_probed=any(p.name in EVAL_PROBES for p in c.probes))
 
     @property
     def key(self) -> str:
@@ -137,11 +141,15 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
     return runs
 
 
+#: Discriminated-union tags pydantic puts into error locations; dropped so a path reads model.layers.3.out.
+_UNION_TAGS = {"MLP", "CNN", "mlp", "cnn", "layers", "resnet", "conv", "maxpool", "residual", "gap", "dense"}
+
+
 def format_errors(err: ValidationError, prefix: str) -> str:
     """One line per problem: ``field.path: message (given: value)``."""
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if p not in ("MLP", "CNN", "mlp", "cnn"))
+        loc = ".".join(str(p) for p in e["loc"] if p not in _UNION_TAGS)
         given = e.get("input")
         given_s = repr(given) if not isinstance(given, dict) else "{…}"
         lines.append(f"{prefix}{loc}: {e['msg']} (given: {given_s[:80]})")

@@ -101,6 +101,22 @@ def image_grid(images: np.ndarray, captions: list[str], path: Path, title: str, 
     return save(fig, path)
 
 
+def weight_grid(weights: np.ndarray, path: Path, title: str, cols: int = 16) -> Path:
+    """Weight images (N, h, w), each on its own symmetric scale around 0 (blue negative, red positive),
+    without captions: a dense layer's units as 28×28 images, or a conv layer's filters."""
+    n = len(weights)
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.7, rows * 0.7 + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, w in zip(axes.flat, weights):
+        lim = float(np.abs(w).max()) or 1.0
+        ax.imshow(w, cmap="bwr", vmin=-lim, vmax=lim, interpolation="nearest")
+    fig.suptitle(title, fontsize=9)
+    return save(fig, path)
+
+
 def bars(labels: list[str], means: list[float], errs: list[float], path: Path, ylabel: str, title: str) -> Path:
     """Bar per variant with an error bar (e.g. mean ± 95 % CI over seeds)."""
     fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(labels) + 2), 3.2))
@@ -127,6 +143,7 @@ class Panel:
     hlines: tuple[tuple[float, str], ...] = ()
     marks: dict[str, float] = field(default_factory=dict)
     styles: dict[str, str] = field(default_factory=dict)
+    ylim: tuple[float, float] | None = None
 
 
 def _colours(labels: list[str]) -> dict[str, tuple]:
@@ -163,6 +180,8 @@ def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, share
             ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), fontsize=7, color="grey",
                         va="bottom")
         ax.set(xlabel=p.xlabel, ylabel=p.ylabel, title=p.title)
+        if p.ylim:
+            ax.set_ylim(*p.ylim)
         if p.logy:
             ax.set_yscale("log")
         if p.logx:

@@ -13,10 +13,12 @@ from pydantic_core import PydanticUndefined
 
 from . import resultschema, spec
 
-SPEC_MODELS = (spec.Study, spec.MLP, spec.CNN, spec.Optim, spec.Train, spec.EarlyStopping, spec.Plateau,
+SPEC_MODELS = (spec.Study, spec.MLP, spec.CNN, spec.Layers, spec.Conv, spec.MaxPool, spec.Residual, spec.GAP,
+               spec.Dense, spec.ResNet, spec.Optim, spec.Train, spec.EarlyStopping, spec.Plateau,
                spec.StepLR, spec.Cosine, spec.Augment, spec.Data, spec.ProbeSpec, spec.Sweep, spec.Expect)
 RESULT_MODELS = (resultschema.Result, resultschema.HistoryRow, resultschema.TestMetrics, resultschema.ClassMetrics,
-                 resultschema.CalibrationBin, resultschema.BestEpochMetrics, resultschema.Provenance)
+                 resultschema.CalibrationBin, resultschema.BestEpochMetrics, resultschema.Provenance,
+                 resultschema.ArchitectureRow)
 
 
 def _type(annotation: Any) -> str:

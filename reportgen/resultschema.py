@@ -78,6 +78,13 @@ class Provenance(_Model):
     reused_from: str | None = Field(None, description="for a run shared with another study: the file it was copied from")
 
 
+class ArchitectureRow(_Model):
+    layer: str = Field(description="dotted module name")
+    type: str = Field(description="module class")
+    output: list[int] = Field(description="output shape for one image: [C, H, W] or [N]")
+    params: int = Field(description="trainable parameters of this module itself")
+
+
 class Result(_Model):
     """One run's result. ``failed`` and ``interrupted`` results carry the header, the status, the
     reason and the provenance only."""
@@ -98,6 +105,11 @@ class Result(_Model):
     test: TestMetrics | None = None
     test_best_epoch: BestEpochMetrics | None = Field(None, description="test metrics of the best epoch's weights")
     params: int | None = Field(None, description="trainable parameters")
+    flops: int | None = Field(None, description="forward FLOPs per image (FlopCounterMode: 2 per multiply-add of "
+                                                "convs and matmuls); added to older results from their config")
+    architecture: list[ArchitectureRow] | None = Field(None, description="the model's leaf layers in call order")
+    inference_images_per_s: float | None = Field(
+        None, description="eval-mode throughput on the test set on the training device, images/s (best of 2)")
     probes: dict[str, Any] = Field(default_factory=dict, description="training-time probes, by name (see reportgen.probes)")
     wall_seconds: float | None = Field(None, description="wall time of the whole run, s")
     provenance: Provenance

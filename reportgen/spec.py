@@ -34,6 +34,12 @@ ANALYSIS_NAMES = (
     "gradient_flow",
     "saturation",
     "factor_tables",
+    "architecture",
+    "capacity_curve",
+    "target_accuracy",
+    "first_layer_weights",
+    "feature_maps",
+    "diagnosis",
 )
 AnalysisName = Literal[ANALYSIS_NAMES]  # type: ignore[valid-type]
 
@@ -76,7 +82,136 @@ class CNN(Strict):
     init: Init = "default"
 
 
-Model = Annotated[Union[MLP, CNN], Field(discriminator="kind")]
+class Conv(Strict):
+    """Conv2d(k×k, stride 1) → [BatchNorm2d] → activation → [Dropout(p)]."""
+
+    type: Literal["conv"] = "conv"
+    out: int = Field(ge=1, le=2048, description="output channels")
+    kernel: Literal[1, 3, 5, 7] = 3
+    padding: Literal["valid", "same"] = "same"
+    batchnorm: bool = False
+    activation: Activation | Literal["none"] = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+    def __init__(self, out: int | None = None, /, **data: Any) -> None:
+        if out is not None:
+            data["out"] = out
+        super().__init__(**data)
+
+
+class MaxPool(Strict):
+    """MaxPool2d(size): height and width divided by ``size`` (rounded down)."""
+
+    type: Literal["maxpool"] = "maxpool"
+    size: int = Field(2, ge=2, le=8)
+
+
+class Residual(Strict):
+    """``body(x) + skip(x)``: the skip is the identity, or a 1×1 conv when the channels differ
+    (He et al. 2016, "Deep Residual Learning", option B). Body convs keep the size ("same")."""
+
+    type: Literal["residual"] = "residual"
+    body: tuple[Conv, ...] = Field(min_length=1, max_length=8)
+
+    @field_validator("body")
+    @classmethod
+    def _same_padding(cls, body: tuple[Conv, ...]) -> tuple[Conv, ...]:
+        if any(c.padding != "same" for c in body):
+            raise ValueError("convs inside a residual block need padding='same' (the sum needs equal sizes)")
+        return body
+
+
+class GAP(Strict):
+    """Global average pooling: (C, H, W) → (C, 1, 1) (Lin et al. 2014, "Network in Network")."""
+
+    type: Literal["gap"] = "gap"
+
+
+class Dense(Strict):
+    """Flatten (when the input is a feature map) → Linear(out) → activation → [Dropout(p)]."""
+
+    type: Literal["dense"] = "dense"
+    out: int = Field(ge=1, le=65536)
+    activation: Activation | Literal["none"] = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+    def __init__(self, out: int | None = None, /, **data: Any) -> None:
+        if out is not None:
+            data["out"] = out
+        super().__init__(**data)
+
+
+Layer = Annotated[Union[Conv, MaxPool, Residual, GAP, Dense], Field(discriminator="type")]
+
+
+def layer_shapes(layers: tuple[Any, ...]) -> list[tuple[int, ...]]:
+    """Output shape per layer for a (1, 28, 28) input: (C, H, W) for maps, (N,) after a Dense.
+    Raises ValueError naming ``layers[i]`` when a layer would shrink the image below 1 pixel or
+    follows a Dense with a conv. Torch-free, so ``reportgen validate`` catches it before training."""
+    shape: tuple[int, ...] = (1, 28, 28)
+    out = []
+    for i, layer in enumerate(layers):
+        if len(shape) == 1 and layer.type != "dense":
+            raise ValueError(f"layers[{i}] ({layer.type}) follows a dense layer: only dense layers may come after one")
+        if layer.type == "conv":
+            shape = conv_shape(shape, layer, i)
+        elif layer.type == "residual":
+            for conv in layer.body:
+                shape = conv_shape(shape, conv, i)
+        elif layer.type == "maxpool":
+            if shape[1] < layer.size or shape[2] < layer.size:
+                raise ValueError(f"layers[{i}] (maxpool {layer.size}) gets a {shape[1]}×{shape[2]} map: too small")
+            shape = (shape[0], shape[1] // layer.size, shape[2] // layer.size)
+        elif layer.type == "gap":
+            shape = (shape[0], 1, 1)
+        else:
+            shape = (layer.out,)
+        out.append(shape)
+    return out
+
+
+def conv_shape(shape: tuple[int, ...], conv: "Conv", i: int) -> tuple[int, ...]:
+    if conv.padding == "same":
+        return (conv.out, shape[1], shape[2])
+    h, w = shape[1] - conv.kernel + 1, shape[2] - conv.kernel + 1
+    if h < 1 or w < 1:
+        raise ValueError(f"layers[{i}] (conv {conv.kernel}×{conv.kernel}, valid) gets a {shape[1]}×{shape[2]} map: too small")
+    return (conv.out, h, w)
+
+
+class Layers(Strict):
+    """A model written as a list of layers (``Conv``, ``MaxPool``, ``Residual``, ``GAP``, ``Dense``) on a
+    (1, 28, 28) image. The last layer's output, flattened, must have exactly 10 values: the logits (a
+    final ``Dense(10, activation="none")``, or a conv to 10 channels at 1×1, as in the budget CNNs)."""
+
+    kind: Literal["layers"] = "layers"
+    layers: tuple[Layer, ...] = Field(min_length=1, max_length=64)
+    init: Init = "default"
+
+    @model_validator(mode="after")
+    def _ends_in_ten_logits(self) -> "Layers":
+        shape = layer_shapes(self.layers)[-1]
+        n = 1
+        for d in shape:
+            n *= d
+        if n != 10:
+            raise ValueError(f"the last layer outputs {shape} = {n} values; the model must end in 10 logits "
+                             "(e.g. Dense(10, activation='none'))")
+        if self.layers[-1].type in ("conv", "dense") and self.layers[-1].activation != "none":
+            raise ValueError(f"the last layer has activation {self.layers[-1].activation!r}: logits need "
+                             "activation='none'")
+        return self
+
+
+class ResNet(Strict):
+    """torchvision's ResNet-``depth`` (He et al. 2016) as it is, trained from scratch, with a 1-channel
+    stem (conv1 takes 1 channel) and a 10-way head; the 28×28 input is zero-padded to 32×32."""
+
+    kind: Literal["resnet"] = "resnet"
+    depth: Literal[18, 34, 50] = 18
+
+
+Model = Annotated[Union[MLP, CNN, Layers, ResNet], Field(discriminator="kind")]
 
 
 class Optim(Strict):
@@ -162,7 +297,7 @@ class Data(Strict):
 
 
 ProbeName = Literal["grad_norms", "weight_norms", "weight_histograms", "first_layer_weights",
-                    "saturation", "grad_noise", "digit_panel"]
+                    "saturation", "grad_noise", "digit_panel", "test_curve", "feature_maps"]
 
 
 class ProbeSpec(Strict):
@@ -278,6 +413,11 @@ class Study(Strict):
     reference: str | None = Field(None, description="variant the others are compared with; default: the first")
     analyses: tuple[AnalysisName, ...] = ("comparison_table", "learning_curves", "confusion_matrix")
     expect: tuple[Expect, ...] = ()
+    reported: dict[str, float] = Field(default_factory=dict, description=(
+        "variant → test accuracy (fraction) that the source notebook reported, shown beside ours"))
+    reported_source: str = Field("", description="where the reported numbers come from")
+    target_accuracy: float | None = Field(None, gt=0.0, le=1.0, description=(
+        "test accuracy line for the target_accuracy analysis (fraction), e.g. 0.994"))
     comparisons: tuple[tuple[str, str], ...] = Field(
         (), description="(a, b) variant pairs to test; default: every variant against the reference")
 

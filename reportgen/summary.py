@@ -67,6 +67,7 @@ METRICS: dict[str, Metric] = {
     "seconds_per_epoch": Metric("s / epoch (median)", lambda r: float(np.median([h["seconds"] for h in r["history"]])), "s", 1, 2, False),
     "params": Metric("parameters", lambda r: r["params"], "", 1, 0, False),
     "flops": Metric("FLOPs per image", lambda r: r["flops"], "", 1, 0, False),
+    "inference_images_per_s": Metric("inference images / s", lambda r: r["inference_images_per_s"], "", 1, 0),
 }
 
 

@@ -3,14 +3,15 @@
 An analysis reads a study's results (JSON only: it never trains or loads a model), draws its
 figures into the study's asset folder and returns the context its template
 ``templates/analyses/<name>.md.j2`` renders. Modules: :mod:`.standard` (tables, curves, confusion
-matrices), :mod:`.dynamics` (per-epoch history), :mod:`.internals` (training-time probes).
+matrices), :mod:`.dynamics` (per-epoch history), :mod:`.internals` (training-time probes), :mod:`.architectures` (model cost,
+capacity, weights and feature maps), :mod:`.diagnosis` (what went wrong in a run).
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from ..spec import ANALYSIS_NAMES
-from . import dynamics, internals, standard
+from . import architectures, diagnosis, dynamics, internals, standard
 from .context import Context, fmt
 
 __all__ = ["ANALYSES", "Context", "fmt"]
@@ -30,5 +31,11 @@ ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
     "gradient_flow": internals.gradient_flow,
     "saturation": internals.saturation,
     "factor_tables": dynamics.factor_tables,
+    "architecture": architectures.architecture,
+    "capacity_curve": architectures.capacity_curve,
+    "target_accuracy": architectures.target_accuracy,
+    "first_layer_weights": architectures.first_layer_weights,
+    "feature_maps": architectures.feature_maps,
+    "diagnosis": diagnosis.diagnosis,
 }
 assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analyses.ANALYSES must list the same names"

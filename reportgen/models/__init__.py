@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch import nn
 
-FAMILIES = {"mlp": "mlp", "cnn": "cnn"}  # spec ``kind`` → module in this package
+FAMILIES = {"mlp": "mlp", "cnn": "cnn", "layers": "layers", "resnet": "resnet"}  # spec ``kind`` → module in this package
 
 
 def build(model_cfg: dict) -> nn.Module:

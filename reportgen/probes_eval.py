@@ -1,0 +1,81 @@
+"""Probes that only evaluate the model (no RNG, no update): test accuracy per epoch and the feature
+maps of one digit. A separate module so that adding them did not change the runner version of runs
+with the older probes of :mod:`reportgen.probes`; runs that use these hash this file too.
+
+Also the one registry of every probe, :func:`make_probes`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import probes
+from .probes import Probe, measuring
+from .spec import ProbeSpec, RunConfig
+
+#: Probe names implemented here (the runner version adds this file for runs that use one).
+NAMES = ("test_curve", "feature_maps")
+
+
+class TestCurve(Probe):
+    """Test accuracy (fraction) and loss (nats) after every epoch, for plots against a target line.
+    Shown only: no selection reads it (choices are made on validation)."""
+
+    name = "test_curve"
+    __test__ = False  # not a pytest class
+
+    def due(self, epoch: int) -> bool:
+        return epoch > 0
+
+    def start(self, model: nn.Module, split: dict) -> None:
+        self.x, self.y = split["test"]
+
+    @torch.no_grad()
+    def measure(self, model: nn.Module) -> dict[str, Any]:
+        from .train import evaluate
+
+        loss, acc = evaluate(model, self.x, self.y)
+        model.eval()  # evaluate() leaves eval mode on; measuring() restores the mode afterwards
+        return {"test_loss": loss, "test_acc": acc}
+
+
+class FeatureMaps(Probe):
+    """For the test image ``indices[0]`` (default 0): the outputs of the first two Conv2d layers of the
+    final model, (C, H, W) each, rounded to 4 decimals, with the image's label."""
+
+    name = "feature_maps"
+
+    def __init__(self, spec: ProbeSpec, config: RunConfig) -> None:
+        super().__init__(spec, config)
+        self.index = spec.indices[0] if spec.indices else 0
+
+    def start(self, model: nn.Module, split: dict) -> None:
+        self.x, self.y = split["test"]
+
+    def after_epoch(self, model: nn.Module, epoch: int) -> None:
+        pass
+
+    @torch.no_grad()
+    def finish(self, model: nn.Module) -> None:
+        convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)][:2]
+        maps: list[torch.Tensor] = []
+        hooks = [c.register_forward_hook(lambda _m, _i, out: maps.append(out[0].float().cpu())) for c in convs]
+        try:
+            with measuring(model):
+                model(self.x[self.index:self.index + 1])
+        finally:
+            for h in hooks:
+                h.remove()
+        self.rows = [{"layer": f"conv{i + 1}", "index": self.index, "label": int(self.y[self.index]),
+                      "shape": list(m.shape), "maps": np.round(m.numpy(), 4).tolist()} for i, m in enumerate(maps)]
+
+
+PROBES: dict[str, type[Probe]] = {**probes.PROBES, "test_curve": TestCurve, "feature_maps": FeatureMaps}
+
+
+def make_probes(config: RunConfig) -> tuple[Probe, ...]:
+    """The probes a run config declares, in declaration order."""
+    return tuple(PROBES[s.name](s, config) for s in config.probes)
