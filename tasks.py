@@ -7,6 +7,7 @@
     invoke publish                  render and push the site to GitHub Pages (gh-pages branch)
     invoke screenshots              browser-test the built site; refresh the README screenshot
     invoke test                     the test suite
+    invoke bench [--quick]          the canonical DataLoader loop vs the runner → bench/latest.json
 Add --smoke to run/run-all for a quick check (small subset, one epoch, one seed, written under .smoke/).
 """
 from __future__ import annotations
@@ -88,6 +89,16 @@ def screenshots(c):
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(shot.read_bytes())
     print(f"{shot} → {target}")
+
+
+@task(help={"quick": "1 epoch on 10,000 images (minutes on 2 CPU cores) instead of the full mode",
+            "device": "auto | cpu | cuda", "workloads": "comma-separated: mlp,examples_cnn,budget_model3 (default: all)",
+            "json": "output file (default: bench/latest.json)"})
+def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json"):
+    """The canonical DataLoader loop vs the runner, side by side: a table and bench/latest.json."""
+    flags = " --quick" if quick else ""
+    flags += f" --workloads {workloads}" if workloads else ""
+    c.run(f'{PY} bench{flags} --device {device} --json "{json}"', pty=sys.stdout.isatty())
 
 
 @task

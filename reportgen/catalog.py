@@ -70,6 +70,12 @@ def load_spec(path: Path) -> Spec:
     if not isinstance(study, Study):
         raise SpecError(f"{path}: defines no STUDY = Study(...) (found {type(study).__name__})")
     _check_variant_names(study, path)
+    for up in study.upstream():  # a chained study reads another study's results (reportgen.chain)
+        if up == name or not (path.parent / f"{up}.py").is_file():
+            known = ", ".join(p.stem for p in spec_paths(path.parent) if p.stem != name)
+            raise SpecError(f"{path}: base / FromResults name study {up!r}: "
+                            f"{'a study cannot read its own results' if up == name else 'no such spec'}; "
+                            f"studies are: {known}")
     return Spec(name, path, study, source)
 
 

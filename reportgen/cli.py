@@ -1,4 +1,4 @@
-"""``reportgen run|render|list|plan|validate`` — the same operations as the invoke tasks.
+"""``reportgen run|render|list|plan|validate|bench`` — the same operations as the invoke tasks.
 
 Exit codes: 0 success; 1 a run failed; 2 bad input (unknown study, invalid spec, missing data).
 """
@@ -45,14 +45,22 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     specs, every = _load(args, console, strict=bool(args.names))
     invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)
-    planned = plan(specs, results, smoke=args.smoke, force=args.force)
+    from .chain import levels
+    from .execute import Summary
     from .fetch import DataError, data_root
     from .store import StoreError
 
+    summary = Summary()
     try:
-        summary = execute(planned, data_root(args.data_dir), args.device, console, quiet=args.quiet,
-                          backend=args.backend, workers=args.workers, threads=args.threads, address=args.address,
-                          max_retries=args.max_retries, gpus_per_run=args.gpus_per_run)
+        # Stage by stage: a chained study (lr_wd_grid reads lr_probe's results) is planned only after
+        # the studies it reads have run; those are added even when not named.
+        for stage in levels(specs):
+            done = execute(plan(stage, results, smoke=args.smoke, force=args.force), data_root(args.data_dir),
+                           args.device, console, quiet=args.quiet, backend=args.backend, workers=args.workers,
+                           threads=args.threads, address=args.address, max_retries=args.max_retries,
+                           gpus_per_run=args.gpus_per_run)
+            summary.merge(done)
+            specs += [s for s in stage if s.name not in {x.name for x in specs}]
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
@@ -68,21 +76,30 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if invalid:
         console.print(f"[red]{invalid} invalid spec(s) skipped[/] (see above; `reportgen validate` lists them)",
                       highlight=False)
-    if not args.no_render:
-        from .render import render
-
-        render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
+    if not args.no_render and not _render(args, console, specs, every, results, docs):
+        return 2
     return 2 if invalid else 1 if summary.failed else 0
 
 
-def cmd_render(args: argparse.Namespace, console: Console) -> int:
+def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every: dict[str, Spec],
+            results: Path, docs: Path) -> bool:
+    """Render; False (after saying why) when an analysis that reads the data set finds no data."""
+    from .fetch import DataError
     from .render import render
 
+    try:
+        render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
+    except DataError as err:
+        console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        return False
+    return True
+
+
+def cmd_render(args: argparse.Namespace, console: Console) -> int:
     specs, every = _load(args, console, strict=bool(args.names))  # an invalid spec does not block the others
     invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)
-    render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
-    return 2 if invalid else 0
+    return 2 if invalid or not _render(args, console, specs, every, results, docs) else 0
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
@@ -99,8 +116,15 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         failed = [p for p in planned if files.get(p.path, {}).get("status") in ("failed", "interrupted")]
         stale = [p for p in todo if p.path in files and files[p.path]["key"] != p.key]
         status = ("failed" if failed else "stale" if stale else "missing" if todo else "up to date")
+        waiting = spec.study.upstream() and not planned and spec.study.kind == "train"
+        if waiting:  # a chained study whose upstream has no results yet: nothing to plan until it has
+            table.add_row(spec.name, "—", f"waiting for {', '.join(spec.study.upstream())}", "—")
+            continue
         n_var = len({p.run.variant for p in planned})
         wall = sum(files[p.path].get("wall_seconds", 0) for p in planned if p.path in files)
+        if not planned:  # e.g. an explore study: it reads the data set when its page renders
+            table.add_row(spec.name, f"— ({spec.study.kind})", "up to date (nothing to train)", "—")
+            continue
         table.add_row(spec.name, f"{n_var} × {len(planned) // max(n_var, 1)}",
                       f"{status} ({len(todo)} to run)" if todo else status, f"{wall / 60:.1f} min")
     console.print(table)
@@ -113,6 +137,9 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     specs = _specs(args, console)
     results, _ = _paths(args)
     planned = plan(specs, results, smoke=args.smoke, force=args.force)
+    for spec in specs:
+        if not any(p.run.study == spec.name for p in planned):
+            console.print(f"{spec.name}: nothing to train ({spec.study.kind} study, no runs)", highlight=False)
     for p in planned:
         if p.action != "cached":
             console.print(f"{p.action:6} {p.run.study}/{p.run.variant}/seed{p.run.seed}", highlight=False)
@@ -143,6 +170,36 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]invalid[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     console.print(f"{len(specs) + 0} specs loaded, {len(errors)} problems", highlight=False)
     return 2 if errors else 0
+
+
+def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
+    """Reload a saved model and re-run it on its run's test split; exit 1 if the recorded metrics differ."""
+    from .fetch import data_root
+    from .modelstore import evaluate
+
+    try:
+        out = evaluate(Path(args.model), data_root(args.data_dir), args.device)
+    except (FileNotFoundError, ValueError) as err:
+        console.print(f"[red]error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        return 2
+    m, meta = out["metrics"], out["meta"]
+    console.print(f"{meta['study']}/{meta['variant']} seed {meta['seed']}: test accuracy {m['accuracy']:.4f}, "
+                  f"loss {m['loss']:.4f}, macro F1 {m['macro_f1']:.4f}", highlight=False)
+    if out["identical"] is None:
+        console.print(f"[yellow]no recorded result at {escape(meta['result'])} to compare with[/]", highlight=False)
+        return 0
+    if out["identical"]:
+        console.print(f"identical to the recorded result ({escape(meta['result'])}): accuracy, loss and every "
+                      "test prediction", highlight=False)
+        return 0
+    console.print(f"[red]differs from the recorded result[/] in {', '.join(out['differences'])}", highlight=False)
+    return 1
+
+
+def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    from .bench import command
+
+    return command(args, console)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -176,6 +233,16 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--address", help="ray: cluster address ('auto', 'ray://host:10001'); default: a local cluster")
             p.add_argument("--max-retries", type=int, default=2, help="processes/ray: restarts of a run whose worker died")
             p.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPU share per run, e.g. 0.25")
+    p = sub.add_parser("evaluate", help="reload a saved model and reproduce its recorded test metrics")
+    p.set_defaults(fn=cmd_evaluate)
+    p.add_argument("--model", required=True, help="a models/<study>/<variant>/seed<k>.safetensors file")
+    p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda (the run's own device reproduces it bit for bit)")
+    from .bench import add_arguments
+
+    p = sub.add_parser("bench", help="the canonical DataLoader loop vs the runner, side by side (issue 8)")
+    p.set_defaults(fn=cmd_bench)
+    add_arguments(p)
     return ap
 
 

@@ -36,6 +36,7 @@ class Planned:
     path: Path
     action: str
     source: Path | None = None
+    save_model: bool = False  # the study's save_models
 
 
 @dataclass
@@ -47,18 +48,34 @@ class Summary:
     busy: list[str] = field(default_factory=list)  # runs another process was training
     seconds: float = 0.0
 
+    def merge(self, other: "Summary") -> None:
+        """Add another stage's counts (``reportgen run`` executes chained studies stage by stage)."""
+        self.trained += other.trained
+        self.cached += other.cached
+        self.reused += other.reused
+        self.failed += other.failed
+        self.busy += other.busy
+        self.seconds += other.seconds
+
 
 def plan(specs: list[Spec], results: Path, smoke: bool = False, force: bool = False) -> list[Planned]:
-    """Every run of ``specs`` with its action; ``force`` turns all into ``train``."""
+    """Every run of ``specs`` with its action; ``force`` turns all into ``train``. A chained study whose
+    upstream results are missing plans nothing yet (see :func:`reportgen.chain.levels`)."""
+    from .chain import Pending, resolve
+
     cache = {} if force else store.index(results)
     out = []
     for spec in specs:
+        try:
+            spec = resolve(spec, results, smoke)
+        except Pending:
+            continue
         for run in expand(spec.study, spec.name, str(spec.path), smoke=smoke):
             key = run.key
             path = store.result_path(results, run.study, run.variant, run.seed)
             hit = cache.get(key)
             if not hit:
-                out.append(Planned(run, key, path, "train"))
+                out.append(Planned(run, key, path, "train", save_model=spec.study.save_models))
                 cache[key] = [path]  # a second study declaring the same run copies this one
             elif path in hit:
                 out.append(Planned(run, key, path, "cached"))
@@ -114,6 +131,7 @@ class Job:
     data_root: str
     device: str = "auto"
     threads: int | None = None  # torch CPU threads; the same number gives bit-identical CPU results
+    save_model: bool = False  # write the final weights beside the results (see reportgen.modelstore)
 
     @property
     def tag(self) -> str:
@@ -126,7 +144,7 @@ class Job:
 
 def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job:
     return Job(p.key, str(p.path), header(p), p.run.config.model_dump(mode="json"), p.run.seed, str(data_root),
-               device, threads)
+               device, threads, p.save_model)
 
 
 _DATA: dict[tuple[str, str], Any] = {}  # MNIST per (root, device), loaded once per worker process
@@ -161,9 +179,20 @@ def run_job(job: Job, on_epoch=None) -> dict:
                     from .probes_eval import make_probes
 
                     probes = make_probes(config)
-                out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch, resume=checkpoint.load(ckpt),
-                                checkpoint=lambda state: checkpoint.save(ckpt, state))
-                out.update(measure(out.pop("model"), mnist.x_test))
+                if config.train.range_test is not None:  # one epoch, no checkpoints: rerun if killed
+                    from .lrfinder import range_test
+
+                    out = range_test(config, job.seed, mnist)
+                else:
+                    out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch,
+                                    resume=checkpoint.load(ckpt), checkpoint=lambda state: checkpoint.save(ckpt, state))
+                model = out.pop("model")
+                if job.save_model:
+                    from .modelstore import model_path, save
+
+                    save(model_path(job.results, job.header["study"], job.header["variant"], job.seed), model,
+                         job.header, Path(job.path).relative_to(job.results.parent).as_posix())
+                out.update(measure(model, mnist.x_test))
             except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
                 tail = "".join(traceback.format_exception(err)[-3:])
                 out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}

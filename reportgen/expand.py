@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .fetch import DATASET_MD5
-from .spec import VARIANT_SLUG, RunConfig, Study
+from .spec import VARIANT_SLUG, FromResults, RunConfig, Study
 from .version import runner_version
 
 #: Probes of ``probes_eval.py`` (kept here too: expand stays torch-free).
@@ -46,15 +46,30 @@ class Run:
         """Hash of the code that computes this run (see :mod:`reportgen.version`)."""
         c = self.config
         return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes),
-                              eval_probed=any(p.name in EVAL_PROBES for p in c.probes))
+                              eval_probed=any(p.name in EVAL_PROBES for p in c.probes),
+                              range_test=c.train.range_test is not None)
 
     @property
     def key(self) -> str:
         """Hex SHA-256 identifying this run's numbers (config, seed, data checksum, runner version)."""
-        payload = {"config": self.config.model_dump(mode="json"), "seed": self.seed,
+        payload = {"config": key_config(self.config), "seed": self.seed,
                    "data_md5": DATASET_MD5, "runner": self.runner_version}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+#: Fields added to RunConfig after results were committed, with their defaults: a field at its default
+#: is left out of the key, so adding it kept every earlier run's key (and cache entry) valid.
+LATE_FIELDS = {("train", "range_test"): None}
+
+
+def key_config(config: RunConfig) -> dict[str, Any]:
+    """The config as hashed into the key: ``model_dump(mode="json")`` without late fields at their default."""
+    tree = config.model_dump(mode="json")
+    for (section, name), default in LATE_FIELDS.items():
+        if tree[section].get(name, default) == default:
+            tree[section].pop(name, None)
+    return tree
 
 
 def set_path(tree: dict[str, Any], path: str, value: Any) -> None:
@@ -91,11 +106,16 @@ def _short_names(paths: list[str]) -> dict[str, str]:
 
 
 def variants(study: Study) -> list[tuple[str, str, dict[str, Any]]]:
-    """``[(slug, label, overrides)]`` in declaration order; a study without a sweep has one, ``default``."""
+    """``[(slug, label, overrides)]`` in declaration order; a study without a sweep has one, ``default``;
+    an ``explore`` study has none (it trains nothing, so :func:`expand` gives it no runs)."""
+    if study.kind == "explore":
+        return []
     labelled = list(study.sweep.variants.items()) or [("", {})]
     paths = list(study.sweep.grid)
     short = _short_names(paths)
-    combos = list(itertools.product(*(study.sweep.grid[p] for p in paths))) or [()]
+    # An unresolved FromResults (see reportgen.chain) stands for its factors: enough to validate.
+    grid = {p: v.factors if isinstance(v, FromResults) else v for p, v in study.sweep.grid.items()}
+    combos = list(itertools.product(*(grid[p] for p in paths))) or [()]
     out = []
     for (vname, vover), combo in itertools.product(labelled, combos):
         grid_over = dict(zip(paths, combo))
@@ -105,7 +125,7 @@ def variants(study: Study) -> list[tuple[str, str, dict[str, Any]]]:
             re.sub(r"[^a-z0-9_.\-]", "_", f"{short[p]}-{_fmt(v)}".lower()) for p, v in grid_over.items()
         ]
         slug = "_".join(slug_parts) or "default"
-        out.append((slug, label, {**vover, **grid_over}))
+        out.append((slug, label, {**study.sweep.common, **vover, **grid_over}))
     return out
 
 

@@ -87,8 +87,10 @@ def confusion_matrix(cm: Sequence[Sequence[float]], path: Path, title: str) -> P
     return save(fig, path)
 
 
-def image_grid(images: np.ndarray, captions: list[str], path: Path, title: str, cols: int = 10) -> Path:
-    """Grid of 28×28 grey images (uint8 or float, shape (N, 28, 28)) each with a caption."""
+def image_grid(images: np.ndarray, captions: list[str], path: Path, title: str, cols: int = 10,
+               tight: bool = False) -> Path:
+    """Grid of 28×28 grey images (uint8 or float, shape (N, 28, 28)) each with a caption; ``tight``
+    packs the title onto the grid (tall grids otherwise leave a gap under it)."""
     n = len(images)
     rows = max(1, -(-n // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.05, rows * 1.45), squeeze=False)
@@ -98,6 +100,8 @@ def image_grid(images: np.ndarray, captions: list[str], path: Path, title: str, 
         ax.imshow(img, cmap="gray_r", interpolation="nearest")
         ax.set_title(cap, fontsize=7)
     fig.suptitle(title, fontsize=9)
+    if tight:
+        fig.tight_layout()
     return save(fig, path)
 
 
@@ -114,6 +118,35 @@ def weight_grid(weights: np.ndarray, path: Path, title: str, cols: int = 16) -> 
         lim = float(np.abs(w).max()) or 1.0
         ax.imshow(w, cmap="bwr", vmin=-lim, vmax=lim, interpolation="nearest")
     fig.suptitle(title, fontsize=9)
+    return save(fig, path)
+
+
+def range_test(curves: list[tuple[list[float], list[float], int]], suggested: float, path: Path, title: str) -> Path:
+    """LR range test: smoothed loss (nats) against lr (log x), one line per ``(lr, loss, seed)``, with
+    the ``suggested`` lr as a dashed vertical line; y clipped to 1.5 × the first loss (the end diverges)."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for i, (lr, loss, seed) in enumerate(curves):
+        ax.plot(lr, loss, color=PALETTE[i % 10], lw=1.2, label=f"seed {seed}")
+    ax.axvline(suggested, color="grey", ls="--", lw=1)
+    ax.annotate(f"suggested {suggested:.3g}", (suggested, 0.97), xycoords=("data", "axes fraction"), fontsize=8,
+                color="grey", ha="right", va="top", rotation=90)
+    top = max(c[1][0] for c in curves) * 1.5
+    ax.set_ylim(0, top)
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="smoothed training loss (nats)", title=title)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def heatmap(values: np.ndarray, xlabels: list[str], ylabels: list[str], xname: str, yname: str, path: Path,
+            title: str, mark: tuple[int, int] | None = None) -> Path:
+    """Annotated heat map of ``values`` (rows × cols, fractions shown as %); ``mark`` outlines one cell."""
+    fig, ax = plt.subplots(figsize=(1.3 * len(xlabels) + 2.5, 0.8 * len(ylabels) + 1.8))
+    sns.heatmap(values * 100, annot=True, fmt=".2f", cmap="viridis", xticklabels=xlabels, yticklabels=ylabels,
+                cbar_kws={"label": "%"}, ax=ax, annot_kws={"fontsize": 8})
+    if mark is not None:
+        ax.add_patch(plt.Rectangle((mark[1], mark[0]), 1, 1, fill=False, edgecolor="red", lw=2.5))
+    ax.set(xlabel=xname, ylabel=yname, title=title)
     return save(fig, path)
 
 
@@ -197,7 +230,8 @@ def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, share
     return save(fig, path)
 
 
-def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", cols: int = 2) -> Path:
+def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", cols: int = 2,
+               xlabel: str = "weight value") -> Path:
     """Step histograms as densities: ``panels[panel_title][label] = {"counts", "low", "high"}``
     (equal-width bins over [low, high], as :class:`reportgen.probes.WeightHistograms` records)."""
     colour = _colours([k for p in panels.values() for k in p])
@@ -208,7 +242,7 @@ def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", 
             edges = np.linspace(h["low"], h["high"], len(counts) + 1)
             density = counts / max(counts.sum(), 1) / np.diff(edges)
             ax.stairs(density, edges, color=colour[label], label=label, lw=1.3)
-        ax.set(xlabel="weight value", ylabel="density", title=name)
+        ax.set(xlabel=xlabel, ylabel="density", title=name)
         ax.set_yscale("log")
     axes.flat[0].legend(fontsize=7)
     if title:
@@ -243,4 +277,31 @@ def pareto(xs: Sequence[float], ys: Sequence[float], errs: Sequence[float], labe
     ax.set_xscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(fontsize=8, loc="lower right")
+    return save(fig, path)
+
+
+def split_counts(counts: dict[str, Sequence[int]], path: Path, title: str) -> Path:
+    """Images per split (left) and each digit's share of its split in % (right: grouped bars, a dashed
+    line at the uniform 10 %). ``counts[split]``: the 10 per-digit label counts of that split."""
+    names = list(counts)
+    fig, (ax_n, ax_p) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 3]})
+    totals = [int(np.sum(c)) for c in counts.values()]
+    ax_n.bar(range(len(names)), totals, color=[PALETTE[i % 10] for i in range(len(names))])
+    for i, t in enumerate(totals):
+        ax_n.annotate(f"{t:,}", (i, t), ha="center", va="bottom", fontsize=8)
+    ax_n.set_xticks(range(len(names)), names)
+    ax_n.set(ylabel="images", title="Images per split")
+    width = 0.8 / len(names)
+    for i, (name, c) in enumerate(counts.items()):
+        c = np.asarray(c, dtype=float)
+        ax_p.bar(np.arange(len(c)) + (i - (len(names) - 1) / 2) * width, 100 * c / max(c.sum(), 1), width,
+                 color=PALETTE[i % 10], label=f"{name} ({int(c.sum()):,})")
+    ax_p.axhline(10, color="grey", ls="--", lw=0.9)
+    ax_p.set_xticks(range(10))
+    ax_p.set(xlabel="digit (label)", ylabel="share of the split (%)", title="Label counts per digit, as a share of each split")
+    ax_p.set_ylim(0, ax_p.get_ylim()[1] * 1.18)  # headroom: the legend sits above the bars
+    ax_p.legend(fontsize=8, loc="upper center", ncol=len(names))
+    ax_n.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return save(fig, path)

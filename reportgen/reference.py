@@ -15,10 +15,10 @@ from . import resultschema, spec
 
 SPEC_MODELS = (spec.Study, spec.MLP, spec.CNN, spec.Layers, spec.Conv, spec.MaxPool, spec.Residual, spec.GAP,
                spec.Dense, spec.ResNet, spec.Optim, spec.Train, spec.EarlyStopping, spec.Plateau,
-               spec.StepLR, spec.Cosine, spec.Augment, spec.Data, spec.ProbeSpec, spec.Sweep, spec.Expect)
+               spec.StepLR, spec.Cosine, spec.Augment, spec.RangeTest, spec.Data, spec.ProbeSpec, spec.Sweep, spec.Expect)
 RESULT_MODELS = (resultschema.Result, resultschema.HistoryRow, resultschema.TestMetrics, resultschema.ClassMetrics,
                  resultschema.CalibrationBin, resultschema.BestEpochMetrics, resultschema.Provenance,
-                 resultschema.ArchitectureRow)
+                 resultschema.ArchitectureRow, resultschema.RangeTestResult)
 
 
 def _type(annotation: Any) -> str:

@@ -85,6 +85,17 @@ class ArchitectureRow(_Model):
     params: int = Field(description="trainable parameters of this module itself")
 
 
+class RangeTestResult(_Model):
+    lr: list[float] = Field(description="learning rate of each step")
+    loss: list[float] = Field(description="training loss of each step's batch, nats")
+    smoothed: list[float] = Field(description="bias-corrected exponential moving average of the loss (weight 0.98)")
+    min_loss_lr: float = Field(description="lr at the smoothed loss' minimum")
+    suggested_lr: float = Field(description="min_loss_lr / 10 (Smith 2017; fastai lr_find)")
+    steepest_lr: float = Field(description="lr of the steepest descent of the smoothed loss before its minimum")
+    steps: int = Field(description="steps planned (one epoch)")
+    stopped_at: int = Field(description="steps taken (fewer when the loss diverged)")
+
+
 class Result(_Model):
     """One run's result. ``failed`` and ``interrupted`` results carry the header, the status, the
     reason and the provenance only."""
@@ -111,5 +122,6 @@ class Result(_Model):
     inference_images_per_s: float | None = Field(
         None, description="eval-mode throughput on the test set on the training device, images/s (best of 2)")
     probes: dict[str, Any] = Field(default_factory=dict, description="training-time probes, by name (see reportgen.probes)")
+    range_test: RangeTestResult | None = Field(None, description="for a run with train.range_test: the lr range test")
     wall_seconds: float | None = Field(None, description="wall time of the whole run, s")
     provenance: Provenance

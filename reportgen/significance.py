@@ -66,8 +66,8 @@ def comparisons(sr: StudyResults) -> list[Comparison]:
     """
     raw = []
     for a, b in pairs_of(sr):
-        if not (a.runs and b.runs):
-            continue
+        if not (a.runs and b.runs) or not all(r.get("test") for r in a.runs + b.runs):
+            continue  # e.g. an lr range test: it has no test predictions to compare
         w = welch([x * 100 for x in a.values("test_accuracy")], [x * 100 for x in b.values("test_accuracy")])
         by_seed = {r["seed"]: r for r in b.runs}
         matched = [(_correct(r), _correct(by_seed[r["seed"]])) for r in a.runs if r["seed"] in by_seed]

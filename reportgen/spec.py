@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 #: Variant names also become folder names: no path separators, no leading dot.
@@ -39,9 +39,18 @@ ANALYSIS_NAMES = (
     "target_accuracy",
     "first_layer_weights",
     "feature_maps",
+    "lr_range_test",
+    "grid_heatmap",
     "diagnosis",
+    "split_overview",
+    "data_checks",
+    "pixel_statistics",
+    "class_images",
+    "duplicates",
 )
 AnalysisName = Literal[ANALYSIS_NAMES]  # type: ignore[valid-type]
+#: The analyses that read the data set only (no run results): the ones an ``explore`` study may name.
+DATA_ANALYSES = ("split_overview", "data_checks", "pixel_statistics", "class_images", "duplicates")
 
 
 class Strict(BaseModel):
@@ -279,12 +288,27 @@ class Augment(Strict):
     perspective_p: float = Field(0.5, ge=0.0, le=1.0)
 
 
+class RangeTest(Strict):
+    """Instead of training: the learning-rate range test (Smith 2017), one epoch with the lr growing
+    exponentially from ``start_lr`` to ``end_lr`` (see :mod:`reportgen.lrfinder`)."""
+
+    start_lr: float = Field(1e-7, gt=0.0, le=1.0)
+    end_lr: float = Field(10.0, gt=0.0, le=100.0)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> "RangeTest":
+        if self.end_lr <= self.start_lr:
+            raise ValueError(f"end_lr ({self.end_lr}) must exceed start_lr ({self.start_lr})")
+        return self
+
+
 class Train(Strict):
     epochs: int = Field(10, ge=1, le=1000)
     batch_size: int = Field(32, ge=1, le=65536)
     early_stopping: EarlyStopping | None = None
     scheduler: Scheduler | None = None
     augment: Augment | None = None
+    range_test: RangeTest | None = Field(None, description="run an lr range test instead of training")
 
 
 class Data(Strict):
@@ -319,11 +343,41 @@ class RunConfig(Strict):
     probes: tuple[ProbeSpec, ...] = ()
 
 
+class FromResults(Strict):
+    """Grid values computed from another study's recorded results when this study is planned: the
+    median over seeds of ``field`` (a dotted path in the result JSON, e.g. ``range_test.suggested_lr``)
+    of that study's ``variant``, times each of ``factors``, rounded to 3 significant digits. Until the
+    other study has results, this study waits (``reportgen run`` trains the other study first)."""
+
+    study: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
+    variant: str = "default"
+    field: str = Field(min_length=1)
+    factors: tuple[Annotated[float, Field(gt=0.0)], ...] = Field((1.0,), min_length=1)
+
+    @field_validator("factors")
+    @classmethod
+    def _distinct(cls, factors: tuple[float, ...]) -> tuple[float, ...]:
+        if len(set(factors)) != len(factors):
+            raise ValueError(f"factors repeat: {list(factors)}")
+        return factors
+
+
+class Selected(Strict):
+    """A study's base config taken from another study: the variant with the best mean ``metric`` over
+    seeds (a name from the metrics table, e.g. ``val_acc``; higher is better unless the metric is a
+    loss or a cost). Chosen when this study is planned, from the other study's recorded results."""
+
+    study: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
+    metric: str = "val_acc"
+
+
 class Sweep(Strict):
     """Variants: the cartesian product of ``grid`` (dotted paths into RunConfig), times the labelled
     ``variants`` (each a dict of dotted-path overrides); every variant runs once per seed."""
 
-    grid: dict[str, tuple[Any, ...]] = Field(default_factory=dict)
+    grid: dict[str, Union[FromResults, tuple[Any, ...]]] = Field(default_factory=dict)
+    common: dict[str, Any] = Field(default_factory=dict, description=(
+        "dotted-path overrides applied to every variant (on top of a study's base=Selected config)"))
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     seeds: tuple[Annotated[int, Field(ge=0, le=2**31 - 1)], ...] = Field((0, 1, 2), min_length=1)
 
@@ -331,6 +385,8 @@ class Sweep(Strict):
     @classmethod
     def _grid_nonempty(cls, grid: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
         for path, values in grid.items():
+            if isinstance(values, FromResults):
+                continue
             if not values:
                 raise ValueError(f"grid[{path!r}] is empty: give at least one value")
             if len(set(map(repr, values))) != len(values):
@@ -392,7 +448,13 @@ class Expect(Strict):
 
 
 class Study(Strict):
-    """One study = one spec file. Its name is the file stem (set by the loader)."""
+    """One study = one spec file. Its name is the file stem (set by the loader).
+
+    ``kind="train"`` (the default): the sweep's variants × seeds are trained and the analyses read the
+    runs' results. ``kind="explore"``: nothing is trained; the study has no variants and no runs, its
+    analyses (``DATA_ANALYSES`` only) read the data set when the page renders, and its model, optim
+    and train are unused. Giving it a sweep grid or variants, probes, expectations or other run-level
+    fields raises a ValidationError naming the field."""
 
     title: str = Field(min_length=1, max_length=120)
     question: str = Field(min_length=1, max_length=500)
@@ -404,6 +466,11 @@ class Study(Strict):
         "Tuning",
         "Failure analysis",
     ] = "Data & baselines"
+    kind: Literal["train", "explore"] = Field("train", description=(
+        "train: the sweep's runs are trained and the analyses read their results. explore: nothing is "
+        "trained, the study has no variants and no runs, and its analyses (data analyses only) read the "
+        "data set; model, optim and train are unused, and a sweep grid or variants, probes, reference, "
+        "expect, reported, target_accuracy or comparisons are errors"))
     model: Model = Field(default_factory=MLP)
     optim: Optim = Field(default_factory=Optim)
     train: Train = Field(default_factory=Train)
@@ -411,7 +478,8 @@ class Study(Strict):
     probes: tuple[ProbeSpec, ...] = ()
     sweep: Sweep = Field(default_factory=Sweep)
     reference: str | None = Field(None, description="variant the others are compared with; default: the first")
-    analyses: tuple[AnalysisName, ...] = ("comparison_table", "learning_curves", "confusion_matrix")
+    analyses: tuple[AnalysisName, ...] = Field(("comparison_table", "learning_curves", "confusion_matrix"),
+                                               validate_default=True)  # an explore study must name its own
     expect: tuple[Expect, ...] = ()
     reported: dict[str, float] = Field(default_factory=dict, description=(
         "variant → test accuracy (fraction) that the source notebook reported, shown beside ours"))
@@ -420,6 +488,49 @@ class Study(Strict):
         "test accuracy line for the target_accuracy analysis (fraction), e.g. 0.994"))
     comparisons: tuple[tuple[str, str], ...] = Field(
         (), description="(a, b) variant pairs to test; default: every variant against the reference")
+    save_models: bool = Field(False, description=(
+        "save each trained run's final weights as models/<study>/<variant>/seed<k>.safetensors (with its "
+        "config) for `reportgen evaluate --model PATH`"))
+    base: Selected | None = Field(None, description=(
+        "take model, optim, train, data and probes from another study's best variant (chosen on its "
+        "results); this study's sweep overrides apply on top, and it must not set those fields itself"))
+
+    @model_validator(mode="after")
+    def _base_excludes_own_config(self) -> "Study":
+        own = sorted({"model", "optim", "train", "data", "probes"} & self.model_fields_set)
+        if self.base is not None and own:
+            raise ValueError(f"base=Selected({self.base.study!r}) supplies the config: remove {', '.join(own)} "
+                             "(override single values in sweep.variants instead)")
+        return self
+
+    def upstream(self) -> list[str]:
+        """Studies whose results this one's runs are computed from (``base``, ``FromResults``)."""
+        names = [self.base.study] if self.base else []
+        names += [v.study for v in self.sweep.grid.values() if isinstance(v, FromResults)]
+        return list(dict.fromkeys(names))
+
+    # An explore study has no runs, so anything about runs would silently do nothing: reject it by name.
+    @field_validator("probes", "sweep", "reference", "expect", "reported", "target_accuracy", "comparisons")
+    @classmethod
+    def _explore_has_no_runs(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("kind") != "explore":
+            return value
+        if info.field_name == "sweep":
+            given = [f"sweep.{f}" for f in ("grid", "variants") if getattr(value, f)]
+        else:
+            given = [info.field_name] if value not in (None, (), {}) else []
+        if given:
+            raise ValueError(f"kind='explore' trains nothing (no variants, runs or results): remove {', '.join(given)}")
+        return value
+
+    @field_validator("analyses")
+    @classmethod
+    def _explore_reads_data_only(cls, analyses: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        bad = [a for a in analyses if a not in DATA_ANALYSES]
+        if info.data.get("kind") == "explore" and (bad or not analyses):
+            raise ValueError(f"kind='explore' has no run results for analyses {bad or '(none named)'}: name "
+                             f"data analyses only ({', '.join(DATA_ANALYSES)})")
+        return analyses
 
     def base_config(self) -> dict[str, Any]:
         """The study's shared RunConfig as a plain dict, before any variant override."""

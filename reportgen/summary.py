@@ -103,6 +103,7 @@ class StudyResults:
     spec: Spec
     variants: list[VariantResults]
     reference: str  # slug of the reference variant
+    pending: list[str] = field(default_factory=list)  # upstream studies without results (reportgen.chain)
 
     @property
     def name(self) -> str:
@@ -129,7 +130,15 @@ class StudyResults:
 
 
 def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
-    """Read a study's result files, matching each against the key its spec expects now."""
+    """Read a study's result files, matching each against the key its spec expects now. A chained
+    study is first resolved from its upstream results (:func:`reportgen.chain.resolve`); while those
+    are missing it has no variants and ``pending`` names them."""
+    from .chain import Pending, resolve
+
+    try:
+        spec = resolve(spec, results, smoke)
+    except Pending as waiting:
+        return StudyResults(spec, [], "", pending=waiting.studies)
     runs = expand(spec.study, spec.name, str(spec.path), smoke=smoke)
     by_variant: dict[str, VariantResults] = {}
     for slug, label, _ in variants(spec.study):
@@ -152,7 +161,7 @@ def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
             v.runs.append(result)
     ordered = list(by_variant.values())
     ref = spec.study.reference
-    reference = ordered[0].slug
+    reference = ordered[0].slug if ordered else ""  # an explore study has no variants
     if ref:
         reference = next((v.slug for v in ordered if ref in (v.slug, v.label)), reference)
     return StudyResults(spec, ordered, reference)

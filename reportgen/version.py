@@ -19,12 +19,13 @@ def _file_hash(rel: str) -> str:
     return hashlib.sha256((PKG / rel).read_bytes()).hexdigest()
 
 
-def runner_version(model_kind: str, augmented: bool = False, probed: bool = False, eval_probed: bool = False) -> str:
+def runner_version(model_kind: str, augmented: bool = False, probed: bool = False, eval_probed: bool = False,
+                   range_test: bool = False) -> str:
     """16 hex digits over CORE, ``models/<model_kind>.py`` and, only for runs that use them,
-    ``augment.py``, ``probes.py`` and (for the probes named in ``probes_eval.NAMES``) ``probes_eval.py``."""
+    ``augment.py``, ``probes.py``, ``probes_eval.py`` (for its probes) and ``lrfinder.py`` (range tests)."""
     h = hashlib.sha256()
     extra = (("augment.py",) if augmented else ()) + (("probes.py",) if probed else ()) \
-        + (("probes_eval.py",) if eval_probed else ())
+        + (("probes_eval.py",) if eval_probed else ()) + (("lrfinder.py",) if range_test else ())
     for rel in (*CORE, f"models/{model_kind}.py", *extra):
         h.update(rel.encode() + b"\0" + _file_hash(rel).encode())
     return h.hexdigest()[:16]

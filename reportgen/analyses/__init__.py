@@ -4,14 +4,15 @@ An analysis reads a study's results (JSON only: it never trains or loads a model
 figures into the study's asset folder and returns the context its template
 ``templates/analyses/<name>.md.j2`` renders. Modules: :mod:`.standard` (tables, curves, confusion
 matrices), :mod:`.dynamics` (per-epoch history), :mod:`.internals` (training-time probes), :mod:`.architectures` (model cost,
-capacity, weights and feature maps), :mod:`.diagnosis` (what went wrong in a run).
+capacity, weights and feature maps), :mod:`.diagnosis` (what went wrong in a run), :mod:`.data` (the data
+set itself, read from the MNIST files: what an ``explore`` study shows).
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from ..spec import ANALYSIS_NAMES
-from . import architectures, diagnosis, dynamics, internals, standard
+from . import architectures, data, diagnosis, dynamics, internals, standard
 from .context import Context, fmt
 
 __all__ = ["ANALYSES", "Context", "fmt"]
@@ -36,6 +37,13 @@ ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
     "target_accuracy": architectures.target_accuracy,
     "first_layer_weights": architectures.first_layer_weights,
     "feature_maps": architectures.feature_maps,
+    "lr_range_test": tuning.lr_range_test,
+    "grid_heatmap": tuning.grid_heatmap,
     "diagnosis": diagnosis.diagnosis,
+    "split_overview": data.split_overview,
+    "data_checks": data.data_checks,
+    "pixel_statistics": data.pixel_statistics,
+    "class_images": data.class_images,
+    "duplicates": data.duplicates,
 }
 assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analyses.ANALYSES must list the same names"

@@ -44,6 +44,21 @@ class Context:
         """uint8 (10000,) digits from the verified IDX label file (8-byte header)."""
         return np.frombuffer((self._test_raw / "t10k-labels-idx1-ubyte").read_bytes(), np.uint8, offset=8)
 
+    @cached_property
+    def train_images(self) -> np.ndarray:
+        """uint8 (60000, 28, 28) from the verified training IDX file (16-byte header), numpy only."""
+        return np.frombuffer(self.raw_bytes("train-images-idx3-ubyte"), np.uint8, offset=16).reshape(-1, 28, 28)
+
+    @cached_property
+    def train_labels(self) -> np.ndarray:
+        """uint8 (60000,) digits from the verified training label file (8-byte header)."""
+        return np.frombuffer(self.raw_bytes("train-labels-idx1-ubyte"), np.uint8, offset=8)
+
+    def raw_bytes(self, name: str) -> bytes:
+        """The whole verified file ``name`` (e.g. ``"t10k-images-idx3-ubyte"``), header included.
+        Raises DataError (missing or corrupt files) on first use."""
+        return (self._test_raw / name).read_bytes()
+
 
 def fmt(iv, digits: int) -> str:
     """``mean ± half`` (half omitted for n = 1); NaN as an em dash."""

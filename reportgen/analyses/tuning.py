@@ -1,0 +1,69 @@
+"""Analyses of tuning studies: the learning-rate range test (Smith 2017) and a hyperparameter grid's
+validation heat map with its selection."""
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import numpy as np
+
+from .. import figures
+from .context import Context, fmt
+
+
+def lr_range_test(ctx: Context) -> dict[str, Any]:
+    """Per range-test variant: the smoothed training loss against the learning rate (log scale), one
+    line per seed, with the suggested lr (a tenth of the loss minimum's lr) marked; the lrs each seed
+    suggests and their median (what a study reading ``range_test.suggested_lr`` gets); and, for the
+    fixed-lr variants, validation accuracy after training against their lr."""
+    tests, rows = [], []
+    for v in ctx.sr.variants:
+        found = [r["range_test"] for r in v.runs if r.get("range_test")]
+        if not found:
+            continue
+        path, url = ctx.figure(f"lr_range_{v.slug}.png")
+        figures.range_test([(rt["lr"], rt["smoothed"], r["seed"]) for rt, r in zip(found, v.runs)],
+                           statistics.median(rt["suggested_lr"] for rt in found), path,
+                           f"{v.label}: smoothed training loss while the lr grows (one epoch)")
+        tests.append({"label": v.label, "url": url,
+                      "seeds": [{"seed": r["seed"], "min": rt["min_loss_lr"], "suggested": rt["suggested_lr"],
+                                 "steepest": rt["steepest_lr"], "steps": f"{rt['stopped_at']} / {rt['steps']}",
+                                 "reason": r.get("reason", "")} for rt, r in zip(found, v.runs)],
+                      "median": statistics.median(rt["suggested_lr"] for rt in found)})
+    fixed = [v for v in ctx.sr.variants if v.runs and all(r.get("history") for r in v.runs)]
+    for v in sorted(fixed, key=lambda v: v.runs[0]["config"]["optim"]["lr"]):
+        rows.append({"label": v.label, "lr": v.runs[0]["config"]["optim"]["lr"], "epochs": len(v.runs[0]["history"]),
+                     "val": fmt(v.interval("val_acc"), 2), "loss": fmt(v.interval("val_loss"), 4)})
+    best = max(fixed, key=lambda v: v.interval("val_acc").mean).label if fixed else None
+    return {"tests": tests, "rows": rows, "best": best}
+
+
+def grid_heatmap(ctx: Context) -> dict[str, Any]:
+    """For a two-parameter grid: mean validation accuracy (last epoch) of every cell as a heat map,
+    and the selected cell (highest mean validation accuracy; the test set plays no part)."""
+    grid = list(ctx.sr.spec.study.sweep.grid)
+    vs = [v for v in ctx.sr.variants if v.runs]
+    if len(grid) != 2 or not vs:
+        return {"url": None, "paths": grid}
+    (pa, pb) = grid
+
+    def value(v, path):
+        node = v.runs[0]["config"]
+        for part in path.split("."):
+            node = node[part]
+        return node
+
+    xs = sorted({value(v, pa) for v in vs})
+    ys = sorted({value(v, pb) for v in vs})
+    acc = np.full((len(ys), len(xs)), np.nan)
+    for v in vs:
+        acc[ys.index(value(v, pb)), xs.index(value(v, pa))] = v.interval("val_acc").mean
+    best = max(vs, key=lambda v: v.interval("val_acc").mean)
+    path, url = ctx.figure("grid_heatmap.png")
+    figures.heatmap(acc, [f"{x:g}" for x in xs], [f"{y:g}" for y in ys], pa, pb, path,
+                    "Validation accuracy (%), mean over seeds",
+                    mark=(ys.index(value(best, pb)), xs.index(value(best, pa))))
+    rows = sorted(({"label": v.label, "val": fmt(v.interval("val_acc"), 2), "n": len(v.runs),
+                    "mean": v.interval("val_acc").mean} for v in vs), key=lambda r: -r["mean"])
+    return {"url": url, "paths": grid, "best": best.label, "best_val": fmt(best.interval("val_acc"), 2),
+            "rows": rows[:5], "cells": len(vs)}
