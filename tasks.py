@@ -103,8 +103,8 @@ def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json")
 
 @task
 def test(c):
-    """The whole test suite (pytest)."""
-    c.run(f'"{sys.executable}" -m pytest -q', pty=sys.stdout.isatty())
+    """The whole test suite (pytest), with the 25 slowest tests and fixtures timed at the end."""
+    c.run(f'"{sys.executable}" -m pytest -q --durations=25', pty=sys.stdout.isatty())
 
 
 @task

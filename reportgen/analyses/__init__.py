@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..spec import ANALYSIS_NAMES
-from . import architectures, data, diagnosis, dynamics, internals, standard
+from . import architectures, data, diagnosis, dynamics, internals, standard, tuning
 from .context import Context, fmt
 
 __all__ = ["ANALYSES", "Context", "fmt"]

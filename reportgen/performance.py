@@ -1,0 +1,54 @@
+"""The generated Performance page: the last ``reportgen bench`` (``bench/latest.json``) against the
+canonical DataLoader loop, and the cost of every study in the suite from its recorded runs (wall
+time, device). Torch-free: it reads JSON only."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from . import figures, store
+
+#: Issue 8's targets: speedup per epoch over the canonical loop on 2 CPU cores.
+CPU_TARGETS = {"mlp": 10.0, "examples_cnn": 3.0, "budget_model3": 3.0}
+
+
+def bench_rows(path: Path) -> list[dict[str, Any]]:
+    """The benchmark records, or [] when the file is absent or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+
+
+def suite_cost(specs: list, results: Path) -> list[dict[str, Any]]:
+    """Per study: runs with a result, their summed wall time (min) and the devices they ran on (the
+    device string without the thread count)."""
+    rows = []
+    for spec in specs:
+        runs = [r for _, r in store.iter_results(results, spec.name) if r.get("status") in store.FINAL]
+        if not runs:
+            rows.append({"study": spec.name, "title": spec.study.title, "runs": 0, "minutes": None, "devices": "—"})
+            continue
+        own = [r for r in runs if not r.get("provenance", {}).get("reused_from")]
+        devices = sorted({re.sub(r",? \d+ threads?", "", r["provenance"]["device"]) for r in own}) or ["(reused)"]
+        rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs),
+                     "minutes": sum(r.get("wall_seconds") or 0 for r in own) / 60, "devices": "; ".join(devices)})
+    return rows
+
+
+def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write) -> None:
+    """Write ``docs/performance.md`` (and its figure when there is a benchmark)."""
+    rows = bench_rows(bench_json)
+    url = None
+    if rows:
+        path = docs / "assets" / "performance" / "bench.png"
+        figures.bars([f"{r['workload']} ({r['device']})" for r in rows], [r["speedup"] for r in rows],
+                     [0.0] * len(rows), path, "speedup per epoch (×)",
+                     "reportgen's runner vs the canonical DataLoader loop")
+        url = "assets/performance/bench.png"
+    cost = suite_cost(specs, results)
+    total = sum(c["minutes"] or 0 for c in cost)
+    write(docs / "performance.md", env.get_template("performance.md.j2").render(
+        marker=marker, rows=rows, url=url, cost=cost, total=total, targets=CPU_TARGETS))
