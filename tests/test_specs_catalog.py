@@ -14,6 +14,7 @@ import pytest
 
 from reportgen import store
 from reportgen.catalog import load_spec, spec_paths
+from reportgen.chain import resolve
 from reportgen.expand import expand
 from reportgen.resultschema import Result
 from reportgen.spec import VARIANT_SLUG
@@ -57,6 +58,12 @@ def test_spec_docstring_has_house_style_header(path):
 
 
 @pytest.mark.parametrize("path", SPECS, ids=IDS)
+def _upstream_closure(spec) -> list[str]:
+    from reportgen.chain import levels
+
+    return [s.name for stage in levels([spec]) for s in stage if s.name != spec.name]
+
+
 def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
     data = os.environ.get("REPORTGEN_DATA")
     if not data or not (Path(data) / "MNIST" / "raw").is_dir():
@@ -69,6 +76,7 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
          "run", spec.name, "--smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
+    spec = resolve(spec, results, smoke=True)  # a chained study: its grid/base from the upstream smoke results
     runs = expand(spec.study, spec.name, str(path), smoke=True)
     # An explore study has no runs (the loop below checks none, and no result file may appear); its
     # page, headings and figures are checked like any other's.
@@ -92,7 +100,10 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
             assert math.isfinite(result["test"]["loss"]), f"{run.variant}: {result['test']['loss']}"
         assert sum(map(sum, result["test"]["confusion_matrix"])) == run.config.data.test_subset
     written = sorted(p.relative_to(results).as_posix() for p in results.glob("**/*.json"))
-    assert written == sorted(f"{r.study}/{r.variant}/seed{r.seed}.json" for r in runs)
+    own = [w for w in written if w.startswith(f"{spec.name}/")]
+    assert own == sorted(f"{r.study}/{r.variant}/seed{r.seed}.json" for r in runs)
+    # Anything else was trained because this study reads it (a tuning chain's upstream studies).
+    assert {w.split("/")[0] for w in written} - {spec.name} <= set(_upstream_closure(spec))
     replan = subprocess.run(
         [sys.executable, "-m", "reportgen", "--results-dir", str(results), "plan", spec.name, "--smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
