@@ -343,6 +343,13 @@ class RunConfig(Strict):
     probes: tuple[ProbeSpec, ...] = ()
 
 
+def _no_repeats(values: tuple, what: str) -> tuple:
+    """``values`` unchanged; ValueError naming ``what`` when a value repeats."""
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} repeat: {list(values)}")
+    return values
+
+
 class FromResults(Strict):
     """Grid values computed from another study's recorded results when this study is planned: the
     median over seeds of ``field`` (a dotted path in the result JSON, e.g. ``range_test.suggested_lr``)
@@ -354,12 +361,7 @@ class FromResults(Strict):
     field: str = Field(min_length=1)
     factors: tuple[Annotated[float, Field(gt=0.0)], ...] = Field((1.0,), min_length=1)
 
-    @field_validator("factors")
-    @classmethod
-    def _distinct(cls, factors: tuple[float, ...]) -> tuple[float, ...]:
-        if len(set(factors)) != len(factors):
-            raise ValueError(f"factors repeat: {list(factors)}")
-        return factors
+    _distinct = field_validator("factors")(classmethod(lambda cls, v: _no_repeats(v, "factors")))
 
 
 class Selected(Strict):
@@ -403,12 +405,7 @@ class Sweep(Strict):
                 )
         return variants
 
-    @field_validator("seeds")
-    @classmethod
-    def _unique_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds repeat: {list(seeds)}")
-        return seeds
+    _unique_seeds = field_validator("seeds")(classmethod(lambda cls, v: _no_repeats(v, "seeds")))
 
 
 class Expect(Strict):
