@@ -188,11 +188,14 @@ def render_reference(docs: Path) -> None:
 
 
 def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every variant with results of every study, best mean test accuracy first."""
+    """Every variant with test results of every study, best mean test accuracy first. Failure-analysis
+    studies (models broken on purpose) and runs without a test (an lr range test) are left out."""
     board, seen = [], {}
     for r in rows:
+        if r["spec"].study.section == "Failure analysis":
+            continue
         for v in r["sr"].variants:
-            if not v.runs:
+            if not v.runs or not all(run.get("test") for run in v.runs):
                 continue
             keys = frozenset(run["key"] for run in v.runs)
             if keys in seen:  # the same runs, reused by another study: listed once

@@ -57,13 +57,13 @@ def test_spec_docstring_has_house_style_header(path):
     assert f"--spec {path.stem}" in doc or f"run {path.stem}" in doc, "the run command names this spec"
 
 
-@pytest.mark.parametrize("path", SPECS, ids=IDS)
 def _upstream_closure(spec) -> list[str]:
     from reportgen.chain import levels
 
     return [s.name for stage in levels([spec]) for s in stage if s.name != spec.name]
 
 
+@pytest.mark.parametrize("path", SPECS, ids=IDS)
 def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
     data = os.environ.get("REPORTGEN_DATA")
     if not data or not (Path(data) / "MNIST" / "raw").is_dir():

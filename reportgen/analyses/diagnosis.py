@@ -86,7 +86,8 @@ def _pct(x: float, digits: int = 1) -> str:
 class Evidence:
     """What the rules read from one result. Accuracies are fractions of the last recorded epoch
     (train: eval mode on the first 5,000 training images), losses in nats, ``grad_ratio`` the mean
-    over recorded epochs of first-layer over last-layer ‖∂L/∂W‖₂ (NaN without ``grad_norms``)."""
+    over recorded epochs of first-layer over last-layer ‖∂L/∂W‖₂ (NaN without ``grad_norms``);
+    ``max_train_loss`` is the highest finite epoch mean, ``nonfinite`` flags any NaN/inf loss."""
 
     status: str
     reason: str
@@ -112,7 +113,8 @@ def evidence(result: dict[str, Any]) -> Evidence:
     except (KeyError, TypeError, IndexError, ZeroDivisionError):
         ratio = float("nan")
     return Evidence(status=result.get("status", ""), reason=result.get("reason", ""), epochs=len(h),
-                    max_train_loss=max((float(row["train_loss"]) for row in h), default=float("nan")),
+                    max_train_loss=max((x for x in (float(row["train_loss"]) for row in h) if math.isfinite(x)),
+                                       default=float("nan")),
                     nonfinite=not all(math.isfinite(x) for x in losses),
                     train_acc=float(last.get("train_eval_acc", last.get("train_acc", float("nan")))),
                     val_acc=float(last.get("val_acc", float("nan"))), grad_ratio=ratio)
@@ -191,16 +193,30 @@ def shown(name: str) -> str:
 
 
 def _padded(seqs: list[list[float]], scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs 1…n, runs (seeds, n)) padded with NaN to the longest; non-finite values become NaN."""
+    """(epochs 1…n, runs) for :class:`figures.Panel`, n the longest run; non-finite values are not
+    drawn. When seeds stop at different epochs or hold non-finite values (a diverged run), one row:
+    the mean of the seeds still finite at each epoch, so a seed that goes on stays visible."""
     n = max((len(s) for s in seqs), default=0)
     runs = np.array([list(s) + [np.nan] * (n - len(s)) for s in seqs], dtype=float).reshape(len(seqs), n)
     runs[~np.isfinite(runs)] = np.nan
+    if np.isnan(runs).any():
+        finite = ~np.isnan(runs)
+        runs = (np.where(finite, runs, 0.0).sum(0) / np.maximum(finite.sum(0), 1))[None, :]
+        runs[:, ~finite.any(0)] = np.nan
     return np.arange(1, n + 1), runs * scale
 
 
 def _ratios(result: dict) -> list[float]:
     rows = result.get("probes", {}).get("grad_norms") or []
     return [g[0] / g[-1] if g[-1] else float("nan") for g in (list(r["layers"].values()) for r in rows)]
+
+
+def _max_loss(ev: list[Evidence], nonfinite: int) -> str:
+    """Mean over seeds of the highest finite epoch-mean train_loss; with non-finite seeds, the largest."""
+    finite = [e.max_train_loss for e in ev if np.isfinite(e.max_train_loss)]
+    if not nonfinite:
+        return f"{np.mean(finite):.3g}" if finite else "—"
+    return f"non-finite in {nonfinite}/{len(ev)}" + (f" (highest finite: {max(finite):.3g})" if finite else "")
 
 
 def _mean(xs: list[float], scale: float = 1.0, digits: int = 1) -> str:
@@ -224,8 +240,7 @@ def diagnosis(ctx: Context) -> dict[str, Any]:
                      "others": ", ".join(f"{k} {c}" for k, c in counts.items() if k != label),
                      "status": ", ".join(f"{s} {c}" for s, c in Counter(e.status for e in ev).items()),
                      "epochs": "/".join(str(e.epochs) for e in ev),
-                     "max_loss": f"non-finite in {nonfinite}/{len(ev)}" if nonfinite else
-                     f"{np.mean([e.max_train_loss for e in ev]):.3g}",
+                     "max_loss": _max_loss(ev, nonfinite),
                      "train": _mean([e.train_acc for e in ev], 100), "val": _mean([e.val_acc for e in ev], 100),
                      "gap": _mean([e.gap for e in ev], 100),
                      "ratio": f"{np.mean([e.grad_ratio for e in ev]):.2g}"
@@ -241,15 +256,15 @@ def diagnosis(ctx: Context) -> dict[str, Any]:
         if all(_ratios(r) for r in v.runs):
             ratio[v.label] = _padded([_ratios(r) for r in v.runs])
     curves_path, curves_url = ctx.figure("diagnosis_curves.png")
-    figures.lines(acc_panels, curves_path, "Train (dashed) and validation (solid) accuracy per variant; "
-                  "mean over seeds with min–max band", cols=3)
+    figures.lines(acc_panels, curves_path, "Train (dashed) and validation (solid) accuracy per variant; mean over "
+                  "seeds with min–max band", cols=3)
     panels = [figures.Panel("Training loss (mean per epoch)", "cross-entropy (nats)", loss, logy=True,
                             hlines=((_t("exploding_loss"), f"{shown('exploding_loss')}: exploded above"),))]
     if ratio:
         panels.append(figures.Panel("First/last layer gradient norm", "ratio", ratio, logy=True,
                                     hlines=((_t("vanishing_ratio"), f"{shown('vanishing_ratio')}: vanishing below"),)))
     evidence_path, evidence_url = ctx.figure("diagnosis_evidence.png")
-    figures.lines(panels, evidence_path, "Divergence and gradient-flow evidence; non-finite values are not drawn")
+    figures.lines(panels, evidence_path, "Divergence and gradient-flow evidence; mean over seeds (non-finite values not drawn)")
     names = {k: shown(k) for k in THRESHOLDS}
     return {"rows": rows, "runs": runs, "curves_url": curves_url, "evidence_url": evidence_url,
             "rules": [{"label": lab, "when": text.format(**names)} for lab, _, text in RULES],

@@ -140,8 +140,10 @@ def gradient_flow(ctx: Context) -> dict[str, Any]:
         if not names or v.label not in layers[names[0]]:
             continue
         first = layers[names[0]][v.label][1].mean(1)
+        own = [n for n in names if v.label in layers[n]][-1]  # variants may differ in depth
+        last = fmt(t_interval(list(layers[own][v.label][1].mean(1))), 4)
         rows.append({"label": v.label, "first": fmt(t_interval(list(first)), 4),
-                     "last": fmt(t_interval(list(layers[names[-1]][v.label][1].mean(1))), 4),
+                     "last": last if own == names[-1] else f"{last} ({own})",
                      "ratio": fmt(v.interval("grad_norm_ratio"), 3), "test": fmt(v.interval("test_accuracy"), 2)})
     return {"url": url, "rows": rows, "first": names[0] if names else "", "last": names[-1] if names else "",
             "missing": _missing(ctx, "grad_norms")}
