@@ -8,7 +8,7 @@ Cost:     11 variants × 3 seeds × 10 epochs ("baseline" is cnn_baseline's run,
           2.5 hours on 2 CPU cores, a few minutes on a GPU.
 Source:   seed notebook 000, "hyperparameter experiments".
 """
-from reportgen.spec import CNN, Optim, Study, Sweep, Train
+from reportgen.spec import CNN, Expect, Optim, Study, Sweep, Train
 
 STUDY = Study(
     title="CNN hyperparameters, one factor at a time",
@@ -32,5 +32,13 @@ STUDY = Study(
         "init-normal-0.01": {"model.init": "normal_0.01"},
     }, seeds=(0, 1, 2)),
     reference="baseline",
-    analyses=("comparison_table", "factor_tables", "confusion_matrix"),
+    analyses=("comparison_table", "factor_tables", "learning_curves", "confusion_matrix"),
+    expect=(
+        Expect("test_accuracy", variant="lr-1e-2", lower_than="baseline",
+               source='seed notebook 000 ("lr 1e-2 is too high for Adam")'),
+        Expect("test_accuracy", variant="lr-1e-4", lower_than="baseline",
+               source='seed notebook 000 ("lr 1e-4 is too slow for 10 epochs")'),
+        Expect("test_accuracy", variant="batch-128", equal_to="baseline", delta=0.005,
+               source="this spec's expectation: batch size moves accuracy by tenths of a point at most"),
+    ),
 )
