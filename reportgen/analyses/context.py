@@ -27,10 +27,10 @@ class Context:
 
     @cached_property
     def _test_raw(self) -> Path:
-        from ..fetch import data_root, ensure, raw_dir
+        from ..fetch import data_root, raw_dir, verify
 
         root = data_root(self.data_root)
-        ensure(root)  # fetched (md5-checked) when absent, e.g. on the Pages workflow's fresh runner
+        verify(root)  # rendering never downloads: `reportgen fetch` does (the Pages workflow runs it)
         return raw_dir(root)
 
     @cached_property
