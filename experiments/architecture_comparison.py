@@ -1,4 +1,4 @@
-"""Dense net, small ConvNet, VGG-like stack, ResNet-18 and ResNet-50 on MNIST: accuracy per cost.
+"""How do a dense net, a small ConvNet, a VGG-like stack, ResNet-18 and ResNet-50 compare per cost?
 
 Run:      invoke run --spec architecture_comparison    (add --smoke for a one-minute check)
 Expected: every convolutional model ≥ 99 %, the ConvNet ≥ 99.2 %; the ResNets, built for 224-pixel

@@ -1,5 +1,4 @@
-"""The configuration lr_wd_grid selected, trained longer: how good is it, does it fit well, and does
-the saved model reproduce its test metrics when reloaded?
+"""Trained longer, how good is the configuration lr_wd_grid selected, and does its saved model reload?
 
 Run:      invoke run --spec final_model    (trains lr_probe and lr_wd_grid first if needed)
           reportgen evaluate --model models/final_model/default/seed0.safetensors

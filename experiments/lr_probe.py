@@ -1,5 +1,4 @@
-"""Which learning rate should SGD use for the seed-003 CNN: four fixed rates for one epoch, and an LR
-range test?
+"""Which learning rate should SGD use for the seed-003 CNN: four fixed rates, or an LR range test?
 
 Run:      invoke run --spec lr_probe    (add --smoke for a one-minute check)
 Expected: lr 0.1 diverges or lags, 0.01 is best after one epoch, 0.0001 has barely moved; the range

@@ -1,5 +1,4 @@
-"""Around the learning rate lr_probe suggests, which learning rate × weight decay is best on validation
-after 5 epochs?
+"""Around lr_probe's suggested learning rate, which lr × weight decay is best on validation?
 
 Run:      invoke run --spec lr_wd_grid    (trains lr_probe first if it has no results; --smoke for a check)
 Expected: a broad plateau: the suggested lr and 3× it within a few tenths of a point; weight decay

@@ -1,5 +1,4 @@
-"""What has the baseline MLP learned in its first layer, and how do accuracy and the generalization
-gap change with hidden width from 16 to 2,048 units?
+"""What has the MLP learned in its first layer, and how does accuracy change with hidden width?
 
 Run:      invoke run --spec weight_inspection    (add --smoke for a one-minute check)
 Expected: first-layer units look like blurred stroke and digit-part templates; test accuracy rises
