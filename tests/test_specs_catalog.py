@@ -90,6 +90,10 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
         is_reference = reference in (run.label, run.variant)
         broken = spec.study.section == "Failure analysis" and not is_reference
         assert result["status"] in (store.FINAL if broken else ("completed",)), result.get("reason")
+        if run.config.train.range_test:  # an LR range test: one epoch of growing lr, no history, no test
+            rt = result["range_test"]
+            assert 2 <= rt["stopped_at"] <= rt["steps"] and rt["suggested_lr"] > 0
+            continue
         assert len(result["history"]) == 1
         # The reference must learn in one smoke epoch (chance is 0.1; a large batch gives only 4 steps,
         # so the bar is low). Other variants may be slow starters (a plain 8-conv stack under SGD, a
