@@ -76,6 +76,7 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
          "run", spec.name, "--smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
+    upstream = _upstream_closure(spec)  # before resolving: the resolved spec no longer names its upstream
     spec = resolve(spec, results, smoke=True)  # a chained study: its grid/base from the upstream smoke results
     runs = expand(spec.study, spec.name, str(path), smoke=True)
     # An explore study has no runs (the loop below checks none, and no result file may appear); its
@@ -107,7 +108,7 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
     own = [w for w in written if w.startswith(f"{spec.name}/")]
     assert own == sorted(f"{r.study}/{r.variant}/seed{r.seed}.json" for r in runs)
     # Anything else was trained because this study reads it (a tuning chain's upstream studies).
-    assert {w.split("/")[0] for w in written} - {spec.name} <= set(_upstream_closure(spec))
+    assert {w.split("/")[0] for w in written} - {spec.name} <= set(upstream)
     replan = subprocess.run(
         [sys.executable, "-m", "reportgen", "--results-dir", str(results), "plan", spec.name, "--smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
