@@ -91,7 +91,16 @@ class CNN(Strict):
     init: Init = "default"
 
 
-class Conv(Strict):
+class _OutFirst(Strict):
+    """A layer whose output size may be given positionally: ``Conv(8)``, ``Dense(10)``."""
+
+    def __init__(self, out: int | None = None, /, **data: Any) -> None:
+        if out is not None:
+            data["out"] = out
+        super().__init__(**data)
+
+
+class Conv(_OutFirst):
     """Conv2d(k×k, stride 1) → [BatchNorm2d] → activation → [Dropout(p)]."""
 
     type: Literal["conv"] = "conv"
@@ -101,11 +110,6 @@ class Conv(Strict):
     batchnorm: bool = False
     activation: Activation | Literal["none"] = "relu"
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
-
-    def __init__(self, out: int | None = None, /, **data: Any) -> None:
-        if out is not None:
-            data["out"] = out
-        super().__init__(**data)
 
 
 class MaxPool(Strict):
@@ -136,18 +140,13 @@ class GAP(Strict):
     type: Literal["gap"] = "gap"
 
 
-class Dense(Strict):
+class Dense(_OutFirst):
     """Flatten (when the input is a feature map) → Linear(out) → activation → [Dropout(p)]."""
 
     type: Literal["dense"] = "dense"
     out: int = Field(ge=1, le=65536)
     activation: Activation | Literal["none"] = "relu"
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
-
-    def __init__(self, out: int | None = None, /, **data: Any) -> None:
-        if out is not None:
-            data["out"] = out
-        super().__init__(**data)
 
 
 Layer = Annotated[Union[Conv, MaxPool, Residual, GAP, Dense], Field(discriminator="type")]
