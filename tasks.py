@@ -2,6 +2,7 @@
 
     invoke run-all                  train what is missing for every study, render the site pages
     invoke run --spec NAME          the same for one study (repeat --spec for several)
+    invoke run --spec custom_images --images DIR   classify your own digit photos
     invoke render                   results → docs, no training
     invoke docs / invoke serve      build the site strictly / serve it at http://127.0.0.1:8000
     invoke publish                  render and push the site to GitHub Pages (gh-pages branch)
@@ -33,13 +34,15 @@ def run_all(c, smoke=False, force=False, device="auto"):
     c.run(f"{PY} run {_flags(smoke, force, device)}", pty=sys.stdout.isatty())
 
 
-@task(iterable=["spec"], help={"spec": "study name (repeatable)", "smoke": "quick check under .smoke/",
-                              "force": "retrain cached runs", "device": "auto | cpu | cuda"})
-def run(c, spec, smoke=False, force=False, device="auto"):
+@task(iterable=["spec"], help={"spec": "study name (repeatable)", "smoke": "small subset, 1 epoch, 1 seed",
+                               "force": "retrain cached runs", "device": "auto | cpu | cuda",
+                               "images": "custom_images: a folder of digit photos (default experiments/custom_digits/)"})
+def run(c, spec, smoke=False, force=False, device="auto", images=""):
     """Train one study's missing runs, then render its page and the index."""
     if not spec:
         sys.exit("give a study: invoke run --spec NAME   (reportgen list shows them)")
-    c.run(f"{PY} run {' '.join(spec)} {_flags(smoke, force, device)}", pty=sys.stdout.isatty())
+    extra = f' --images "{images}"' if images else ""
+    c.run(f"{PY} run {' '.join(spec)} {_flags(smoke, force, device)}{extra}", pty=sys.stdout.isatty())
 
 
 @task(help={"smoke": "render the smoke results under .smoke/"})

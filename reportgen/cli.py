@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 a run failed; 2 bad input (unknown study, invalid spec,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .catalog import Spec, load_all, select
-from .expand import SpecError
+from .expand import IMAGES_ENV, SpecError
 
 SMOKE_DIR = Path(".smoke")
 
@@ -236,6 +237,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--force", action="store_true", help="retrain even if cached")
         if name in ("run", "render"):
             p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
+        if name in ("run", "plan", "list", "render"):
+            p.add_argument("--images", metavar="DIR", help=(
+                "folder of digit images for the custom_digits probe (custom_images study), instead of "
+                "the spec's (default experiments/custom_digits/); its contents enter the run's key"))
         if name == "run":
             p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
             p.add_argument("--no-render", action="store_true", help="train only")
@@ -266,6 +271,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(stderr=True)
+    if getattr(args, "images", None):
+        if not Path(args.images).is_dir():
+            console.print(f"[red]error[/] --images {escape(args.images)}: not a folder (give a folder of "
+                          "PNG/JPEG digit images)", highlight=False, soft_wrap=True)
+            return 2
+        # Read by expand (plan, run, list, render alike), so every stage sees the same runs.
+        os.environ[IMAGES_ENV] = args.images
     try:
         return args.fn(args, console)
     except SpecError as err:

@@ -176,7 +176,7 @@ def run_job(job: Job, on_epoch=None) -> dict:
             try:
                 probes = ()
                 if config.probes:
-                    from .probes_eval import make_probes
+                    from .probe_registry import make_probes
 
                     probes = make_probes(config)
                 if config.train.range_test is not None:  # one epoch, no checkpoints: rerun if killed

@@ -10,8 +10,10 @@ import copy
 import hashlib
 import itertools
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,10 +22,14 @@ from .fetch import DATASET_MD5
 from .spec import VARIANT_SLUG, FromResults, RunConfig, Study
 from .version import runner_version
 
-#: Probes of ``probes_eval.py`` (kept here too: expand stays torch-free).
+#: Probes of ``probes_eval.py`` and ``probes_predict.py`` (kept here too: expand stays torch-free).
 EVAL_PROBES = ("test_curve", "feature_maps")
+PREDICT_PROBES = ("predictions", "custom_digits", "robustness", "sanity")
+#: Set by ``reportgen run --images DIR``: the folder every ``custom_digits`` probe reads instead of its own.
+IMAGES_ENV = "REPORTGEN_IMAGES"
 
-#: What ``--smoke`` changes, identically for every spec (DESIGN: specs never special-case it).
+#: What ``--smoke`` changes, identically for every spec (DESIGN: specs never special-case it); a
+#: ``data.train_subset`` already below 2,000 is kept.
 SMOKE = {"data.train_subset": 2000, "data.val_size": 500, "data.test_subset": 1000, "train.epochs": 1}
 
 
@@ -47,13 +53,18 @@ class Run:
         c = self.config
         return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes),
                               eval_probed=any(p.name in EVAL_PROBES for p in c.probes),
-                              range_test=c.train.range_test is not None)
+                              range_test=c.train.range_test is not None,
+                              predict_probed=any(p.name in PREDICT_PROBES for p in c.probes))
 
     @property
     def key(self) -> str:
-        """Hex SHA-256 identifying this run's numbers (config, seed, data checksum, runner version)."""
+        """Hex SHA-256 identifying this run's numbers (config, seed, data checksum, runner version and,
+        for a ``custom_digits`` probe, the contents of its image folder: adding a photo re-runs it)."""
         payload = {"config": key_config(self.config), "seed": self.seed,
                    "data_md5": DATASET_MD5, "runner": self.runner_version}
+        folders = [p.images_dir() for p in self.config.probes if p.images_dir()]
+        if folders:
+            payload["inputs"] = [folder_digest(f) for f in folders]
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -63,13 +74,41 @@ class Run:
 LATE_FIELDS = {("train", "range_test"): None}
 
 
+#: The same for fields added to ProbeSpec (each entry of ``probes``).
+LATE_PROBE_FIELDS = {"images": None}
+
+
 def key_config(config: RunConfig) -> dict[str, Any]:
     """The config as hashed into the key: ``model_dump(mode="json")`` without late fields at their default."""
     tree = config.model_dump(mode="json")
     for (section, name), default in LATE_FIELDS.items():
         if tree[section].get(name, default) == default:
             tree[section].pop(name, None)
+    for probe in tree["probes"]:
+        for name, default in LATE_PROBE_FIELDS.items():
+            if probe.get(name, default) == default:
+                probe.pop(name, None)
     return tree
+
+
+def folder_digest(folder: str) -> str:
+    """SHA-256 over the sorted (file name, contents) of a folder's visible files (the ones
+    :func:`reportgen.digits.load_folder` reads); ``"missing"`` when the folder does not exist."""
+    root = Path(folder)
+    if not root.is_dir():
+        return "missing"
+    h = hashlib.sha256()
+    for f in sorted(root.iterdir()):
+        if f.is_file() and not f.name.startswith("."):
+            h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _images_override(tree: dict[str, Any], folder: str) -> None:
+    """Point every ``custom_digits`` probe of a config tree at ``folder`` (``--images DIR``)."""
+    for probe in tree["probes"]:
+        if probe["name"] == "custom_digits":
+            probe["images"] = folder
 
 
 def set_path(tree: dict[str, Any], path: str, value: Any) -> None:
@@ -145,7 +184,11 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
             raise SpecError(f"{origin}: variants {seen[slug]!r} and {label!r} share the folder {slug!r}")
         seen[slug] = label
         tree = study.base_config()
-        for path, value in {**overrides, **(SMOKE if smoke else {})}.items():
+        smoke_over = dict(SMOKE) if smoke else {}
+        subset = {**study.base_config()["data"], **{k[5:]: v for k, v in overrides.items() if k.startswith("data.")}}
+        if smoke and subset.get("train_subset") and subset["train_subset"] < SMOKE["data.train_subset"]:
+            del smoke_over["data.train_subset"]  # a study about a small subset keeps it (it is already small)
+        for path, value in {**overrides, **smoke_over}.items():
             try:
                 set_path(tree, path, value)
             except KeyError as err:
@@ -153,6 +196,8 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
                     f"{origin}: sweep override {path!r} (variant {label!r}): no field {err.args[0]!r}; "
                     f"allowed top-level fields: {', '.join(RunConfig.model_fields)}"
                 ) from None
+        if os.environ.get(IMAGES_ENV):
+            _images_override(tree, os.environ[IMAGES_ENV])
         try:
             config = RunConfig.model_validate(tree)
         except ValidationError as err:

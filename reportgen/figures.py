@@ -305,3 +305,45 @@ def split_counts(counts: dict[str, Sequence[int]], path: Path, title: str) -> Pa
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save(fig, path)
+
+
+def reliability(diagrams: dict[str, dict[str, Sequence[float]]], path: Path, title: str) -> Path:
+    """Reliability diagrams (Guo et al. 2017, Fig. 1), one panel per label: per confidence bin
+    (``edges``, fractions) the accuracy of the predictions in it (bars, %) against the diagonal of
+    perfect calibration; ``diagrams[label] = {"edges", "acc", "conf", "count"}``, bins without
+    predictions as NaN. The ECE, if given as ``"ece"`` (%), goes into the panel title."""
+    fig, axes = _grid(len(diagrams), min(3, len(diagrams)), 3.6)
+    for ax, (label, d) in zip(axes.flat, diagrams.items()):
+        edges = np.asarray(d["edges"]) * 100
+        acc = np.asarray(d["acc"], dtype=float) * 100
+        ax.bar(edges[:-1], np.nan_to_num(acc), width=np.diff(edges), align="edge", color=PALETTE[0],
+               edgecolor="white", label="accuracy in bin")
+        ax.plot([0, 100], [0, 100], "--", color="grey", lw=1, label="perfect calibration")
+        ax.set(xlim=(0, 100), ylim=(0, 100), xlabel="confidence (%)", ylabel="accuracy (%)",
+               title=f"{label}" + (f" · ECE {d['ece']:.2f} %" if "ece" in d else ""))
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def before_after(originals: Sequence[np.ndarray | None], processed: np.ndarray, captions: list[str], path: Path,
+                 title: str, cols: int = 8) -> Path:
+    """Pairs of images: the original as given (uint8 grayscale, any size, shown as is: dark ink stays
+    dark; None when unavailable) above its MNIST form (float (N, 28, 28), ink 1, shown dark), captioned."""
+    n = len(processed)
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(2 * rows, cols, figsize=(cols * 1.15, rows * 2.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
+        if originals[i] is not None:
+            top.imshow(originals[i], cmap="gray", vmin=0, vmax=255, interpolation="lanczos")
+        top.set_title("given" if i < cols else "", fontsize=6)
+        bottom.imshow(processed[i], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        bottom.set_title(captions[i], fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save(fig, path)

@@ -1,8 +1,6 @@
 """Probes that only evaluate the model (no RNG, no update): test accuracy per epoch and the feature
 maps of one digit. A separate module so that adding them did not change the runner version of runs
 with the older probes of :mod:`reportgen.probes`; runs that use these hash this file too.
-
-Also the one registry of every probe, :func:`make_probes`.
 """
 from __future__ import annotations
 
@@ -71,11 +69,3 @@ class FeatureMaps(Probe):
                 h.remove()
         self.rows = [{"layer": f"conv{i + 1}", "index": self.index, "label": int(self.y[self.index]),
                       "shape": list(m.shape), "maps": np.round(m.numpy(), 4).tolist()} for i, m in enumerate(maps)]
-
-
-PROBES: dict[str, type[Probe]] = {**probes.PROBES, "test_curve": TestCurve, "feature_maps": FeatureMaps}
-
-
-def make_probes(config: RunConfig) -> tuple[Probe, ...]:
-    """The probes a run config declares, in declaration order."""
-    return tuple(PROBES[s.name](s, config) for s in config.probes)

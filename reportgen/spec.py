@@ -47,6 +47,13 @@ ANALYSIS_NAMES = (
     "pixel_statistics",
     "class_images",
     "duplicates",
+    "prediction_panel",
+    "confidence_extremes",
+    "calibration",
+    "confused_pairs",
+    "custom_images",
+    "robustness",
+    "sanity_checks",
 )
 AnalysisName = Literal[ANALYSIS_NAMES]  # type: ignore[valid-type]
 #: The analyses that read the data set only (no run results): the ones an ``explore`` study may name.
@@ -320,16 +327,33 @@ class Data(Strict):
 
 
 ProbeName = Literal["grad_norms", "weight_norms", "weight_histograms", "first_layer_weights",
-                    "saturation", "grad_noise", "digit_panel", "test_curve", "feature_maps"]
+                    "saturation", "grad_noise", "digit_panel", "test_curve", "feature_maps",
+                    "predictions", "custom_digits", "robustness", "sanity"]
+
+#: Where the ``custom_digits`` probe reads images when its spec names no folder (relative to the project root).
+CUSTOM_DIGITS_DIR = "experiments/custom_digits"
 
 
 class ProbeSpec(Strict):
     """A training-time measurement recorded into the run's JSON under ``probes.<name>``, taken every
-    ``every`` epochs (and after the last). ``indices``: test images for ``digit_panel``."""
+    ``every`` epochs (and after the last). ``indices``: test images for ``digit_panel`` and
+    ``feature_maps``. ``images``: the folder ``custom_digits`` reads (default ``CUSTOM_DIGITS_DIR``;
+    ``reportgen run --images DIR`` overrides it); its files' contents enter the run's key."""
 
     name: ProbeName
     every: int = Field(1, ge=1, le=1000)
     indices: tuple[Annotated[int, Field(ge=0, lt=10000)], ...] = ()
+    images: str | None = Field(None, min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _images_for_custom_digits(self) -> "ProbeSpec":
+        if self.images is not None and self.name != "custom_digits":
+            raise ValueError(f"images= is read by the custom_digits probe only, not {self.name!r}")
+        return self
+
+    def images_dir(self) -> str | None:
+        """The folder of a ``custom_digits`` probe (its own or the default); None for other probes."""
+        return (self.images or CUSTOM_DIGITS_DIR) if self.name == "custom_digits" else None
 
 
 class RunConfig(Strict):

@@ -110,7 +110,7 @@ def test_eval_probes_enter_the_runner_version_only_of_runs_that_use_them(tmp_pat
 
 
 def test_test_curve_records_each_epoch_and_ends_at_the_final_test_accuracy(tiny_mnist):
-    from reportgen.probes_eval import make_probes
+    from reportgen.probe_registry import make_probes
 
     config = RunConfig(model=TINY, train={"epochs": 2, "batch_size": 64}, data={"val_size": 100},
                        probes=(ProbeSpec(name="test_curve"), ProbeSpec(name="feature_maps", indices=(3,))))

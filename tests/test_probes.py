@@ -172,7 +172,7 @@ def test_resume_with_probes_is_bit_exact(tiny_mnist):
 def test_every_declared_probe_name_is_implemented():
     from typing import get_args
 
-    from reportgen.probes_eval import PROBES
+    from reportgen.probe_registry import PROBES
     from reportgen.spec import ProbeName
     assert set(get_args(ProbeName)) == set(PROBES)
     assert all(isinstance(c.name, str) and issubclass(c, P.Probe) for c in PROBES.values())

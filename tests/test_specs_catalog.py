@@ -98,8 +98,10 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
         assert len(result["history"]) == 1
         # The reference must learn in one smoke epoch (chance is 0.1; a large batch gives only 4 steps,
         # so the bar is low). Other variants may be slow starters (a plain 8-conv stack under SGD, a
-        # GAP head): they must finish with a finite loss; their full runs show what they reach.
-        if is_reference and not broken:
+        # GAP head), and a study of a small subset keeps its few images under --smoke (one epoch of
+        # 100 images is 10 steps): they must finish with a finite loss; their full runs show what they reach.
+        small = (run.config.data.train_subset or 60000) < 1000
+        if is_reference and not broken and not small:
             assert result["test"]["accuracy"] > 0.25, f"{run.variant}: {result['test']['accuracy']}"
         elif not broken:
             assert math.isfinite(result["test"]["loss"]), f"{run.variant}: {result['test']['loss']}"

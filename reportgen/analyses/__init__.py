@@ -4,7 +4,8 @@ An analysis reads a study's results (JSON only: it never trains or loads a model
 figures into the study's asset folder and returns the context its template
 ``templates/analyses/<name>.md.j2`` renders. Modules: :mod:`.standard` (tables, curves, confusion
 matrices), :mod:`.dynamics` (per-epoch history), :mod:`.internals` (training-time probes), :mod:`.architectures` (model cost,
-capacity, weights and feature maps), :mod:`.diagnosis` (what went wrong in a run), :mod:`.data` (the data
+capacity, weights and feature maps), :mod:`.predictions` (panel, confidence, calibration, confused
+pairs), :mod:`.custom` (your own digits, robustness), :mod:`.sanity` (checks before training), :mod:`.diagnosis` (what went wrong in a run), :mod:`.data` (the data
 set itself, read from the MNIST files: what an ``explore`` study shows).
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..spec import ANALYSIS_NAMES
-from . import architectures, data, diagnosis, dynamics, internals, standard, tuning
+from . import architectures, custom, data, diagnosis, dynamics, internals, predictions, sanity, standard, tuning
 from .context import Context, fmt
 
 __all__ = ["ANALYSES", "Context", "fmt"]
@@ -45,5 +46,12 @@ ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
     "pixel_statistics": data.pixel_statistics,
     "class_images": data.class_images,
     "duplicates": data.duplicates,
+    "prediction_panel": predictions.prediction_panel,
+    "confidence_extremes": predictions.confidence_extremes,
+    "calibration": predictions.calibration,
+    "confused_pairs": predictions.confused_pairs,
+    "custom_images": custom.custom_images,
+    "robustness": custom.robustness,
+    "sanity_checks": sanity.sanity_checks,
 }
 assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analyses.ANALYSES must list the same names"
