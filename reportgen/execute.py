@@ -132,9 +132,12 @@ class Job:
     device: str = "auto"
     threads: int | None = None  # torch CPU threads; the same number gives bit-identical CPU results
     save_model: bool = False  # write the final weights beside the results (see reportgen.modelstore)
+    members: tuple["Job", ...] = ()  # a pack: these runs train together (reportgen.packing); empty: one run
 
     @property
     def tag(self) -> str:
+        if self.members:
+            return f"pack of {len(self.members)} ({', '.join(m.tag for m in self.members)})"
         return f"{self.header['study']}/{self.header['variant']}/seed{self.seed}"
 
     @property
@@ -150,24 +153,67 @@ def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job
 _DATA: dict[tuple[str, str], Any] = {}  # MNIST per (root, device), loaded once per worker process
 
 
-def run_job(job: Job, on_epoch=None) -> dict:
-    """Train one run where this function runs and return its result (not yet stored): resumes from
-    the run's checkpoint if one exists, holds the run's lock, turns an exception of the run into a
-    ``failed`` result with the reason, and returns ``{"status": "busy"}`` when another process holds
-    the lock. KeyboardInterrupt propagates (the driver records ``interrupted``)."""
+def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
+    """In the worker: torch threads, the device, MNIST resident on it (loaded once per process) and
+    the provenance block. Returns (device, data, provenance)."""
     import torch
 
     from . import data as data_mod
-    from .spec import RunConfig
-    from .train import train_run
 
     if job.threads:
         torch.set_num_threads(job.threads)
     dev = resolve_device(job.device)
     if (job.data_root, str(dev)) not in _DATA:
         _DATA[(job.data_root, str(dev))] = data_mod.load(Path(job.data_root), dev)
-    mnist = _DATA[(job.data_root, str(dev))]
-    prov = provenance(dev)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    return dev, _DATA[(job.data_root, str(dev))], provenance(dev)
+
+
+def peak_mem_mb(dev: Any) -> float:
+    """Peak memory so far, MiB: CUDA's max_memory_allocated since :func:`worker_setup`, or on the CPU
+    the process's peak resident set (``ru_maxrss``, KiB on Linux)."""
+    import resource
+
+    import torch
+
+    if dev.type == "cuda":
+        return torch.cuda.max_memory_allocated(dev) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def finish_run(job: Job, model: Any, out: dict, x_test: Any) -> dict:
+    """After training: save the weights when the study asks (``save_models``) and add the model's cost."""
+    if job.save_model:
+        from .modelstore import model_path, save
+
+        save(model_path(job.results, job.header["study"], job.header["variant"], job.seed), model,
+             job.header, Path(job.path).relative_to(job.results.parent).as_posix())
+    out.update(measure(model, x_test))
+    return out
+
+
+def failure(err: Exception) -> dict:
+    """A run's exception as a ``failed`` result (the last lines of the traceback in the reason)."""
+    tail = "".join(traceback.format_exception(err)[-3:])
+    _release_gpu_memory()
+    return {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
+
+
+def run_job(job: Job, on_epoch=None) -> dict:
+    """Train one run where this function runs and return its result (not yet stored): resumes from
+    the run's checkpoint if one exists, holds the run's lock, turns an exception of the run into a
+    ``failed`` result with the reason, and returns ``{"status": "busy"}`` when another process holds
+    the lock. KeyboardInterrupt propagates (the driver records ``interrupted``). A pack of runs
+    (``job.members``) goes to :func:`reportgen.packing.run_pack`."""
+    if job.members:
+        from .packing import run_pack
+
+        return run_pack(job, on_epoch)
+    from .spec import RunConfig
+    from .train import train_run
+
+    dev, mnist, prov = worker_setup(job)
     ckpt = checkpoint.checkpoint_path(job.results, job.key)
     config = RunConfig.model_validate(job.config)
     t0 = time.perf_counter()
@@ -186,20 +232,13 @@ def run_job(job: Job, on_epoch=None) -> dict:
                 else:
                     out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch,
                                     resume=checkpoint.load(ckpt), checkpoint=lambda state: checkpoint.save(ckpt, state))
-                model = out.pop("model")
-                if job.save_model:
-                    from .modelstore import model_path, save
-
-                    save(model_path(job.results, job.header["study"], job.header["variant"], job.seed), model,
-                         job.header, Path(job.path).relative_to(job.results.parent).as_posix())
-                out.update(measure(model, mnist.x_test))
+                out = finish_run(job, out.pop("model"), out, mnist.x_test)
             except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
-                tail = "".join(traceback.format_exception(err)[-3:])
-                out = {"status": "failed", "reason": f"{type(err).__name__}: {err}\n{tail}"}
-                _release_gpu_memory()
+                out = failure(err)
     except checkpoint.Busy as busy:
         return {"status": "busy", "reason": str(busy)}
-    return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "provenance": prov}
+    return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "peak_mem_mb": peak_mem_mb(dev),
+            "provenance": prov}
 
 
 def measure(model: Any, x_test: Any) -> dict[str, Any]:
@@ -257,11 +296,13 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def execute(planned: list[Planned], data_root: Path, device: str = "auto", console: Console | None = None,
             quiet: bool = False, backend: str = "serial", workers: int | None = None, threads: int | None = None,
-            address: str | None = None, max_retries: int = 2, gpus_per_run: float = 0.0) -> Summary:
+            address: str | None = None, max_retries: int = 2, gpus_per_run: float = 0.0,
+            pack: int | None = None) -> Summary:
     """Carry out a plan on a backend (:mod:`reportgen.backends`): ``serial`` in this process,
     ``processes`` on a local pool, ``ray`` on a cluster. Results are stored by this process as they
     arrive. One failing run is recorded as ``failed`` and the rest go on; Ctrl-C or SIGTERM records
-    the current run as ``interrupted`` and re-raises."""
+    the current run as ``interrupted`` and re-raises. ``pack``: at most this many runs of one
+    architecture train together (:mod:`reportgen.packing`); None chooses by device and memory."""
     from .backends import make_backend
 
     console = console or Console(stderr=True)
@@ -274,11 +315,18 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
         ensure(data_root)  # fail early (DataError) on missing data, before any worker starts
         results = {p.path.parents[2] for p in todo}
         checkpoint.clean_temp(*results, *(checkpoint.cache_dir(r) for r in results))  # left by killed processes
-        jobs = [job_of(p, data_root, device, threads) for p in todo]
+        from .packing import make_packs
+
+        jobs = make_packs([job_of(p, data_root, device, threads) for p in todo], pack, device)
         runner = make_backend(backend, workers=workers, address=address, max_retries=max_retries,
                               gpus_per_run=gpus_per_run)
         with Reporter(console, len(todo), quiet) as report, _sigterm_as_interrupt():
             def arrived(job: Job, result: dict) -> None:
+                if job.members:  # a pack: one result per member (a whole-pack failure is each member's)
+                    outs = result.pop("results", None) or [{**m.header, **result} for m in job.members]
+                    for member, out in zip(job.members, outs):
+                        arrived(member, out)
+                    return
                 if result["status"] == "busy":
                     summary.busy.append(job.tag)
                     report.run_done(f"{job.tag} skipped: {result['reason']}")
@@ -293,6 +341,10 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                                 + f" in {result['wall_seconds']:.1f}s")
 
             def interrupted(job: Job) -> None:
+                for member in job.members:
+                    interrupted(member)
+                if job.members:
+                    return
                 store.write_json(Path(job.path), {**job.header, "status": "interrupted",
                                                   "reason": "interrupted (Ctrl-C or SIGTERM); the next run resumes "
                                                             "from the last epoch's checkpoint",

@@ -76,6 +76,8 @@ class Provenance(_Model):
     data_md5: str = Field(description="md5 over the four MNIST files' md5s")
     created: str = Field(description="UTC time the result was written, ISO 8601")
     reused_from: str | None = Field(None, description="for a run shared with another study: the file it was copied from")
+    packed_with: int | None = Field(None, description="runs trained together with this one in one vmapped step "
+                                                      "(reportgen.multirun), this one included; absent when alone")
 
 
 class ArchitectureRow(_Model):
@@ -123,5 +125,9 @@ class Result(_Model):
         None, description="eval-mode throughput on the test set on the training device, images/s (best of 2)")
     probes: dict[str, Any] = Field(default_factory=dict, description="training-time probes, by name (see reportgen.probes)")
     range_test: RangeTestResult | None = Field(None, description="for a run with train.range_test: the lr range test")
-    wall_seconds: float | None = Field(None, description="wall time of the whole run, s")
+    wall_seconds: float | None = Field(None, description="wall time of the whole run, s (a packed run: its share)")
+    peak_mem_mb: float | None = Field(None, description=(
+        "peak memory while it trained, MiB: on CUDA torch.cuda.max_memory_allocated (of the whole pack for "
+        "a packed run), on the CPU the worker process's peak resident set (ru_maxrss), which includes the "
+        "data set and earlier runs of the same worker"))
     provenance: Provenance

@@ -47,7 +47,8 @@ def _run(results: Path, *args: str, experiments: Path | None = None, wait: bool 
 
 def _comparable(result: dict) -> dict:
     # Timings differ from run to run; everything else must be equal bit for bit.
-    out = {k: v for k, v in result.items() if k not in ("wall_seconds", "provenance", "inference_images_per_s")}
+    out = {k: v for k, v in result.items()
+           if k not in ("wall_seconds", "provenance", "inference_images_per_s", "peak_mem_mb")}
     out["history"] = [{k: v for k, v in h.items() if k != "seconds"} for h in result.get("history", [])]
     return out
 
@@ -71,6 +72,24 @@ def test_backends_give_the_serial_results(serial, backend, tmp_path):
     _run(results, "--smoke", "--backend", backend, "--workers", "2", "mlp_baseline", "dropout_ablation")
     got = _all(results)
     assert len(got) == 5 and got == serial  # bit for bit, including the reused run
+
+
+def test_packed_runs_are_stored_like_runs_trained_alone(serial, tmp_path):
+    """``--pack 4``: dropout_ablation's three runs with dropout > 0 share one module structure and
+    train as one pack; each stored result equals the serial one within float tolerance (the vmapped
+    sums run in another order, see tests/test_multirun.py), keys and files included."""
+    from test_multirun import close
+
+    results = tmp_path / "results"
+    _run(results, "--smoke", "--pack", "4", "mlp_baseline", "dropout_ablation")
+    got = _all(results)
+    assert got.keys() == serial.keys()
+    for path in got:
+        close(got[path], serial[path], path)
+    packed = {p.relative_to(results).as_posix(): r["provenance"].get("packed_with")
+              for p, r in store.iter_results(results)}
+    assert sorted(v for v in packed.values() if v) == [3, 3, 3]
+    assert all(r["peak_mem_mb"] > 0 for _, r in store.iter_results(results) if "reused_from" not in r["provenance"])
 
 
 def _pids(match) -> list[int]:

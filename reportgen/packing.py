@@ -1,0 +1,107 @@
+"""The execute stage's multi-run lever (issue 8): runs that can train together (:func:`reportgen.multirun.pack_key`)
+are grouped into packs sized by device memory, and a pack trains in one vmapped step per batch
+(:func:`reportgen.multirun.train_packed`), each run's result stored as if it had trained alone.
+
+Why only on CUDA by default: a small model on a GPU is bound by kernel launches, so K runs cost about
+the launches of one; on a CPU the arithmetic grows with K and packing measured no faster
+(``bench/multirun_timing.py``), so ``--pack`` defaults to 1 there. A packed run's numbers equal the
+run trained alone up to float summation order on the CPU, and agree in distribution on CUDA
+(see :mod:`reportgen.multirun`); its key is the same, so a cached result is reused either way.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from typing import Any
+
+from . import checkpoint
+from .execute import Job, failure, finish_run, peak_mem_mb, worker_setup
+
+#: Runs per pack on CUDA when memory allows (issue 8's K = 8 target).
+CUDA_PACK = 8
+#: Share of the free GPU memory a pack may plan to use (the rest: allocator slack, evaluation batches).
+MEMORY_SHARE = 0.5
+
+
+def run_bytes(config: dict) -> int:
+    """Rough training memory of one run, bytes: fp32 weights, gradients and two Adam moments (4 copies
+    of the parameters), plus forward activations kept for the backward pass, twice over (their
+    gradients), for one batch. Counted on a meta-device model (no memory, no compute)."""
+    import torch
+
+    from .models import build
+
+    with torch.device("meta"):
+        model = build(config["model"])
+        params = sum(p.numel() for p in model.parameters())
+        acts = []
+        hooks = [m.register_forward_hook(lambda _m, _i, out: acts.append(out.numel()))
+                 for m in model.modules() if not list(m.children())]
+        model(torch.empty(1, 1, 28, 28))
+        for h in hooks:
+            h.remove()
+    return 4 * (4 * params + 2 * sum(acts) * config["train"]["batch_size"])
+
+
+def pack_size(pack: int | None, device: str, config: dict | None = None) -> int:
+    """How many runs may share a pack: ``pack`` when given; else 1 on the CPU, and on CUDA
+    ``CUDA_PACK`` capped by ``MEMORY_SHARE`` of the free memory over :func:`run_bytes`."""
+    if pack:
+        return pack
+    import torch
+
+    if device == "cpu" or not torch.cuda.is_available() or config is None:
+        return 1
+    free, _ = torch.cuda.mem_get_info()
+    return max(1, min(CUDA_PACK, int(MEMORY_SHARE * free // max(run_bytes(config), 1))))
+
+
+def make_packs(jobs: list[Job], pack: int | None, device: str) -> list[Job]:
+    """``jobs`` with every group of packable runs (same :func:`~reportgen.multirun.pack_key`, in order
+    of first appearance) replaced by pack jobs of at most :func:`pack_size` runs; a run that cannot
+    be packed, or a pack of one, stays as it was."""
+    from .multirun import groups
+
+    limit = pack_size(pack, device, jobs[0].config if jobs else None)
+    if limit <= 1:
+        return jobs
+    out = []
+    for group in groups(jobs, lambda j: j.config, max_runs=limit):
+        if len(group) == 1:
+            out.extend(group)
+        else:
+            first = group[0]
+            out.append(dataclasses.replace(first, key=f"pack:{first.key}", members=tuple(group)))
+    return out
+
+
+def run_pack(job: Job, on_epoch=None) -> dict:
+    """Train a pack's members together and return ``{"status": "pack", "results": [...]}``, one
+    result per member in order; ``{"status": "busy"}`` when another process holds a member's lock.
+    An exception fails every member (with the reason). ``wall_seconds`` of each member is its share
+    of the pack's; ``provenance.packed_with`` says how many trained together."""
+    from .multirun import train_packed
+    from .spec import RunConfig
+
+    dev, mnist, prov = worker_setup(job)
+    members = job.members
+    t0 = time.perf_counter()
+    try:
+        with contextlib.ExitStack() as locks:
+            for m in members:
+                locks.enter_context(checkpoint.run_lock(m.results, m.key))
+            try:
+                outs = train_packed([RunConfig.model_validate(m.config) for m in members], [m.seed for m in members],
+                                    mnist, on_epoch=(lambda i, row: on_epoch(row)) if on_epoch else None)
+                outs = [finish_run(m, o.pop("model"), o, mnist.x_test) for m, o in zip(members, outs)]
+            except Exception as err:  # noqa: BLE001 - one pack's failure must not stop the suite
+                outs = [failure(err) for _ in members]
+    except checkpoint.Busy as busy:
+        return {"status": "busy", "reason": str(busy)}
+    share = (time.perf_counter() - t0) / len(members)
+    peak = peak_mem_mb(dev)
+    results: list[dict[str, Any]] = [
+        {**m.header, **o, "wall_seconds": share, "peak_mem_mb": peak,
+         "provenance": {**prov, "packed_with": len(members)}} for m, o in zip(members, outs)]
+    return {"status": "pack", "results": results}
