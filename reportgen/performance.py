@@ -23,8 +23,9 @@ def bench_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def suite_cost(specs: list, results: Path) -> list[dict[str, Any]]:
-    """Per study: runs with a result, their summed wall time (min) and the devices they ran on (the
-    device string without the thread count)."""
+    """Per study: runs with a result, their summed wall time (min), the devices they ran on (the
+    device string without the thread count), the highest recorded ``peak_mem_mb`` (results written
+    before it was recorded have none) and how many runs trained in a pack."""
     rows = []
     for spec in specs:
         runs = [r for _, r in store.iter_results(results, spec.name) if r.get("status") in store.FINAL]
@@ -33,8 +34,11 @@ def suite_cost(specs: list, results: Path) -> list[dict[str, Any]]:
             continue
         own = [r for r in runs if not r.get("provenance", {}).get("reused_from")]
         devices = sorted({re.sub(r",? \d+ threads?", "", r["provenance"]["device"]) for r in own}) or ["(reused)"]
+        peaks = [r["peak_mem_mb"] for r in own if r.get("peak_mem_mb")]
+        packed = sum(1 for r in own if r["provenance"].get("packed_with"))
         rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs),
-                     "minutes": sum(r.get("wall_seconds") or 0 for r in own) / 60, "devices": "; ".join(devices)})
+                     "minutes": sum(r.get("wall_seconds") or 0 for r in own) / 60, "devices": "; ".join(devices),
+                     "peak_mb": max(peaks) if peaks else None, "peak_runs": len(peaks), "packed": packed})
     return rows
 
 
