@@ -21,6 +21,7 @@ from invoke import task
 
 PY = f'"{sys.executable}" -m reportgen'
 os.environ.setdefault("DISABLE_MKDOCS_2_WARNING", "true")  # the mkdocs 2 notice is noise in CI logs
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # (the name newer mkdocs versions read)
 
 
 def _flags(smoke: bool, force: bool = False, device: str = "auto") -> str:

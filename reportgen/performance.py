@@ -30,7 +30,8 @@ def suite_cost(specs: list, results: Path) -> list[dict[str, Any]]:
     for spec in specs:
         runs = [r for _, r in store.iter_results(results, spec.name) if r.get("status") in store.FINAL]
         if not runs:
-            rows.append({"study": spec.name, "title": spec.study.title, "runs": 0, "minutes": None, "devices": "—"})
+            rows.append({"study": spec.name, "title": spec.study.title, "runs": 0, "minutes": None, "devices": "—",
+                         "peak_mb": None, "peak_runs": 0, "packed": 0})
             continue
         own = [r for r in runs if not r.get("provenance", {}).get("reused_from")]
         devices = sorted({re.sub(r",? \d+ threads?", "", r["provenance"]["device"]) for r in own}) or ["(reused)"]
