@@ -107,12 +107,12 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
     if sr.runs or explore:
         for name in spec.study.analyses:
             out = ANALYSES[name](ctx)
-            summaries.append(out.get("summary", "") if explore else "")
+            summaries.append(out.get("summary", ""))  # an analysis's own one-line finding joins the answer
             sections.append({"name": name, "body": ENV.get_template(f"analyses/{name}.md.j2").render(**out, sr=sr)})
     checks = [check(sr, e) for e in spec.study.expect] if sr.runs else []
     page = ENV.get_template("study.md.j2").render(
         marker=MARKER, spec=spec, study=spec.study, sr=sr, sections=sections, checks=checks,
-        answer=" ".join(filter(None, summaries)) if explore else answer(sr),
+        answer=" ".join(filter(None, ([] if explore else [answer(sr)]) + summaries)),
         provenance=data_provenance() if explore else provenance(sr), source=spec.source.rstrip(),
         chain=selection(spec, results, smoke))
     write_page(docs / "studies" / f"{spec.name}.md", page)

@@ -113,7 +113,10 @@ def target_accuracy(ctx: Context) -> dict[str, Any]:
     zoom_path, zoom_url = ctx.figure("target_accuracy_zoom.png")
     figures.lines([figures.Panel("The same, near the target", "test accuracy (%)", series, hlines=hl,
                                  ylim=(low, 100.0))], zoom_path, cols=1)
-    return {"url": url, "zoom_url": zoom_url, "rows": rows, "target": None if target is None else 100 * target,
+    summary = " ".join(f"{r['label']}: {r['acc']} % ({'meets' if r['meets'] else 'misses'} the {100 * target:.2f} % "
+                       f"target; stays at or above it from epoch {r['stays']})." for r in rows) if target else ""
+    return {"summary": summary, "url": url, "zoom_url": zoom_url, "rows": rows,
+            "target": None if target is None else 100 * target,
             "any_reported": bool(ctx.sr.spec.study.reported), "source": ctx.sr.spec.study.reported_source}
 
 

@@ -69,7 +69,10 @@ def custom_images(ctx: Context) -> dict[str, Any]:
     labelled = [i for i, im in enumerate(images) if im["label"] is not None]
     accuracy = {label: (sum(int(p[i].argmax()) == images[i]["label"] for i in labelled) / len(labelled)
                         if labelled else None) for label, p in probs.items()}
-    return {"url": url, "models": list(probs), "rows": rows, "accuracy": accuracy, "labelled": len(labelled),
+    summary = (f"On the {len(labelled)} labelled {'synthetic font digits' if first['source'] == 'synthetic' else 'images'}"
+               " (not from MNIST), accuracy: " + ", ".join(f"{m} {a:.0%}" for m, a in accuracy.items()) + "."
+               if labelled else f"{len(images)} unlabelled images classified.")
+    return {"summary": summary, "url": url, "models": list(probs), "rows": rows, "accuracy": accuracy, "labelled": len(labelled),
             "n": len(images), "source": first["source"], "folder": first["folder"], "rejected": first["rejected"],
             "seeds": len(vs[0].runs), "shown_originals": sum(im["name"] in originals for im in images)}
 
@@ -96,4 +99,9 @@ def robustness(ctx: Context) -> dict[str, Any]:
                        "rows": table})
     path, url = ctx.figure("robustness.png")
     figures.lines(panels, path, "Test accuracy under perturbation (mean over seeds, band: min–max)", cols=3)
-    return {"url": url, "tables": tables}
+    parts = []
+    for t in tables:  # the middle severity of each axis: where the models have started to differ
+        k = len(t["severities"]) // 2
+        parts.append(f"{t['axis']} {t['severities'][k]} {t['unit']}: "
+                     + ", ".join(f"{r['label']} {r['cells'][k]} %" for r in t["rows"]))
+    return {"url": url, "tables": tables, "summary": "Test accuracy under " + "; ".join(parts) + "."}

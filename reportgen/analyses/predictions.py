@@ -125,7 +125,11 @@ def calibration(ctx: Context) -> dict[str, Any]:
     path, url = ctx.figure("reliability.png")
     figures.reliability(diagrams, path, f"Reliability diagrams, test set, {ECE_BINS} bins, seeds pooled")
     best = min(rows, key=lambda r: r["ece_mean"])
-    return {"url": url, "rows": rows, "bins": ECE_BINS, "best": best["label"], "best_ece": best["ece"]}
+    worst = max(rows, key=lambda r: r["ece_mean"])
+    summary = (f"Best calibrated: **{best['label']}** (ECE {best['ece']} %); "
+               f"least: **{worst['label']}** (ECE {worst['ece']} %; mean confidence minus accuracy {worst['over']} pp)."
+               if best is not worst else f"ECE of {best['label']}: {best['ece']} %.")
+    return {"summary": summary, "url": url, "rows": rows, "bins": ECE_BINS, "best": best["label"], "best_ece": best["ece"]}
 
 
 def confused_pairs(ctx: Context) -> dict[str, Any]:

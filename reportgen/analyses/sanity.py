@@ -81,4 +81,8 @@ def sanity_checks(ctx: Context) -> dict[str, Any]:
                                      hlines=((100.0, "100 %"),))], cpath, cols=2)
         out.append({"label": v.label, "checks": checks, "passed": sum(c["passed"] for c in checks),
                     "batch_url": burl, "curve_url": curl, "n": len(pairs)})
-    return {"variants": out, "tol": f"{INIT_LOSS_TOL:.0%}", "ln10": f"{math.log(10):.3f}"}
+    summary = " ".join(
+        f"**{v['label']}** passes {v['passed']} of {len(v['checks'])} sanity checks on all {v['n']} seed(s)"
+        + (f" (failing: {', '.join(c['name'] for c in v['checks'] if not c['passed'])})."
+           if v["passed"] < len(v["checks"]) else ".") for v in out)
+    return {"variants": out, "tol": f"{INIT_LOSS_TOL:.0%}", "ln10": f"{math.log(10):.3f}", "summary": summary}

@@ -35,7 +35,10 @@ def lr_range_test(ctx: Context) -> dict[str, Any]:
         rows.append({"label": v.label, "lr": v.runs[0]["config"]["optim"]["lr"], "epochs": len(v.runs[0]["history"]),
                      "val": fmt(v.interval("val_acc"), 2), "loss": fmt(v.interval("val_loss"), 4)})
     best = max(fixed, key=lambda v: v.interval("val_acc").mean).label if fixed else None
-    return {"tests": tests, "rows": rows, "best": best}
+    summary = " ".join([f"Best fixed rate on validation: **{best}**." if best else ""]
+                       + [f"The range test ({t['label']}) suggests lr **{t['median']:.3g}** (median over "
+                          f"{len(t['seeds'])} seeds)." for t in tests]).strip()
+    return {"tests": tests, "rows": rows, "best": best, "summary": summary}
 
 
 def grid_heatmap(ctx: Context) -> dict[str, Any]:
@@ -65,5 +68,6 @@ def grid_heatmap(ctx: Context) -> dict[str, Any]:
                     mark=(ys.index(value(best, pb)), xs.index(value(best, pa))))
     rows = sorted(({"label": v.label, "val": fmt(v.interval("val_acc"), 2), "n": len(v.runs),
                     "mean": v.interval("val_acc").mean} for v in vs), key=lambda r: -r["mean"])
-    return {"url": url, "paths": grid, "best": best.label, "best_val": fmt(best.interval("val_acc"), 2),
+    return {"summary": f"Selected on validation accuracy: **{best.label}** ({fmt(best.interval('val_acc'), 2)} %).",
+            "url": url, "paths": grid, "best": best.label, "best_val": fmt(best.interval("val_acc"), 2),
             "rows": rows[:5], "cells": len(vs)}
