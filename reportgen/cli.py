@@ -238,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
         if name in ("run", "render"):
             p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
         if name in ("run", "plan", "list", "render"):
-            p.add_argument("--images", metavar="DIR", help=(
+            p.add_argument("--images", dest="image_dir", metavar="DIR", help=(
                 "folder of digit images for the custom_digits probe (custom_images study), instead of "
                 "the spec's (default experiments/custom_digits/); its contents enter the run's key"))
         if name == "run":
@@ -274,13 +274,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(stderr=True)
-    if getattr(args, "images", None):
-        if not Path(args.images).is_dir():
-            console.print(f"[red]error[/] --images {escape(args.images)}: not a folder (give a folder of "
+    if getattr(args, "image_dir", None):
+        if not Path(args.image_dir).is_dir():
+            console.print(f"[red]error[/] --images {escape(args.image_dir)}: not a folder (give a folder of "
                           "PNG/JPEG digit images)", highlight=False, soft_wrap=True)
             return 2
         # Read by expand (plan, run, list, render alike), so every stage sees the same runs.
-        os.environ[IMAGES_ENV] = args.images
+        os.environ[IMAGES_ENV] = args.image_dir
     try:
         return args.fn(args, console)
     except SpecError as err:

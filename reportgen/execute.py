@@ -165,21 +165,7 @@ def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
     dev = resolve_device(job.device)
     if (job.data_root, str(dev)) not in _DATA:
         _DATA[(job.data_root, str(dev))] = data_mod.load(Path(job.data_root), dev)
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
     return dev, _DATA[(job.data_root, str(dev))], provenance(dev)
-
-
-def peak_mem_mb(dev: Any) -> float:
-    """Peak memory so far, MiB: CUDA's max_memory_allocated since :func:`worker_setup`, or on the CPU
-    the process's peak resident set (``ru_maxrss``, KiB on Linux)."""
-    import resource
-
-    import torch
-
-    if dev.type == "cuda":
-        return torch.cuda.max_memory_allocated(dev) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def finish_run(job: Job, model: Any, out: dict, x_test: Any) -> dict:
@@ -213,12 +199,14 @@ def run_job(job: Job, on_epoch=None) -> dict:
     from .spec import RunConfig
     from .train import train_run
 
+    from .peakmem import Peak
+
     dev, mnist, prov = worker_setup(job)
     ckpt = checkpoint.checkpoint_path(job.results, job.key)
     config = RunConfig.model_validate(job.config)
     t0 = time.perf_counter()
     try:
-        with checkpoint.run_lock(job.results, job.key):
+        with checkpoint.run_lock(job.results, job.key), Peak(dev) as peak:
             try:
                 probes = ()
                 if config.probes:
@@ -237,7 +225,7 @@ def run_job(job: Job, on_epoch=None) -> dict:
                 out = failure(err)
     except checkpoint.Busy as busy:
         return {"status": "busy", "reason": str(busy)}
-    return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "peak_mem_mb": peak_mem_mb(dev),
+    return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "peak_mem_mb": peak.mb,
             "provenance": prov}
 
 

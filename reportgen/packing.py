@@ -16,7 +16,8 @@ import time
 from typing import Any
 
 from . import checkpoint
-from .execute import Job, failure, finish_run, peak_mem_mb, worker_setup
+from .execute import Job, failure, finish_run, worker_setup
+from .peakmem import Peak
 
 #: Runs per pack on CUDA when memory allows (issue 8's K = 8 target).
 CUDA_PACK = 8
@@ -91,6 +92,7 @@ def run_pack(job: Job, on_epoch=None) -> dict:
         with contextlib.ExitStack() as locks:
             for m in members:
                 locks.enter_context(checkpoint.run_lock(m.results, m.key))
+            peak = locks.enter_context(Peak(dev))
             try:
                 outs = train_packed([RunConfig.model_validate(m.config) for m in members], [m.seed for m in members],
                                     mnist, on_epoch=(lambda i, row: on_epoch(row)) if on_epoch else None)
@@ -100,8 +102,7 @@ def run_pack(job: Job, on_epoch=None) -> dict:
     except checkpoint.Busy as busy:
         return {"status": "busy", "reason": str(busy)}
     share = (time.perf_counter() - t0) / len(members)
-    peak = peak_mem_mb(dev)
     results: list[dict[str, Any]] = [
-        {**m.header, **o, "wall_seconds": share, "peak_mem_mb": peak,
+        {**m.header, **o, "wall_seconds": share, "peak_mem_mb": peak.mb,
          "provenance": {**prov, "packed_with": len(members)}} for m, o in zip(members, outs)]
     return {"status": "pack", "results": results}

@@ -127,7 +127,7 @@ class Result(_Model):
     range_test: RangeTestResult | None = Field(None, description="for a run with train.range_test: the lr range test")
     wall_seconds: float | None = Field(None, description="wall time of the whole run, s (a packed run: its share)")
     peak_mem_mb: float | None = Field(None, description=(
-        "peak memory while it trained, MiB: on CUDA torch.cuda.max_memory_allocated (of the whole pack for "
-        "a packed run), on the CPU the worker process's peak resident set (ru_maxrss), which includes the "
-        "data set and earlier runs of the same worker"))
+        "peak memory of training the run above what was in use when it started (the resident data set is "
+        "not counted), MiB (reportgen.peakmem): on CUDA from torch.cuda.max_memory_allocated, on the CPU from "
+        "the process's peak resident set; for a packed run, the whole pack's"))
     provenance: Provenance

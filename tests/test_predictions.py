@@ -183,3 +183,10 @@ def test_runs_with_prediction_probes_hash_their_module():
     probed = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="predictions"),)))
     grad = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="grad_norms"),)))
     assert len({plain.runner_version, probed.runner_version, grad.runner_version}) == 3
+
+
+def test_images_flag_must_name_a_folder(tmp_path, capsys):
+    from reportgen import cli
+
+    assert cli.main(["plan", "--images", str(tmp_path / "nope"), "custom_images"]) == 2
+    assert "not a folder" in capsys.readouterr().err
