@@ -60,20 +60,19 @@ def pack_size(pack: int | None, device: str, config: dict | None = None) -> int:
 
 def make_packs(jobs: list[Job], pack: int | None, device: str) -> list[Job]:
     """``jobs`` with every group of packable runs (same :func:`~reportgen.multirun.pack_key`, in order
-    of first appearance) replaced by pack jobs of at most :func:`pack_size` runs; a run that cannot
-    be packed, or a pack of one, stays as it was."""
+    of first appearance) split into pack jobs of at most :func:`pack_size` runs for that group's
+    architecture; a run that cannot be packed, or a pack of one, stays as it was."""
     from .multirun import groups
 
-    limit = pack_size(pack, device, jobs[0].config if jobs else None)
-    if limit <= 1:
+    if pack == 1 or (not pack and device == "cpu"):
         return jobs
-    out = []
-    for group in groups(jobs, lambda j: j.config, max_runs=limit):
-        if len(group) == 1:
-            out.extend(group)
-        else:
-            first = group[0]
-            out.append(dataclasses.replace(first, key=f"pack:{first.key}", members=tuple(group)))
+    out: list[Job] = []
+    for group in groups(jobs, lambda j: j.config, max_runs=len(jobs)):
+        limit = pack_size(pack, device, group[0].config)
+        for i in range(0, len(group), limit):
+            chunk = group[i:i + limit]
+            out.append(chunk[0] if len(chunk) == 1 else
+                       dataclasses.replace(chunk[0], key=f"pack:{chunk[0].key}", members=tuple(chunk)))
     return out
 
 

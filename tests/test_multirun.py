@@ -138,3 +138,23 @@ def test_what_packs_and_what_does_not():
     items = [("a0", a), ("b0", b), ("s", solo), ("a1", a), ("a2", a), ("b1", b)]
     packs = groups(items, config_of=lambda item: item[1], max_runs=2)
     assert [[name for name, _ in p] for p in packs] == [["a0", "a1"], ["b0", "b1"], ["s"], ["a2"]]
+
+
+def test_execute_packs_by_architecture_and_size():
+    """``--pack K`` splits each packable group into packs of at most K, in order of first appearance;
+    on the CPU without ``--pack`` nothing is packed; the memory estimate grows with the batch."""
+    from reportgen.execute import Job
+    from reportgen.packing import make_packs, run_bytes
+
+    def job(i, config):
+        return Job(f"k{i}", f"/r/s/v/seed{i}.json", {"study": "s", "variant": "v"}, config.model_dump(mode="json"), i, "/d")
+
+    a, b = RunConfig(model=MLP(hidden=(32,))), RunConfig(model=MLP(hidden=(64,)))
+    jobs = [job(0, a), job(1, a), job(2, b), job(3, a), job(4, RunConfig(model=ResNet(depth=18)))]
+    packed = make_packs(jobs, 2, "cpu")
+    assert [(j.key, [m.key for m in j.members]) for j in packed] == [
+        ("pack:k0", ["k0", "k1"]), ("k3", []), ("k2", []), ("k4", [])]
+    assert make_packs(jobs, None, "cpu") == jobs
+    small = run_bytes(a.model_dump(mode="json"))
+    big = run_bytes(RunConfig(model=MLP(hidden=(32,)), train=Train(batch_size=512)).model_dump(mode="json"))
+    assert 4 * 4 * 25_450 < small < big  # 784·32+32 + 32·10+10 = 25,450 parameters
