@@ -128,10 +128,10 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
         done[spec.name] = render_study(spec, results, docs, data_root, smoke)
         console.print(f"rendered {docs / 'studies' / spec.name}.md", highlight=False)
     every = list((index_specs or {s.name: s for s in specs}).values())
-    if smoke:  # the smoke nav and index link every study: a study never smoke-run gets its (empty) page too
-        for spec in every:
-            if spec.name not in done and not (docs / "studies" / f"{spec.name}.md").exists():
-                done[spec.name] = render_study(spec, results, docs, data_root, smoke)
+    # The nav and index link every study: one never rendered (never run, e.g. only smoke-run) gets its page too.
+    for spec in every:
+        if spec.name not in done and not (docs / "studies" / f"{spec.name}.md").exists():
+            done[spec.name] = render_study(spec, results, docs, data_root, smoke)
     rows = [done.get(s.name) or _index_row(s, results, smoke) for s in every]
     problems = store.problems(results)
     board = leaderboard(rows)

@@ -46,7 +46,7 @@ def _cli(tmp: Path, *args: str, **kw) -> subprocess.Popen:
 def _comparable(result: dict) -> dict:
     """A result without what legitimately differs between two runs of the same key: timings."""
     # Timings differ from run to run; everything else must be equal bit for bit.
-    out = {k: v for k, v in result.items() if k not in ("wall_seconds", "provenance", "inference_images_per_s")}
+    out = {k: v for k, v in result.items() if k not in ("wall_seconds", "provenance", "inference_images_per_s", "peak_mem_mb")}
     out["history"] = [{k: v for k, v in h.items() if k != "seconds"} for h in result["history"]]
     return out
 
