@@ -266,9 +266,12 @@ def diagnosis(ctx: Context) -> dict[str, Any]:
     evidence_path, evidence_url = ctx.figure("diagnosis_evidence.png")
     figures.lines(panels, evidence_path, "Divergence and gradient-flow evidence; mean over seeds (non-finite values not drawn)")
     names = {k: shown(k) for k in THRESHOLDS}
-    labels = "; ".join(f"{r['label']} → **{r['diagnosis']}** ({r['count']}/{r['n']} seeds)" for r in rows)
-    summary = (f"Diagnosed from the recorded curves and gradient norms alone, {len(set(r['diagnosis'] for r in rows))} "
-               f"distinct labels: {labels}.") if rows else ""
+    fit = {"healthy": "a good fit"}  # in the words of a fit diagnosis (good fit / overfit / underfit)
+    labels = "; ".join(f"{r['label']} → **{r['diagnosis']}**" + (f" ({fit[r['diagnosis']]}, " if r["diagnosis"] in fit
+                       else " (") + f"{r['count']}/{r['n']} seeds)" for r in rows)
+    distinct = len(set(r["diagnosis"] for r in rows))
+    summary = (f"Diagnosed from the recorded curves and gradient norms alone"
+               + (f", {distinct} distinct labels: " if len(rows) > 1 else ": ") + f"{labels}.") if rows else ""
     return {"summary": summary, "rows": rows, "runs": runs, "curves_url": curves_url, "evidence_url": evidence_url,
             "rules": [{"label": lab, "when": text.format(**names)} for lab, _, text in RULES],
             "thresholds": [{"name": k, "shown": shown(k), "meaning": t.meaning} for k, t in THRESHOLDS.items()],
