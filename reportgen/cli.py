@@ -51,6 +51,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .fetch import DataError, data_root
     from .store import StoreError
 
+    _warn_rejected_images(specs, console)
     summary = Summary()
     try:
         # Stage by stage: a chained study (lr_wd_grid reads lr_probe's results) is planned only after
@@ -80,6 +81,23 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not args.no_render and not _render(args, console, specs, every, results, docs):
         return 2
     return 2 if invalid else 1 if summary.failed else 0
+
+
+def _warn_rejected_images(specs: list[Spec], console: Console) -> None:
+    """Before training: name each file of a ``custom_digits`` folder that will not be used, and why
+    (the run goes on with the rest; the study's page lists them too)."""
+    folders = {os.environ.get(IMAGES_ENV) or p.images_dir() for s in specs for p in s.study.probes if p.images_dir()}
+    for folder in sorted(folders):
+        if not Path(folder).is_dir():
+            continue
+        from .digits import load_folder
+
+        loaded, rejected = load_folder(folder)
+        for r in rejected:
+            console.print(f"[yellow]skipped[/] {escape(folder)}/{escape(str(r))}", highlight=False, soft_wrap=True)
+        if not loaded:
+            console.print(f"{escape(folder)}: no usable image; custom_digits uses the synthetic font digits",
+                          highlight=False)
 
 
 def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every: dict[str, Spec],

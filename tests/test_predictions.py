@@ -190,3 +190,19 @@ def test_images_flag_must_name_a_folder(tmp_path, capsys):
 
     assert cli.main(["plan", "--images", str(tmp_path / "nope"), "custom_images"]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_run_names_the_files_it_will_skip_before_training(tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from reportgen.catalog import load_all
+    from reportgen.cli import _warn_rejected_images
+
+    digit_png(tmp_path / "1_a.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    monkeypatch.setenv(IMAGES_ENV, str(tmp_path))
+    specs = [load_all(Path(__file__).resolve().parents[1] / "experiments")[0]["custom_images"]]
+    console = Console(record=True, width=300)
+    _warn_rejected_images(specs, console)
+    text = console.export_text()
+    assert "skipped" in text and "notes.txt: not an image" in text and "1_a.png" not in text
