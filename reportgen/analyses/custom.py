@@ -53,7 +53,7 @@ def custom_images(ctx: Context) -> dict[str, Any]:
     originals = _originals(first)
     processed = np.stack([_from_hex(im["processed"]) for im in images])
     ref = probs[vs[0].label]
-    caps = [f"{im['name'][:14]}\n" + (f"label {im['label']} · " if im["label"] is not None else "")
+    caps = [f"{im['name'].removeprefix('synthetic_')[:16]}\n" + (f"label {im['label']} · " if im["label"] is not None else "")
             + f"→ {int(ref[i].argmax())} ({ref[i].max():.0%})" for i, im in enumerate(images)]
     path, url = ctx.figure("custom_images.png")
     figures.before_after([originals.get(im["name"]) for im in images], processed, caps, path,
