@@ -3,7 +3,7 @@
 Run:      invoke run --spec prediction_analysis    (add --smoke for a one-minute check)
 Expected: the CNN gets nearly the whole panel right and makes fewer, less confident errors than the
           MLPs; the unregularised MLP is the most over-confident (highest ECE, a few tenths of a
-          percent to about 1 %); 4↔9, 3↔5 and 7↔2 are among the most-confused pairs of every model.
+          percent to about 1 %); 4↔9 and 3↔5 are among the three most-confused pairs of every model.
 Cost:     3 variants × 3 seeds × 10 epochs (the mlp_baseline, dropout_ablation p=0.3 and
           cnn_baseline configurations, each with three end-of-training probes); about 15 minutes on
           2 CPU cores, mostly the CNN.
