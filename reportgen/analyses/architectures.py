@@ -113,8 +113,13 @@ def target_accuracy(ctx: Context) -> dict[str, Any]:
     zoom_path, zoom_url = ctx.figure("target_accuracy_zoom.png")
     figures.lines([figures.Panel("The same, near the target", "test accuracy (%)", series, hlines=hl,
                                  ylim=(low, 100.0))], zoom_path, cols=1)
+    def stays(r: dict) -> str:
+        if set(r["stays"].split(", ")) == {"never"}:
+            return "no seed stays at or above it to the end"
+        return f"stays at or above it from epoch {r['stays']} (per seed)"
+
     summary = " ".join(f"{r['label']}: {r['acc']} % ({'meets' if r['meets'] else 'misses'} the {100 * target:.2f} % "
-                       f"target; stays at or above it from epoch {r['stays']})." for r in rows) if target else ""
+                       f"target; {stays(r)})." for r in rows) if target else ""
     return {"summary": summary, "url": url, "zoom_url": zoom_url, "rows": rows,
             "target": None if target is None else 100 * target,
             "any_reported": bool(ctx.sr.spec.study.reported), "source": ctx.sr.spec.study.reported_source}
