@@ -86,7 +86,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def _warn_rejected_images(specs: list[Spec], console: Console) -> None:
     """Before training: name each file of a ``custom_digits`` folder that will not be used, and why
     (the run goes on with the rest; the study's page lists them too)."""
-    folders = {os.environ.get(IMAGES_ENV) or p.images_dir() for s in specs for p in s.study.probes if p.images_dir()}
+    folders = {os.environ.get(IMAGES_ENV) or p.images_dir()  # the folder expand will give the probe
+               for s in specs for p in s.study.probes if p.images_dir()}
     for folder in sorted(folders):
         if not Path(folder).is_dir():
             continue

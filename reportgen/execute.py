@@ -196,10 +196,9 @@ def run_job(job: Job, on_epoch=None) -> dict:
         from .packing import run_pack
 
         return run_pack(job, on_epoch)
+    from .peakmem import Peak
     from .spec import RunConfig
     from .train import train_run
-
-    from .peakmem import Peak
 
     dev, mnist, prov = worker_setup(job)
     ckpt = checkpoint.checkpoint_path(job.results, job.key)
@@ -329,9 +328,9 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                                 + f" in {result['wall_seconds']:.1f}s")
 
             def interrupted(job: Job) -> None:
-                for member in job.members:
-                    interrupted(member)
                 if job.members:
+                    for member in job.members:
+                        interrupted(member)
                     return
                 store.write_json(Path(job.path), {**job.header, "status": "interrupted",
                                                   "reason": "interrupted (Ctrl-C or SIGTERM); the next run resumes "

@@ -7,6 +7,7 @@ analyses, docstring) enters it, so the same baseline declared by three studies t
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import itertools
 import json
@@ -93,15 +94,32 @@ def key_config(config: RunConfig) -> dict[str, Any]:
 
 def folder_digest(folder: str) -> str:
     """SHA-256 over the sorted (file name, contents) of a folder's visible files (the ones
-    :func:`reportgen.digits.load_folder` reads); ``"missing"`` when the folder does not exist."""
+    :func:`reportgen.digits.load_folder` reads); ``"missing"`` when the folder does not exist. The
+    files are read again only when their names, sizes or modification times change (``Run.key`` is
+    read many times per command)."""
     root = Path(folder)
     if not root.is_dir():
         return "missing"
+    files = sorted(f for f in root.iterdir() if f.is_file() and not f.name.startswith("."))
+    return _digest(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(listing: tuple[tuple[str, int, int], ...]) -> str:
     h = hashlib.sha256()
-    for f in sorted(root.iterdir()):
-        if f.is_file() and not f.name.startswith("."):
-            h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    for path, _, _ in listing:
+        f = Path(path)
+        h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()
+
+
+def _apply_smoke(tree: dict[str, Any]) -> None:
+    """Apply :data:`SMOKE` to a resolved config tree; a ``train_subset`` already smaller is kept (a study
+    about a small subset stays about it)."""
+    for path, value in SMOKE.items():
+        if path == "data.train_subset" and (tree["data"]["train_subset"] or value) < value:
+            continue
+        set_path(tree, path, value)
 
 
 def _images_override(tree: dict[str, Any], folder: str) -> None:
@@ -184,11 +202,7 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
             raise SpecError(f"{origin}: variants {seen[slug]!r} and {label!r} share the folder {slug!r}")
         seen[slug] = label
         tree = study.base_config()
-        smoke_over = dict(SMOKE) if smoke else {}
-        subset = {**study.base_config()["data"], **{k[5:]: v for k, v in overrides.items() if k.startswith("data.")}}
-        if smoke and subset.get("train_subset") and subset["train_subset"] < SMOKE["data.train_subset"]:
-            del smoke_over["data.train_subset"]  # a study about a small subset keeps it (it is already small)
-        for path, value in {**overrides, **smoke_over}.items():
+        for path, value in overrides.items():
             try:
                 set_path(tree, path, value)
             except KeyError as err:
@@ -196,6 +210,8 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
                     f"{origin}: sweep override {path!r} (variant {label!r}): no field {err.args[0]!r}; "
                     f"allowed top-level fields: {', '.join(RunConfig.model_fields)}"
                 ) from None
+        if smoke:
+            _apply_smoke(tree)
         if os.environ.get(IMAGES_ENV):
             _images_override(tree, os.environ[IMAGES_ENV])
         try:
