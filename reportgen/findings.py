@@ -180,7 +180,8 @@ def answer(sr: StudyResults) -> str:
         who = "The model" if v.label == "default" else f"**{v.label}**"
         text = (f"{who} reaches a test accuracy of **{_mean_ci(v, 'test_accuracy')}** "
                 f"(mean ± 95 % CI over seeds), macro F1 {_mean_ci(v, 'macro_f1')}; validation loss is lowest "
-                f"at epoch {_mean_ci(v, 'best_epoch')} of {v.runs[0]['stopped_epoch']}.")
+                f"at epoch {'/'.join(str(r['best_epoch']) for r in v.runs)} of {v.runs[0]['stopped_epoch']} "
+                f"(per seed).")
         if any(r["test_best_epoch"]["accuracy"] != r["test"]["accuracy"] for r in v.runs if "test_best_epoch" in r):
             w = welch([x * 100 for x in v.values("test_accuracy")], [x * 100 for x in v.values("test_accuracy_best_epoch")])
             text += (f" The weights of that epoch score {_mean_ci(v, 'test_accuracy_best_epoch')} on the test set, "

@@ -24,6 +24,9 @@ class Metric:
     scale: float = 1.0  # display = value × scale (fractions shown as percent)
     digits: int = 2
     higher_is_better: bool = True
+    # An epoch number: shown as median (min–max) over seeds, not mean ± t-interval, which for
+    # three seeds of a bounded integer reads past its bounds ("8.0 ± 8.6 of 10").
+    epoch: bool = False
 
 
 def _last(r: dict, k: str) -> float:
@@ -55,14 +58,14 @@ METRICS: dict[str, Metric] = {
     "test_loss": Metric("test loss", lambda r: r["test"]["loss"], "nats", 1, 4, False),
     "ece": Metric("ECE", lambda r: r["test"]["ece"], "%", 100, 2, False),
     "val_loss": Metric("val loss (last epoch)", lambda r: _last(r, "val_loss"), "nats", 1, 4, False),
-    "epochs_to_97": Metric("epochs to 97 % val accuracy", _epochs_to_target, "", 1, 1, False),
+    "epochs_to_97": Metric("epochs to 97 % val accuracy", _epochs_to_target, "", 1, 1, False, epoch=True),
     "grad_norm_ratio": Metric("first/last layer gradient norm", _grad_norm_ratio, "", 1, 3),
     "val_acc": Metric("val accuracy (last epoch)", lambda r: _last(r, "val_acc"), "%", 100),
     "train_acc": Metric("train accuracy (eval mode, last epoch)", lambda r: _last(r, "train_eval_acc"), "%", 100),
     "generalization_gap": Metric("generalization gap (train − val acc.)",
                                  lambda r: _last(r, "train_eval_acc") - _last(r, "val_acc"), "pp", 100, 2, False),
-    "best_epoch": Metric("best epoch (min val loss)", lambda r: r["best_epoch"], "", 1, 1),
-    "stopped_epoch": Metric("epochs trained", lambda r: r["stopped_epoch"], "", 1, 1),
+    "best_epoch": Metric("best epoch (min val loss)", lambda r: r["best_epoch"], "", 1, 1, epoch=True),
+    "stopped_epoch": Metric("epochs trained", lambda r: r["stopped_epoch"], "", 1, 1, epoch=True),
     # Median over a run's epochs: robust to the odd epoch slowed by another process on the machine.
     "seconds_per_epoch": Metric("s / epoch (median)", lambda r: float(np.median([h["seconds"] for h in r["history"]])), "s", 1, 2, False),
     "params": Metric("parameters", lambda r: r["params"], "", 1, 0, False),

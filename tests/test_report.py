@@ -10,7 +10,7 @@ import pytest
 
 from conftest import valid_result
 from reportgen import figures
-from reportgen.analyses.context import Context
+from reportgen.analyses.context import Context, cell, epochs
 from reportgen.analyses.dynamics import epochs_to, factors, gap_opens
 from reportgen.analyses.internals import _loglog_slope
 from reportgen.catalog import load_spec
@@ -35,6 +35,21 @@ def test_gap_opens(train, val, want):
 def test_epochs_to_target():
     assert epochs_to([0.9, 0.969, 0.97, 0.99]) == 3
     assert math.isnan(epochs_to([0.9, 0.95]))
+
+
+@pytest.mark.parametrize("values, want", [
+    ([10, 10, 4], "10 (4–10)"), ([3, 3, 3], "3"), ([2, 5], "3.5 (2–5)"), ([math.nan, 7], "7"), ([], "—"),
+])
+def test_epoch_numbers_are_shown_as_median_and_range(values, want):
+    assert epochs(values) == want
+
+
+def test_epoch_cells_never_carry_an_interval_past_their_bounds():
+    runs = [valid_result(f"k{b}{i}", seed=i, best_epoch=b, test={"accuracy": a})
+            for i, (b, a) in enumerate(((10, 0.98), (10, 0.99), (4, 0.985)))]
+    v = VariantResults("a", "a", runs, 3)
+    assert cell(v, "best_epoch") == "10 (4–10)"  # mean ± t-interval would read 8.0 ± 8.6
+    assert "±" in cell(v, "test_accuracy")
 
 
 def test_loglog_slope_of_an_exact_power_law():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..summary import StudyResults, VariantResults
+from ..summary import METRICS, StudyResults, VariantResults
 
 TABLE_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "generalization_gap", "best_epoch",
                  "params", "seconds_per_epoch")
@@ -69,6 +69,23 @@ def fmt(iv, digits: int) -> str:
     if iv.n < 2 or not np.isfinite(iv.half_width):
         return f"{iv.mean:.{digits}f}"
     return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
+
+
+def epochs(values) -> str:
+    """Epoch numbers over seeds as ``median (min–max)``, one number when all agree; an em dash
+    when none is finite (e.g. ``[10, 10, 4]`` → ``10 (4–10)``)."""
+    vals = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if not len(vals):
+        return "—"
+    lo, mid, hi = vals.min(), float(np.median(vals)), vals.max()
+    return f"{mid:g}" if lo == hi else f"{mid:g} ({lo:g}–{hi:g})"
+
+
+def cell(v: VariantResults, metric: str) -> str:
+    """One table cell of ``metric`` for variant ``v``: :func:`epochs` for epoch numbers, else
+    :func:`fmt` of the mean ± 95 % CI over seeds."""
+    m = METRICS[metric]
+    return epochs(v.values(metric)) if m.epoch else fmt(v.interval(metric), m.digits)
 
 
 

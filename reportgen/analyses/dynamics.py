@@ -11,7 +11,7 @@ from ..expand import variants as study_variants
 from ..findings import compare
 from ..stats import t_interval
 from ..summary import METRICS, TARGET_VAL_ACC, VariantResults
-from .context import Context, fmt, runs_of
+from .context import Context, cell, fmt, runs_of
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -60,8 +60,7 @@ def overfitting(ctx: Context) -> dict[str, Any]:
         finite = [o for o in opens if np.isfinite(o)]
         marks[v.label] = float(np.mean(finite)) if finite else float("nan")
         best, last = v.values("test_accuracy_best_epoch"), v.values("test_accuracy")
-        rows.append({"label": v.label, "best_epoch": fmt(v.interval("best_epoch"), 1),
-                     "best_epochs": [r["best_epoch"] for r in v.runs],
+        rows.append({"label": v.label, "best_epochs": [r["best_epoch"] for r in v.runs],
                      "opens": ["—" if not np.isfinite(o) else f"{o:.0f}" for o in opens],
                      "min_val_loss": fmt(t_interval([min(h["val_loss"] for h in r["history"]) for r in v.runs]), 4),
                      "last_val_loss": fmt(v.interval("val_loss"), 4),
@@ -188,7 +187,7 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
             sentence = compare(ctx.sr, v, ref, "test_accuracy")[0] if v is not ref and v.runs and ref.runs else ""
             rows.append({"label": v.label, "reference": v is ref, "n": len(v.runs), "expected": v.expected,
                          "test": fmt(v.interval("test_accuracy"), 2), "val": fmt(v.interval("val_acc"), 2),
-                         "best_epoch": fmt(v.interval("best_epoch"), 1),
+                         "best_epoch": cell(v, "best_epoch"),
                          "sec": fmt(v.interval("seconds_per_epoch"), 1), "verdict": sentence})
         tables.append({"name": name, "rows": rows})
         series = {v.label: (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)

@@ -9,7 +9,7 @@ import numpy as np
 from .. import figures
 from ..significance import comparisons
 from ..summary import METRICS
-from .context import TABLE_METRICS, Context, fmt
+from .context import TABLE_METRICS, Context, cell, fmt
 
 
 def _best_differs(ctx: Context) -> bool:
@@ -27,7 +27,7 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
     cols = [m for m in metrics if any(np.isfinite(v.values(m)).any() for v in ctx.sr.variants if v.runs)]
     rows = []
     for v in ctx.sr.variants:
-        cells = {m: fmt(v.interval(m), METRICS[m].digits) for m in cols}
+        cells = {m: cell(v, m) for m in cols}
         rows.append({"label": v.label, "slug": v.slug, "n": len(v.runs), "expected": v.expected,
                      "reference": v.slug == ctx.sr.reference, "cells": cells})
     tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.welch.diff:+.2f}",
@@ -104,7 +104,7 @@ def generalization_gap(ctx: Context) -> dict[str, Any]:
     figures.bars([v.label for v in vs], [i.mean for i in ivs], [i.half_width for i in ivs], path,
                  "train − val accuracy (pp)", "Generalization gap at the last epoch (mean ± 95 % CI)")
     rows = [{"label": v.label, "train": fmt(v.interval("train_acc"), 2), "val": fmt(v.interval("val_acc"), 2),
-             "gap": fmt(i, 2), "best_epoch": fmt(v.interval("best_epoch"), 1)} for v, i in zip(vs, ivs)]
+             "gap": fmt(i, 2), "best_epoch": cell(v, "best_epoch")} for v, i in zip(vs, ivs)]
     return {"url": url, "rows": rows}
 
 
