@@ -166,15 +166,35 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     n = {a: sum(p.action == a for p in planned) for a in ("train", "reuse", "cached")}
     console.print(f"{n['train']} to train, {n['reuse']} to reuse, {n['cached']} cached", highlight=False)
     if n["train"]:
-        from .estimate import estimate
-
-        seconds, unknown = estimate([p.run.config.model_dump() for p in planned if p.action == "train"], results)
-        known = n["train"] - unknown
-        text = f"estimated training time: ≈ {seconds / 60:.0f} min for {known} run(s), from recorded timings on this results folder"
-        if unknown:
-            text += f"; {unknown} run(s) have no similar run on record"
-        console.print(text, highlight=False)
+        _print_estimate([p.run.config.model_dump() for p in planned if p.action == "train"], results, console)
     return 0
+
+
+def _flops_of(config: dict) -> int:
+    """FLOPs per image of ``config``'s model, built on the meta device (no memory, no weights)."""
+    import torch
+
+    from .modelinfo import flops_per_image
+    from .models import build
+
+    with torch.device("meta"):
+        return flops_per_image(build(config["model"]))
+
+
+def _print_estimate(configs: list[dict], results: Path, console: Console) -> None:
+    from .estimate import estimate, scaled_estimate
+
+    seconds, unknown = estimate(configs, results)
+    text = (f"estimated training time: ≈ {seconds / 60:.0f} min for {len(configs) - len(unknown)} run(s), "
+            "from recorded timings on this results folder")
+    if unknown:
+        text += f"; {len(unknown)} run(s) have no similar run on record"
+        try:
+            scaled = scaled_estimate(unknown, _flops_of, results)
+            text += f" (scaled by FLOPs from the nearest recorded models: ≈ {scaled / 60:.0f} min more)"
+        except (LookupError, ImportError):  # nothing to scale from, or no torch to count FLOPs
+            pass
+    console.print(text, highlight=False)
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:

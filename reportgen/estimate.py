@@ -3,11 +3,19 @@
 A run is matched to recorded runs by decreasing similarity: the same model and batch size, then the
 same model family and batch size, then the same family. The estimate is epochs × the median recorded
 seconds per epoch; a run with nothing similar on record is counted as unknown, never guessed.
+
+For those, :func:`scaled_estimate` gives a separate, labelled figure: the run's FLOPs per image ×
+training images × epochs × the seconds per image-FLOP recorded by the models nearest to it in FLOPs
+(training costs about three forward passes, Kaplan et al. 2020, §2.1, so time grows with forward
+FLOPs at a rate each recorded model measured). It is a scale, not a measurement: a
+memory-bound model (a ResNet's many small feature maps) runs slower per FLOP than its neighbours.
 """
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
+from typing import Callable
 from pathlib import Path
 from statistics import median
 
@@ -31,14 +39,59 @@ def timing_table(results: Path) -> dict[str, list[float]]:
     return table
 
 
-def estimate(configs: list[dict], results: Path) -> tuple[float, int]:
-    """(estimated seconds for all ``configs`` with a similar record, how many have none)."""
+def estimate(configs: list[dict], results: Path) -> tuple[float, list[dict]]:
+    """(estimated seconds for all ``configs`` with a similar record, the configs with none)."""
     table = timing_table(results)
-    total, unknown = 0.0, 0
+    total, unknown = 0.0, []
     for cfg in configs:
         match = next((table[k] for k in _levels(cfg) if table.get(k)), None)
         if match is None:
-            unknown += 1
+            unknown.append(cfg)
         else:
             total += cfg["train"]["epochs"] * median(match)
     return total, unknown
+
+
+#: MNIST's training split, before the validation images are taken from its end.
+TRAIN_SPLIT = 60000
+
+
+def train_images(config: dict) -> int:
+    """Images one epoch of ``config`` trains on: the training split less ``val_size``, capped by
+    ``train_subset``."""
+    d = config["data"]
+    n = TRAIN_SPLIT - d["val_size"]
+    return min(n, d["train_subset"]) if d.get("train_subset") else n
+
+
+def flop_rates(results: Path) -> dict[str, tuple[int, float]]:
+    """Per recorded model (its config as JSON): (FLOPs per image, median seconds per image-FLOP
+    over its finished runs). Runs recorded without ``flops`` are left out."""
+    rates: dict[str, list[float]] = defaultdict(list)
+    flops: dict[str, int] = {}
+    for _, r in store.iter_results(results):
+        hist, f = r.get("history") or [], r.get("flops")
+        if r.get("status") in store.FINAL and hist and f and "config" in r:
+            key = json.dumps(r["config"]["model"], sort_keys=True)
+            flops[key] = f
+            rates[key].append(median(h["seconds"] for h in hist) / (f * train_images(r["config"])))
+    return {k: (flops[k], median(v)) for k, v in rates.items()}
+
+
+def scaled_estimate(configs: list[dict], flops_of: Callable[[dict], int], results: Path,
+                    neighbours: int = 3) -> float:
+    """Seconds for ``configs`` scaled by FLOPs (module docstring) from the ``neighbours`` recorded
+    models nearest in log FLOPs per image; ``flops_of(config)`` gives a config's FLOPs per image.
+
+    Raises:
+        LookupError: no run on record has FLOPs to scale from.
+    """
+    table = flop_rates(results)
+    if not table:
+        raise LookupError(f"no finished run under {results} recorded its FLOPs per image")
+    total = 0.0
+    for cfg in configs:
+        f = flops_of(cfg)
+        near = sorted(table.values(), key=lambda fr: abs(math.log(fr[0] / f)))[:neighbours]
+        total += cfg["train"]["epochs"] * train_images(cfg) * f * median(rate for _, rate in near)
+    return total
