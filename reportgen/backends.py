@@ -89,9 +89,25 @@ class Processes:
             except KeyboardInterrupt:
                 for job in futures.values():
                     interrupted(job)
-                pool.shutdown(wait=False, cancel_futures=True)
+                _stop_workers(pool)
                 raise
             pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down now. Ctrl-C reaches the workers too, but a pool worker survives it (the
+    executor hands the exception back as the job's result) and starts the run already queued to it,
+    which ``cancel_futures`` cannot take back, and a scheduler's SIGTERM reaches the driver alone:
+    either way the driver would wait for whole runs before exiting. So the workers are terminated;
+    their runs resume from the last epoch's checkpoint, as after any kill."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python ≥ 3.14
+    if terminate is not None:
+        terminate()
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # 3.10–3.13: no public way
+    pool.shutdown(wait=False, cancel_futures=True)  # forgets the processes: taken above
+    for proc in workers:
+        proc.terminate()
 
 
 def _with_threads(job: Job, threads: int) -> Job:

@@ -113,6 +113,31 @@ def test_sigterm_stops_cleanly_as_interrupted(tmp_path):
     assert result["status"] == "interrupted" and "SIGTERM" in result["reason"]
 
 
+@needs_mnist
+def test_sigterm_stops_the_processes_backend_and_its_workers_at_once(tmp_path):
+    """A scheduler's SIGTERM reaches the driver alone. Its workers neither see it nor give up the run
+    already queued to each of them, so without stopping them the driver waits for whole runs (here
+    minutes each: 400 epochs) before it exits; stopped, it exits in seconds and leaves no worker."""
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "resumable.py").write_text(
+        RESUMABLE.replace("epochs=4", "epochs=400").replace("seeds=(3,)", "seeds=(0, 1, 2, 3)"))
+    proc = _cli(tmp_path, "run", "--no-render", "--data-dir", DATA, "--backend", "processes", "--workers", "2",
+                "--threads", "1", start_new_session=True)
+    ckpt_dir = tmp_path / ".cache" / "checkpoints"
+    deadline = time.monotonic() + 300
+    while len(list(ckpt_dir.glob("*.pt"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1]
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.communicate(timeout=60)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group, so a failure leaves nothing running
+    assert proc.returncode != 0
+    statuses = [json.loads(p.read_text())["status"] for p in (tmp_path / "results").glob("**/seed*.json")]
+    assert statuses and set(statuses) == {"interrupted"}
+
+
 GOOD = '''"""<script>alert('doc')</script>?
 
 Run:      reportgen run good
