@@ -8,7 +8,9 @@ Cost:     8 new variants × 3 seeds × 10 epochs ("baseline" is cnn_baseline's r
           2 hours on 2 CPU cores, a few minutes on a GPU.
 Source:   seed notebook 000, "architecture experiments" (each a one-line change of the baseline).
 """
-from reportgen.spec import CNN, Optim, Study, Sweep, Train
+from reportgen.spec import CNN, Expect, Optim, Study, Sweep, Train
+
+BEFORE = "this spec's Expected line, written before any full run"
 
 STUDY = Study(
     title="CNN architecture variants",
@@ -30,4 +32,10 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="baseline",
     analyses=("comparison_table", "architecture", "learning_curves", "confusion_matrix"),
+    expect=(
+        Expect("test_accuracy", variant="kernel-1x1", lower_than="baseline", source=BEFORE),
+        Expect("test_accuracy", variant="batchnorm", equal_to="baseline", delta=0.003, source=BEFORE),
+        Expect("test_accuracy", variant="deeper", equal_to="baseline", delta=0.003, source=BEFORE),
+        Expect("params", variant="gap-head", lower_than="baseline", source=BEFORE),
+    ),
 )
