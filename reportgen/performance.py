@@ -22,28 +22,33 @@ def bench_rows(path: Path) -> list[dict[str, Any]]:
         return []
 
 
-def suite_cost(specs: list, results: Path) -> list[dict[str, Any]]:
-    """Per study: runs with a result, their summed wall time (min), the devices they ran on (the
+def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str, Any]]:
+    """Per study: runs with a result and runs declared (variants × seeds), their summed wall time (min), the devices they ran on (the
     device string without the thread count), the highest recorded ``peak_mem_mb`` (results written
-    before it was recorded have none) and how many runs trained in a pack."""
+    before it was recorded have none) and how many runs trained in a pack. ``smoke``: one seed declared
+    per variant, as ``--smoke`` runs."""
+    from .expand import variants
+
     rows = []
     for spec in specs:
         runs = [r for _, r in store.iter_results(results, spec.name) if r.get("status") in store.FINAL]
+        declared = len(variants(spec.study)) * (1 if smoke else len(spec.study.sweep.seeds))
         if not runs:
-            rows.append({"study": spec.name, "title": spec.study.title, "runs": 0, "minutes": None, "devices": "—",
-                         "peak_mb": None, "peak_runs": 0, "packed": 0})
+            rows.append({"study": spec.name, "title": spec.study.title, "runs": 0, "declared": declared,
+                         "minutes": None, "devices": "—", "peak_mb": None, "peak_runs": 0, "packed": 0})
             continue
         own = [r for r in runs if not r.get("provenance", {}).get("reused_from")]
         devices = sorted({re.sub(r",? \d+ threads?", "", r["provenance"]["device"]) for r in own}) or ["(reused)"]
         peaks = [r["peak_mem_mb"] for r in own if r.get("peak_mem_mb")]
         packed = sum(1 for r in own if r["provenance"].get("packed_with"))
-        rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs),
+        rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs), "declared": declared,
                      "minutes": sum(r.get("wall_seconds") or 0 for r in own) / 60, "devices": "; ".join(devices),
                      "peak_mb": max(peaks) if peaks else None, "peak_runs": len(peaks), "packed": packed})
     return rows
 
 
-def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write) -> None:
+def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write,
+                       smoke: bool = False) -> None:
     """Write ``docs/performance.md`` (and its figure when there is a benchmark)."""
     rows = bench_rows(bench_json)
     url = None
@@ -53,7 +58,7 @@ def render_performance(env, marker: str, specs: list, results: Path, docs: Path,
                      [0.0] * len(rows), path, "speedup per epoch (×)",
                      "reportgen's runner vs the canonical DataLoader loop")
         url = "assets/performance/bench.png"
-    cost = suite_cost(specs, results)
+    cost = suite_cost(specs, results, smoke)
     total = sum(c["minutes"] or 0 for c in cost)
     write(docs / "performance.md", env.get_template("performance.md.j2").render(
         marker=marker, rows=rows, url=url, cost=cost, total=total, targets=CPU_TARGETS))

@@ -151,7 +151,7 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
     render_reference(docs)
     render_performance(ENV, MARKER, every, results, docs, Path(results).resolve().parent / "bench" / "latest.json",
-                       write_page)
+                       write_page, smoke=smoke)
     hand = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
                   if p.name not in ("index.md", "SUMMARY.md", "problems.md", *PLACED)
                   and MARKER not in p.read_text(encoding="utf-8"))

@@ -30,7 +30,7 @@ def test_page_shows_each_workload_against_its_target_and_the_suite_cost(tmp_path
     page = (docs / "performance.md").read_text(encoding="utf-8")
     assert "| mlp | cpu, 1 thread(s) |" in page and "11.8×" in page and "≥ 10× ✅" in page
     assert "≥ 3× ❌" in page  # the CNN misses its target, and the page says so
-    assert "| [Alpha](studies/alpha.md) | 2 | 3.0 | cpu |" in page
+    assert "| [Alpha](studies/alpha.md) | 2 / 3 ⏳ | 3.0 | cpu |" in page  # seed 2 not run yet
     assert (docs / "assets" / "performance" / "bench.png").is_file()
 
 
@@ -47,3 +47,4 @@ def test_reused_runs_count_once(tmp_path: Path):
     spec = Spec("beta", tmp_path / "beta.py", Study(title="Beta", question="q"), "")
     (row,) = suite_cost([spec], results)
     assert row["runs"] == 1 and row["minutes"] == 0 and row["devices"] == "(reused)"
+    assert row["declared"] == 3 and suite_cost([spec], results, smoke=True)[0]["declared"] == 1  # seeds 0, 1, 2
