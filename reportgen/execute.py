@@ -217,8 +217,12 @@ def run_job(job: Job, on_epoch=None) -> dict:
 
                     out = range_test(config, job.seed, mnist)
                 else:
-                    out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch,
-                                    resume=checkpoint.load(ckpt), checkpoint=lambda state: checkpoint.save(ckpt, state))
+                    resume = checkpoint.load(ckpt)
+                    # A resumed run's wall time includes its earlier, killed attempts (their epochs are in its history).
+                    t0 -= (resume or {}).get("wall_seconds", 0.0)
+                    out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch, resume=resume,
+                                    checkpoint=lambda state: checkpoint.save(
+                                        ckpt, {**state, "wall_seconds": time.perf_counter() - t0}))
                 out = finish_run(job, out.pop("model"), out, mnist.x_test)
             except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
                 out = failure(err)

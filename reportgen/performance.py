@@ -42,9 +42,15 @@ def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str
         peaks = [r["peak_mem_mb"] for r in own if r.get("peak_mem_mb")]
         packed = sum(1 for r in own if r["provenance"].get("packed_with"))
         rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs), "declared": declared,
-                     "minutes": sum(r.get("wall_seconds") or 0 for r in own) / 60, "devices": "; ".join(devices),
+                     "minutes": sum(_seconds(r) for r in own) / 60, "devices": "; ".join(devices),
                      "peak_mb": max(peaks) if peaks else None, "peak_runs": len(peaks), "packed": packed})
     return rows
+
+
+def _seconds(r: dict) -> float:
+    """A run's wall time, at least the sum of its epochs' seconds: results stored before resumed runs
+    counted their killed attempts recorded only the last attempt's time."""
+    return max(r.get("wall_seconds") or 0.0, sum(h.get("seconds", 0.0) for h in r.get("history") or []))
 
 
 def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write,

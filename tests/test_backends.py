@@ -106,6 +106,14 @@ def _pids(match) -> list[int]:
     return out
 
 
+def _parent(pid: int) -> int | None:
+    """Linux: the parent pid of ``pid`` (field 4 of /proc/<pid>/stat, after the parenthesised name)."""
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("ref")
@@ -130,9 +138,8 @@ def test_a_killed_worker_is_replaced_and_the_run_resumes(reference, backend, tmp
     while not any(ckpts.glob("*.pt")) and time.monotonic() < deadline:  # at least one epoch done
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
-    if backend == "processes":
-        victims = _pids(lambda c: "multiprocessing" in c and "spawn_main" in c and str(proc.pid) in c)
-        victims = victims or _pids(lambda c: "spawn_main" in c)
+    if backend == "processes":  # this run's own pool workers only: never another job's on the machine
+        victims = [pid for pid in _pids(lambda c: "spawn_main" in c) if _parent(pid) == proc.pid]
     else:
         victims = _pids(lambda c: c.startswith("ray::run_job"))
     assert victims, "no worker process found"

@@ -93,6 +93,8 @@ def test_sigkill_at_several_points_then_rerun_gives_the_uninterrupted_result(tmp
         assert rerun.returncode == 0, err
         got = store.read_json(case / "results" / "resumable" / "default" / "seed3.json")
         assert _comparable(got) == _comparable(want), name
+        # the killed attempt's time counts: the wall time covers every epoch in the history
+        assert got["wall_seconds"] >= sum(h["seconds"] for h in got["history"]), name
         assert not ckpt.exists()  # removed once the result is stored
         assert not list(case.glob("**/.*.tmp")), "temporary files left behind"
 
