@@ -40,7 +40,7 @@ class Check:
                 else f"{label} of {e.variant or 'the reference'} ≤ {shown}"
         if e.equal_to:
             return (f"{label} of {e.variant or 'the reference'} equals that of {e.equal_to} within "
-                    f"{e.delta * (m.scale if m else 1):g} {m.unit if m else ''}".rstrip())
+                    f"{e.delta * (m.scale if m else 1):g} {_diff_unit(m.unit) if m else ''}".rstrip())
         if e.monotone:
             return f"{label} {'rises' if e.monotone == 'increasing' else 'falls'} along the variants in declaration order"
         if e.higher_than or e.lower_than:
@@ -55,12 +55,17 @@ def _mean_ci(v: VariantResults, metric: str) -> str:
     return f"{iv.mean:.{m.digits}f}{half} {m.unit}".strip() + f" (n = {iv.n})"
 
 
+def _diff_unit(unit: str) -> str:
+    """The unit of a difference: percentage points for percentages."""
+    return "pp" if unit == "%" else unit
+
+
 def compare(sr: StudyResults, a: VariantResults, b: VariantResults, metric: str) -> tuple[str, float, float]:
     """(sentence, difference in display units, p) for a vs b on ``metric`` (Welch over seeds)."""
     m = METRICS[metric]
     w = welch([x * m.scale for x in a.values(metric)], [x * m.scale for x in b.values(metric)])
     diff, lo, hi = (w.diff, w.low, w.high) if m.higher_is_better else (-w.diff, -w.high, -w.low)
-    unit = "pp" if m.unit == "%" else m.unit  # a difference of percentages is in percentage points
+    unit = _diff_unit(m.unit)
     return verdict(a.label, b.label, diff, lo, hi, w.p, alpha=ALPHA, unit=unit), w.diff, w.p
 
 
@@ -121,12 +126,21 @@ def _pair(sr: StudyResults, e: Expect, m) -> Check:
     ma, mb = a.interval(e.metric).mean, b.interval(e.metric).mean
     if not (np.isfinite(ma) and np.isfinite(mb)):
         return Check(e, "inconclusive", "no finite results for both variants")
-    w = welch([x * m.scale for x in a.values(e.metric)], [x * m.scale for x in b.values(e.metric)])
     claimed = 1 if e.higher_than else -1
+    xa, xb = a.values(e.metric), b.values(e.metric)
+    if len(set(xa)) == 1 and len(set(xb)) == 1:  # the same on every seed (parameters, FLOPs): no test to make
+        outcome = "held" if np.sign(ma - mb) == claimed else "contradicted"
+        return Check(e, outcome, f"{a.label}: {_value(ma * m.scale, m)}; {b.label}: {_value(mb * m.scale, m)} "
+                                 "(the same on every seed)")
+    w = welch([x * m.scale for x in xa], [x * m.scale for x in xb])
     outcome = "inconclusive" if not w.p < ALPHA else "held" if np.sign(w.diff) == claimed else "contradicted"
     return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; "
                              f"difference {w.diff:+.{m.digits}f} (95 % CI {w.low:.{m.digits}f} to {w.high:.{m.digits}f}), "
                              f"Welch p = {w.p:.3g}")
+
+
+def _value(x: float, m) -> str:
+    return (f"{x:,.0f}" if m.digits == 0 else f"{x:.{m.digits}f}") + (f" {m.unit}" if m.unit else "")
 
 
 def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
@@ -145,8 +159,9 @@ def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
         outcome = "contradicted"
     else:
         outcome = "inconclusive"
-    return Check(e, outcome, f"{a.label} − {b.label} = {w90.diff:+.{m.digits}f} {m.unit}, 90 % CI "
-                             f"{w90.low:.{m.digits}f} to {w90.high:.{m.digits}f} against ±{d:g}")
+    unit = _diff_unit(m.unit)
+    return Check(e, outcome, f"{a.label} − {b.label} = {w90.diff:+.{m.digits}f} {unit}, 90 % CI "
+                             f"{w90.low:.{m.digits}f} to {w90.high:.{m.digits}f} against ±{d:g} {unit}")
 
 
 def _monotone(sr: StudyResults, e: Expect, m) -> Check:
@@ -190,19 +205,22 @@ def answer(sr: StudyResults) -> str:
         return text
     best = max(vs, key=lambda v: v.interval("test_accuracy").mean)
     ref = next((v for v in vs if v.slug == sr.reference), vs[0])
+    from .significance import comparisons
+
+    tests = comparisons(sr)
     text = f"Highest mean test accuracy: **{best.label}**, {_mean_ci(best, 'test_accuracy')}."
     if best is not ref:
-        from .significance import comparisons
-
-        tested = next((c for c in comparisons(sr) if c.a is best and c.b is ref), None)
+        tested = next((c for c in tests if c.a is best and c.b is ref), None)
         sentence = tested.sentence + " after Holm's correction" if tested else compare(sr, best, ref, "test_accuracy")[0]
         text += f" Against the reference: {sentence}."
     elif len(vs) > 1:
-        from .significance import comparisons
-
-        wins = [c for c in comparisons(sr) if c.p_holm < ALPHA]
+        wins = [c for c in tests if c.p_holm < ALPHA]
         text += (f" Of the {len(vs) - 1} other variant(s), {len(wins)} differ(s) detectably from it "
                  "(Welch over seeds, Holm-adjusted).")
+    apart = [c for c in tests if c.b is ref and c.a is not best and c.p_holm < ALPHA]
+    if best is not ref and apart:  # a one-at-a-time study: which changes moved the result
+        moves = ", ".join(f"{c.a.label} {c.welch.diff:+.2f} pp" for c in sorted(apart, key=lambda c: c.welch.diff))
+        text += f" Detectably different from {ref.label} (Holm-adjusted): {moves}."
     gaps = [(v.interval("generalization_gap").mean, v) for v in vs]
     lo_gap, hi_gap = min(gaps, key=lambda t: t[0]), max(gaps, key=lambda t: t[0])
     if np.isfinite(lo_gap[0]) and lo_gap[1] is not hi_gap[1]:

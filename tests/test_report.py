@@ -93,6 +93,19 @@ def test_seed_noise_makes_a_pair_inconclusive():
     assert c.outcome == "inconclusive" and "Welch p" in c.evidence
 
 
+def test_a_quantity_equal_on_every_seed_is_compared_without_a_test():
+    small, big = (VariantResults(n, n, [{"params": k}] * 3, 3) for n, k in (("small", 28_426), ("big", 225_034)))
+    c = check(results(small, big), Expect("params", variant="small", lower_than="big"))
+    assert c.outcome == "held" and c.evidence == "small: 28,426; big: 225,034 (the same on every seed)"
+    assert check(results(small, big), Expect("params", variant="big", lower_than="small")).outcome == "contradicted"
+
+
+def test_an_equivalence_margin_on_accuracy_is_in_percentage_points():
+    c = check(results(A, variant("a2", [0.9805, 0.981, 0.9815])), Expect("test_accuracy", variant="a2", equal_to="a",
+                                                                        delta=0.003))
+    assert c.outcome == "held" and "pp" in c.evidence and "within 0.3 pp" in c.claim
+
+
 def test_a_variant_without_finite_values_cannot_rank_first():
     never = VariantResults("n", "n", [{"test": {"accuracy": float("nan")}}] * 3, 3)
     assert check(results(A, B, never), Expect("test_accuracy", highest="a")).outcome == "held"
