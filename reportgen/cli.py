@@ -182,15 +182,16 @@ def _flops_of(config: dict) -> int:
 
 
 def _print_estimate(configs: list[dict], results: Path, console: Console) -> None:
-    from .estimate import estimate, scaled_estimate
+    from .estimate import estimate, finished, scaled_estimate
 
-    seconds, unknown = estimate(configs, results)
+    runs = finished(results)
+    seconds, unknown = estimate(configs, results, runs)
     text = (f"estimated training time: ≈ {seconds / 60:.0f} min for {len(configs) - len(unknown)} run(s), "
             "from recorded timings on this results folder")
     if unknown:
         text += f"; {len(unknown)} run(s) have no similar run on record"
         try:
-            scaled = scaled_estimate(unknown, _flops_of, results)
+            scaled = scaled_estimate(unknown, _flops_of, results, runs=runs)
             text += f" (scaled by FLOPs from the nearest recorded models: ≈ {scaled / 60:.0f} min more)"
         except (LookupError, ImportError):  # nothing to scale from, or no torch to count FLOPs
             pass

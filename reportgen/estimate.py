@@ -27,21 +27,27 @@ def _levels(config: dict) -> list[str]:
     return [json.dumps([model, batch], sort_keys=True), json.dumps([model["kind"], batch]), model["kind"]]
 
 
-def timing_table(results: Path) -> dict[str, list[float]]:
-    """Per similarity key, the median seconds per epoch of each finished run on record."""
+def finished(results: Path) -> list[dict]:
+    """The finished runs under ``results`` that recorded a history and their config, read once so
+    that :func:`estimate` and :func:`scaled_estimate` can share them."""
+    return [r for _, r in store.iter_results(results)
+            if r.get("status") in store.FINAL and r.get("history") and "config" in r]
+
+
+def timing_table(results: Path, runs: list[dict] | None = None) -> dict[str, list[float]]:
+    """Per similarity key, the median seconds per epoch of each finished run on record (``runs``:
+    :func:`finished` of ``results``, when already read)."""
     table: dict[str, list[float]] = defaultdict(list)
-    for _, r in store.iter_results(results):
-        hist = r.get("history") or []
-        if r.get("status") in store.FINAL and hist and "config" in r:
-            per_epoch = median(h["seconds"] for h in hist)
-            for key in _levels(r["config"]):
-                table[key].append(per_epoch)
+    for r in finished(results) if runs is None else runs:
+        per_epoch = median(h["seconds"] for h in r["history"])
+        for key in _levels(r["config"]):
+            table[key].append(per_epoch)
     return table
 
 
-def estimate(configs: list[dict], results: Path) -> tuple[float, list[dict]]:
+def estimate(configs: list[dict], results: Path, runs: list[dict] | None = None) -> tuple[float, list[dict]]:
     """(estimated seconds for all ``configs`` with a similar record, the configs with none)."""
-    table = timing_table(results)
+    table = timing_table(results, runs)
     total, unknown = 0.0, []
     for cfg in configs:
         match = next((table[k] for k in _levels(cfg) if table.get(k)), None)
@@ -64,29 +70,28 @@ def train_images(config: dict) -> int:
     return min(n, d["train_subset"]) if d.get("train_subset") else n
 
 
-def flop_rates(results: Path) -> dict[str, tuple[int, float]]:
+def flop_rates(results: Path, runs: list[dict] | None = None) -> dict[str, tuple[int, float]]:
     """Per recorded model (its config as JSON): (FLOPs per image, median seconds per image-FLOP
     over its finished runs). Runs recorded without ``flops`` are left out."""
     rates: dict[str, list[float]] = defaultdict(list)
     flops: dict[str, int] = {}
-    for _, r in store.iter_results(results):
-        hist, f = r.get("history") or [], r.get("flops")
-        if r.get("status") in store.FINAL and hist and f and "config" in r:
+    for r in finished(results) if runs is None else runs:
+        if f := r.get("flops"):
             key = json.dumps(r["config"]["model"], sort_keys=True)
             flops[key] = f
-            rates[key].append(median(h["seconds"] for h in hist) / (f * train_images(r["config"])))
+            rates[key].append(median(h["seconds"] for h in r["history"]) / (f * train_images(r["config"])))
     return {k: (flops[k], median(v)) for k, v in rates.items()}
 
 
 def scaled_estimate(configs: list[dict], flops_of: Callable[[dict], int], results: Path,
-                    neighbours: int = 3) -> float:
+                    neighbours: int = 3, runs: list[dict] | None = None) -> float:
     """Seconds for ``configs`` scaled by FLOPs (module docstring) from the ``neighbours`` recorded
     models nearest in log FLOPs per image; ``flops_of(config)`` gives a config's FLOPs per image.
 
     Raises:
         LookupError: no run on record has FLOPs to scale from.
     """
-    table = flop_rates(results)
+    table = flop_rates(results, runs)
     if not table:
         raise LookupError(f"no finished run under {results} recorded its FLOPs per image")
     total = 0.0
