@@ -5,6 +5,8 @@ Exit codes: 0 success; 1 a run failed; 2 bad input (unknown study, invalid spec,
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -172,20 +174,25 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 def _flops_of(config: dict) -> int:
     """FLOPs per image of ``config``'s model, built on the meta device (no memory, no weights)."""
+    return _model_flops(json.dumps(config["model"], sort_keys=True))
+
+
+@functools.lru_cache(maxsize=None)  # a plan asks once per run; a sweep's runs share a few models
+def _model_flops(model: str) -> int:
     import torch
 
     from .modelinfo import flops_per_image
     from .models import build
 
     with torch.device("meta"):
-        return flops_per_image(build(config["model"]))
+        return flops_per_image(build(json.loads(model)))
 
 
 def _print_estimate(configs: list[dict], results: Path, console: Console) -> None:
     from .estimate import estimate, finished, scaled_estimate
 
     runs = finished(results)
-    seconds, unknown = estimate(configs, results, runs)
+    seconds, unknown = estimate(configs, results, runs, _flops_of)
     text = (f"estimated training time: ≈ {seconds / 60:.0f} min for {len(configs) - len(unknown)} run(s), "
             "from recorded timings on this results folder")
     if unknown:

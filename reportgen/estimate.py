@@ -2,7 +2,10 @@
 
 A run is matched to recorded runs by decreasing similarity: the same model and batch size, then the
 same model family and batch size, then the same family. The estimate is epochs × the median recorded
-seconds per epoch; a run with nothing similar on record is counted as unknown, never guessed.
+seconds per epoch; a run with nothing similar on record is counted as unknown, never guessed. A match
+on the family alone (another model of the kind: a ResNet-50 planned, ResNet-18s recorded) is scaled
+by FLOPs when both sides have them, as below: within a family the cost per FLOP is alike, the
+FLOPs are not (ResNet-50 costs 2.3× ResNet-18's).
 
 For those, :func:`scaled_estimate` gives a separate, labelled figure: the run's FLOPs per image ×
 training images × epochs × the seconds per image-FLOP recorded by the models nearest to it in FLOPs
@@ -34,27 +37,36 @@ def finished(results: Path) -> list[dict]:
             if r.get("status") in store.FINAL and r.get("history") and "config" in r]
 
 
-def timing_table(results: Path, runs: list[dict] | None = None) -> dict[str, list[float]]:
-    """Per similarity key, the median seconds per epoch of each finished run on record (``runs``:
-    :func:`finished` of ``results``, when already read)."""
-    table: dict[str, list[float]] = defaultdict(list)
+def timing_table(results: Path, runs: list[dict] | None = None) -> dict[str, list[tuple[float, float | None]]]:
+    """Per similarity key, each finished run on record as (median seconds per epoch, seconds per
+    image-FLOP or None when it recorded no ``flops``); ``runs``: :func:`finished` of ``results``,
+    when already read."""
+    table: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
     for r in finished(results) if runs is None else runs:
         per_epoch = median(h["seconds"] for h in r["history"])
+        rate = per_epoch / (r["flops"] * train_images(r["config"])) if r.get("flops") else None
         for key in _levels(r["config"]):
-            table[key].append(per_epoch)
+            table[key].append((per_epoch, rate))
     return table
 
 
-def estimate(configs: list[dict], results: Path, runs: list[dict] | None = None) -> tuple[float, list[dict]]:
-    """(estimated seconds for all ``configs`` with a similar record, the configs with none)."""
+def estimate(configs: list[dict], results: Path, runs: list[dict] | None = None,
+             flops_of: Callable[[dict], int] | None = None) -> tuple[float, list[dict]]:
+    """(estimated seconds for all ``configs`` with a similar record, the configs with none).
+    ``flops_of(config)``: FLOPs per image, to scale matches on the family alone (module docstring);
+    without it they count at the family's seconds per epoch."""
     table = timing_table(results, runs)
     total, unknown = 0.0, []
     for cfg in configs:
-        match = next((table[k] for k in _levels(cfg) if table.get(k)), None)
+        level, match = next(((i, table[k]) for i, k in enumerate(_levels(cfg)) if table.get(k)), (None, None))
         if match is None:
             unknown.append(cfg)
+            continue
+        rates = [rate for _, rate in match if rate is not None]
+        if level > 0 and flops_of is not None and rates:
+            total += cfg["train"]["epochs"] * train_images(cfg) * flops_of(cfg) * median(rates)
         else:
-            total += cfg["train"]["epochs"] * median(match)
+            total += cfg["train"]["epochs"] * median(per_epoch for per_epoch, _ in match)
     return total, unknown
 
 

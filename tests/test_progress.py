@@ -61,6 +61,19 @@ def test_estimate_uses_the_most_similar_recorded_runs(tmp_path):
     assert unknown == [] and seconds == pytest.approx(50 * 2 + 10 * 2 + 10 * 25)
 
 
+def test_a_match_on_the_family_alone_is_scaled_by_flops(tmp_path):
+    """A ResNet-50 planned beside recorded ResNet-18s costs their seconds per FLOP × its FLOPs, not
+    their seconds per epoch; the same model recorded keeps its own seconds."""
+    small = RunConfig(model=CNN(), train=Train(batch_size=64))
+    _record(tmp_path, "a", small, 10.0, flops=1_000_000)
+    big = RunConfig(model=CNN(channels=(64, 128)), train=Train(epochs=10, batch_size=64)).model_dump()
+    seconds, unknown = estimate([big], tmp_path, flops_of=lambda c: 3_000_000)  # 3× the recorded FLOPs
+    assert unknown == [] and seconds == pytest.approx(10 * 10.0 * 3)
+    assert estimate([big], tmp_path)[0] == pytest.approx(10 * 10.0)  # without FLOPs: the family's seconds
+    same = RunConfig(model=CNN(), train=Train(epochs=4, batch_size=64)).model_dump()
+    assert estimate([same], tmp_path, flops_of=lambda c: 1 / 0)[0] == pytest.approx(4 * 10.0)
+
+
 def test_estimate_admits_what_it_does_not_know(tmp_path):
     cnn = RunConfig(model=CNN()).model_dump()
     seconds, unknown = estimate([cnn], tmp_path)
