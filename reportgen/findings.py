@@ -84,7 +84,7 @@ def check(sr: StudyResults, e: Expect) -> Check:
             sign = 1 if e.at_least is not None else -1
             lo, hi = (iv.low, iv.high) if np.isfinite(iv.half_width) else (iv.mean, iv.mean)
             if not np.isfinite(iv.mean):
-                return Check(e, "inconclusive", "no finite results")
+                return Check(e, "inconclusive", _no_mean(v))
             held = sign * (min(lo, hi) if sign > 0 else max(lo, hi)) >= sign * bound
             contra = sign * (max(lo, hi) if sign > 0 else min(lo, hi)) < sign * bound
             outcome = "held" if held else "contradicted" if contra else "inconclusive"
@@ -118,6 +118,11 @@ def check(sr: StudyResults, e: Expect) -> Check:
         return Check(e, "inconclusive", str(err.args[0]))
 
 
+def _no_mean(v: VariantResults) -> str:
+    """Why ``v`` has no mean to check: not trained yet, or no run with a finite value (diverged)."""
+    return f"{v.label}: no results yet" if not v.runs else f"{v.label}: no finite results"
+
+
 def _pair(sr: StudyResults, e: Expect, m) -> Check:
     """``variant`` higher/lower than another: held when the difference has the claimed sign and
     Welch's p < ALPHA, contradicted when it has the other sign with p < ALPHA, else inconclusive."""
@@ -125,7 +130,7 @@ def _pair(sr: StudyResults, e: Expect, m) -> Check:
     b = sr.variant(e.higher_than or e.lower_than)
     ma, mb = a.interval(e.metric).mean, b.interval(e.metric).mean
     if not (np.isfinite(ma) and np.isfinite(mb)):
-        return Check(e, "inconclusive", "no finite results for both variants")
+        return Check(e, "inconclusive", "; ".join(_no_mean(v) for v, mv in ((a, ma), (b, mb)) if not np.isfinite(mv)))
     claimed = 1 if e.higher_than else -1
     xa, xb = a.values(e.metric), b.values(e.metric)
     if len(set(xa)) == 1 and len(set(xb)) == 1:  # the same on every seed (parameters, FLOPs): no test to make

@@ -111,6 +111,16 @@ def test_a_variant_without_finite_values_cannot_rank_first():
     assert check(results(A, B, never), Expect("test_accuracy", highest="a")).outcome == "held"
 
 
+def test_a_claim_on_a_variant_not_yet_trained_says_so():
+    pending = VariantResults("p", "p", [], 3)
+    diverged = VariantResults("d", "d", [{"test": {"accuracy": float("nan")}}], 3)
+    for expect, evidence in ((Expect("test_accuracy", variant="p", at_least=0.99), "p: no results yet"),
+                             (Expect("test_accuracy", variant="p", lower_than="a"), "p: no results yet"),
+                             (Expect("test_accuracy", variant="d", at_least=0.99), "d: no finite results")):
+        c = check(results(A, pending, diverged), expect)
+        assert (c.outcome, c.evidence) == ("inconclusive", evidence)
+
+
 def test_unknown_metric_is_inconclusive_and_named():
     c = check(results(A, B), Expect("no_such_metric", highest="a"))
     assert c.outcome == "inconclusive" and "no_such_metric" in c.evidence
