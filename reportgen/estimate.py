@@ -43,10 +43,8 @@ def timing_table(results: Path, runs: list[dict] | None = None) -> dict[str, lis
     when already read."""
     table: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
     for r in finished(results) if runs is None else runs:
-        per_epoch = median(h["seconds"] for h in r["history"])
-        rate = per_epoch / (r["flops"] * train_images(r["config"])) if r.get("flops") else None
         for key in _levels(r["config"]):
-            table[key].append((per_epoch, rate))
+            table[key].append((_per_epoch(r), _rate(r) if r.get("flops") else None))
     return table
 
 
@@ -64,7 +62,7 @@ def estimate(configs: list[dict], results: Path, runs: list[dict] | None = None,
             continue
         rates = [rate for _, rate in match if rate is not None]
         if level > 0 and flops_of is not None and rates:
-            total += cfg["train"]["epochs"] * train_images(cfg) * flops_of(cfg) * median(rates)
+            total += _scaled(cfg, flops_of(cfg), median(rates))
         else:
             total += cfg["train"]["epochs"] * median(per_epoch for per_epoch, _ in match)
     return total, unknown
@@ -82,6 +80,20 @@ def train_images(config: dict) -> int:
     return min(n, d["train_subset"]) if d.get("train_subset") else n
 
 
+def _per_epoch(run: dict) -> float:
+    return median(h["seconds"] for h in run["history"])
+
+
+def _rate(run: dict) -> float:
+    """Seconds per image-FLOP of a finished run that recorded its ``flops``."""
+    return _per_epoch(run) / (run["flops"] * train_images(run["config"]))
+
+
+def _scaled(config: dict, flops: int, rate: float) -> float:
+    """Seconds for ``config`` at ``flops`` per image and ``rate`` seconds per image-FLOP."""
+    return config["train"]["epochs"] * train_images(config) * flops * rate
+
+
 def flop_rates(results: Path, runs: list[dict] | None = None) -> dict[str, tuple[int, float]]:
     """Per recorded model (its config as JSON): (FLOPs per image, median seconds per image-FLOP
     over its finished runs). Runs recorded without ``flops`` are left out."""
@@ -91,7 +103,7 @@ def flop_rates(results: Path, runs: list[dict] | None = None) -> dict[str, tuple
         if f := r.get("flops"):
             key = json.dumps(r["config"]["model"], sort_keys=True)
             flops[key] = f
-            rates[key].append(median(h["seconds"] for h in r["history"]) / (f * train_images(r["config"])))
+            rates[key].append(_rate(r))
     return {k: (flops[k], median(v)) for k, v in rates.items()}
 
 
@@ -110,5 +122,5 @@ def scaled_estimate(configs: list[dict], flops_of: Callable[[dict], int], result
     for cfg in configs:
         f = flops_of(cfg)
         near = sorted(table.values(), key=lambda fr: abs(math.log(fr[0] / f)))[:neighbours]
-        total += cfg["train"]["epochs"] * train_images(cfg) * f * median(rate for _, rate in near)
+        total += _scaled(cfg, f, median(rate for _, rate in near))
     return total

@@ -24,9 +24,9 @@ def bench_rows(path: Path) -> list[dict[str, Any]]:
 
 def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str, Any]]:
     """Per study: runs with a result and runs declared (variants × seeds), their summed wall time
-    (min), the devices they ran on (the device string without the thread count), the highest recorded ``peak_mem_mb`` (results written
-    before it was recorded have none) and how many runs trained in a pack. ``smoke``: one seed declared
-    per variant, as ``--smoke`` runs."""
+    (min), the devices they ran on (the device string without the thread count), the highest
+    recorded ``peak_mem_mb`` (results written before it was recorded have none) and how many runs
+    trained in a pack. ``smoke``: one seed declared per variant, as ``--smoke`` runs."""
     from .expand import variants
 
     rows = []
