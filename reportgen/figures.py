@@ -330,18 +330,23 @@ def reliability(diagrams: dict[str, dict[str, Sequence[float]]], path: Path, tit
 def before_after(originals: Sequence[np.ndarray | None], processed: np.ndarray, captions: list[str], path: Path,
                  title: str, cols: int = 8) -> Path:
     """Pairs of images: the original as given (uint8 grayscale, any size, shown as is: dark ink stays
-    dark; None when unavailable) above its MNIST form (float (N, 28, 28), ink 1, shown dark), captioned."""
+    dark; None when unavailable, its cell left blank) above its MNIST form (float (N, 28, 28), ink 1,
+    shown dark), captioned. With no original at all, only the MNIST forms are drawn."""
     n = len(processed)
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
-    fig, axes = plt.subplots(2 * rows, cols, figsize=(cols * 1.15, rows * 2.5), squeeze=False)
+    per = 2 if any(o is not None for o in originals) else 1  # figure rows per row of images
+    fig, axes = plt.subplots(per * rows, cols, figsize=(cols * 1.15, rows * 1.25 * per), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i in range(n):
-        top, bottom = axes[2 * (i // cols), i % cols], axes[2 * (i // cols) + 1, i % cols]
-        if originals[i] is not None:
-            top.imshow(originals[i], cmap="gray", vmin=0, vmax=255, interpolation="lanczos")
-        top.set_title("given" if i < cols else "", fontsize=6)
+        r, c = per * (i // cols), i % cols
+        if per == 2:
+            top = axes[r, c]
+            if originals[i] is not None:
+                top.imshow(originals[i], cmap="gray", vmin=0, vmax=255, interpolation="lanczos")
+            top.set_title("given" if i < cols else "", fontsize=6)
+        bottom = axes[r + per - 1, c]
         bottom.imshow(processed[i], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         bottom.set_title(captions[i], fontsize=6)
     fig.suptitle(title, fontsize=9)

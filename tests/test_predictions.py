@@ -112,6 +112,25 @@ def test_custom_digits_falls_back_to_synthetic_digits_for_an_empty_folder(tiny_m
     assert [im["label"] for im in rec["images"]] == [d for d in range(10) for _ in range(PP.SYNTHETIC_PER_DIGIT)]
 
 
+def test_an_original_is_shown_only_while_it_still_gives_the_recorded_mnist_form(tmp_path):
+    """The page shows an image beside the 28×28 the model saw only if that file (or that synthetic
+    drawing, on a machine with other fonts) still preprocesses to the recorded bytes."""
+    from reportgen.analyses.custom import _originals
+    from reportgen import digits
+
+    digit_png(tmp_path / "1_a.png")
+    digit_png(tmp_path / "1_b.png")
+    record = {"source": "folder", "folder": str(tmp_path),
+              "images": [{"name": d.name, "processed": PP._to_hex(d.processed)}
+                         for d in digits.load_folder(str(tmp_path))[0]]}
+    assert set(_originals(record)) == {"1_a.png", "1_b.png"}
+    im = Image.new("L", (60, 80), 240)  # 1_b.png changed after the run: a diagonal stroke
+    ImageDraw.Draw(im).line([(10, 10), (50, 70)], fill=20, width=6)
+    im.save(tmp_path / "1_b.png")
+    assert set(_originals(record)) == {"1_a.png"}
+    assert _originals({**record, "folder": str(tmp_path / "gone")}) == {}
+
+
 def study_with_folder(folder: str | None) -> Study:
     return Study(title="t", question="q?", probes=(ProbeSpec(name="custom_digits", images=folder),),
                  sweep=Sweep(seeds=(0,)))

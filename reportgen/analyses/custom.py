@@ -1,8 +1,9 @@
 """Digits from outside MNIST and perturbed test sets: the ``custom_digits`` and ``robustness`` probes.
 
 The images the models saw are in the result JSON (hex uint8 28×28); the originals are read again
-from the folder (or drawn again, for the synthetic set) only to show them beside, and left out when
-that folder no longer holds them.
+from the folder (or drawn again, for the synthetic set) only to show them beside. An original is shown
+only when its MNIST form is still the recorded one: a file changed since, or a synthetic digit drawn
+with another machine's fonts, is left out rather than shown beside an image the models never saw.
 """
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ def _from_hex(text: str) -> np.ndarray:
 
 
 def _originals(record: dict) -> dict[str, np.ndarray]:
-    """File name → the original as displayed (uint8), reloaded from where the probe read it."""
+    """File name → the original as displayed (uint8), reloaded from where the probe read it; only the
+    images whose MNIST form equals the recorded ``processed`` hex (the same bytes the probe wrote)."""
     from .. import digits
-    from ..probes_predict import SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED
+    from ..probes_predict import SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED, _to_hex
 
     try:
         if record["source"] == "synthetic":
@@ -37,7 +39,8 @@ def _originals(record: dict) -> dict[str, np.ndarray]:
             return {}
     except Exception:  # noqa: BLE001 - the originals are decoration; the page must still render
         return {}
-    return {d.name: d.original for d in loaded}
+    recorded = {im["name"]: im["processed"] for im in record["images"]}
+    return {d.name: d.original for d in loaded if recorded.get(d.name) == _to_hex(d.processed)}
 
 
 def custom_images(ctx: Context) -> dict[str, Any]:
@@ -56,8 +59,9 @@ def custom_images(ctx: Context) -> dict[str, Any]:
     caps = [f"{im['name'].removeprefix('synthetic_')[:16]}\n" + (f"label {im['label']} · " if im["label"] is not None else "")
             + f"→ {int(ref[i].argmax())} ({ref[i].max():.0%})" for i, im in enumerate(images)]
     path, url = ctx.figure("custom_images.png")
-    figures.before_after([originals.get(im["name"]) for im in images], processed, caps, path,
-                         f"Given (top) and in MNIST form (below), with {vs[0].label}'s prediction", cols=COLS)
+    title = (f"Given (top) and in MNIST form (below), with {vs[0].label}'s prediction" if originals
+             else f"In MNIST form, as the models saw them, with {vs[0].label}'s prediction")
+    figures.before_after([originals.get(im["name"]) for im in images], processed, caps, path, title, cols=COLS)
     rows = []
     for i, im in enumerate(images):
         cells = []
