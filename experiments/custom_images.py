@@ -2,12 +2,13 @@
 
 Run:      invoke run --spec custom_images                     (the images in experiments/custom_digits/)
           invoke run --spec custom_images --images ~/my_digits  (any folder of PNG/JPEG digits)
-Expected: with the synthetic font fallback (empty folder), the CNN reads most digits and the MLP
-          fewer; both stay above 95 % up to about 10° of rotation and 1–2 px of shift, the MLP falls
-          faster with shift (it has no translation tolerance), and noise of σ ≥ 0.5 hurts both.
+Expected: with the synthetic fallback (an empty folder: digits drawn in matplotlib's bundled
+          fonts), the CNN reads most digits and the MLP fewer; both stay above 95 % up to about 10°
+          of rotation and 1–2 px of shift, the MLP falls faster with shift (it has no translation
+          tolerance), and noise of σ ≥ 0.5 hurts both.
 Cost:     2 variants × 3 seeds × 10 epochs (the mlp_baseline and cnn_baseline configurations with
           two end-of-training probes); about 12 minutes on 2 CPU cores. Changing the folder's files
-          changes the runs' keys and retrains them.
+          (or the bundled fonts) changes the runs' keys and retrains them.
 Source:   seed notebook 001 task 2 (classify your own handwriting); preprocessing after LeCun, Cortes &
           Burges, the MNIST database page (20×20 box, centre of mass at the centre of 28×28).
 """

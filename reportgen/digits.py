@@ -16,6 +16,7 @@ robustness functions that need it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -259,23 +260,44 @@ def _load_file(file: Path, max_bytes: int, max_pixels: int) -> Loaded:
 # ------------------------------------------------------------------------------------ synthetic digits
 
 
+#: matplotlib's bundled text faces (file-name prefixes in ``mpl-data/fonts/ttf``). Its other files are
+#: math-extension, symbol and fallback fonts that draw other glyphs (or boxes) at the digits' code points.
+TEXT_FONTS = ("DejaVuSans", "DejaVuSerif", "STIXGeneral", "cmr10", "cmb10", "cmss10", "cmti10", "cmtt10")
+
+
 @functools.lru_cache(maxsize=1)
 def digit_fonts() -> tuple[str, ...]:
-    """Paths of the installed TrueType/OpenType fonts that draw the ten digits (found by matplotlib's
-    ``font_manager.findSystemFonts``; symbol fonts that draw digits as boxes or blanks are left out),
-    sorted. Empty when none: :func:`synthetic_digits` then uses Pillow's default font."""
-    from matplotlib import font_manager
+    """Paths of matplotlib's bundled text fonts (:data:`TEXT_FONTS`: DejaVu, STIX, Computer Modern) that
+    draw ten distinct digits, sorted by file name. Only bundled ones: the fonts installed on a machine
+    differ between machines, and the synthetic set has to be the same wherever a run of it is keyed
+    (its fonts enter the key through :func:`fonts_digest`). Empty when none: :func:`synthetic_digits`
+    then uses Pillow's default font."""
+    import matplotlib
 
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     usable = []
-    for path in sorted(set(font_manager.findSystemFonts(fontext="ttf"))):
+    for path in sorted(folder.glob("*.ttf"), key=lambda f: f.name):
+        if not path.name.startswith(TEXT_FONTS):
+            continue
         try:
-            font = ImageFont.truetype(path, 32)
+            font = ImageFont.truetype(str(path), 32)
             masks = {bytes(font.getmask(str(d))) for d in range(10)}
         except Exception:  # unreadable font file or one without these glyphs
             continue
         if len(masks) == 10:
-            usable.append(path)
+            usable.append(str(path))
     return tuple(usable)
+
+
+@functools.lru_cache(maxsize=1)
+def fonts_digest() -> str:
+    """Hex SHA-256 over the (file name, contents) of :func:`digit_fonts`: the fonts the synthetic set is
+    drawn in. It enters the key of every run with a ``custom_digits`` probe, so a matplotlib that
+    ships other fonts retrains those runs instead of reusing numbers measured on other drawings."""
+    h = hashlib.sha256()
+    for path in digit_fonts():
+        h.update(Path(path).name.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
+    return h.hexdigest()
 
 
 def synthetic_digits(n_per_digit: int, seed: int) -> list[Loaded]:
@@ -287,8 +309,8 @@ def synthetic_digits(n_per_digit: int, seed: int) -> list[Loaded]:
     px added around the glyph and a random affine distortion: rotation ±15°, shear ±0.25, scale
     0.75–1.15, translation ±12 px. Then :func:`preprocess` (which has to invert it).
 
-    Deterministic: the same ``seed`` gives the same images on the same machine (the set of installed
-    fonts is part of it). Labels are known.
+    Deterministic: the same ``seed`` gives the same images wherever the same matplotlib (its bundled
+    fonts) and Pillow (its FreeType) are installed. Labels are known.
 
     Returns:
         ``10 * n_per_digit`` :class:`Loaded`, ``original`` the uint8 (128, 128) drawing.

@@ -26,6 +26,8 @@ from .version import runner_version
 #: Probes of ``probes_eval.py`` and ``probes_predict.py`` (kept here too: expand stays torch-free).
 EVAL_PROBES = ("test_curve", "feature_maps")
 PREDICT_PROBES = ("predictions", "custom_digits", "robustness", "sanity")
+#: The probes whose inputs :mod:`reportgen.digits` makes (preprocessing, synthetic set, perturbations).
+DIGITS_PROBES = ("custom_digits", "robustness")
 #: Set by ``reportgen run --images DIR``: the folder every ``custom_digits`` probe reads instead of its own.
 IMAGES_ENV = "REPORTGEN_IMAGES"
 
@@ -55,17 +57,22 @@ class Run:
         return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes),
                               eval_probed=any(p.name in EVAL_PROBES for p in c.probes),
                               range_test=c.train.range_test is not None,
-                              predict_probed=any(p.name in PREDICT_PROBES for p in c.probes))
+                              predict_probed=any(p.name in PREDICT_PROBES for p in c.probes),
+                              digits_probed=any(p.name in DIGITS_PROBES for p in c.probes))
 
     @property
     def key(self) -> str:
         """Hex SHA-256 identifying this run's numbers (config, seed, data checksum, runner version and,
-        for a ``custom_digits`` probe, the contents of its image folder: adding a photo re-runs it)."""
+        for a ``custom_digits`` probe, the contents of its image folder, so adding a photo re-runs it,
+        and of the fonts its synthetic fallback set is drawn in)."""
         payload = {"config": key_config(self.config), "seed": self.seed,
                    "data_md5": DATASET_MD5, "runner": self.runner_version}
         folders = [p.images_dir() for p in self.config.probes if p.images_dir()]
         if folders:
+            from .digits import fonts_digest  # numpy, scipy, Pillow: not torch
+
             payload["inputs"] = [folder_digest(f) for f in folders]
+            payload["fonts"] = fonts_digest()
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 

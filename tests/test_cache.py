@@ -223,6 +223,20 @@ def test_editing_probes_changes_only_probed_runs(package_copy):
     assert all(after[k] == before[k] for k in ("mlp", "cnn", "mlp+aug"))
 
 
+def test_editing_digits_changes_only_runs_that_perturb_or_read_outside_digits(package_copy):
+    """digits.py makes the robustness perturbations and the custom_digits inputs: it is hashed into
+    those runs, and into no other (predictions and sanity runs keep their version)."""
+    def probe_versions():
+        return versions() | {"mlp+digits": version.runner_version("mlp", predict_probed=True, digits_probed=True),
+                             "mlp+predict": version.runner_version("mlp", predict_probed=True)}
+
+    before = probe_versions()
+    edit(package_copy / "digits.py")
+    after = probe_versions()
+    assert after["mlp+digits"] != before["mlp+digits"]
+    assert all(after[k] == before[k] for k in ("mlp", "cnn", "mlp+aug", "mlp+predict"))
+
+
 @pytest.mark.parametrize("not_hashed", ["cli.py", "store.py", "execute.py", "spec.py", "catalog.py", "__init__.py",
                                         "fetch.py", "figures.py", "render.py", "findings.py", "summary.py",
                                         "analyses/dynamics.py", "analyses/internals.py", "analyses/standard.py"])

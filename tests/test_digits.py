@@ -194,6 +194,20 @@ def test_synthetic_set_is_deterministic_and_covers_the_digits():
         assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
 
 
+def test_synthetic_set_is_drawn_in_matplotlibs_bundled_fonts_only():
+    """System fonts differ between machines; matplotlib's bundled ones come with the package."""
+    import matplotlib
+
+    fonts = digits.digit_fonts()
+    bundled = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    assert fonts and all(Path(f).parent == bundled for f in fonts)
+    assert "DejaVuSans.ttf" in {Path(f).name for f in fonts}
+    assert not {"LastResortHE-Regular.ttf", "cmex10.ttf", "cmsy10.ttf"} & {Path(f).name for f in fonts}  # boxes, symbols
+    assert len(digits.fonts_digest()) == 64
+    stems = {Path(f).stem for f in fonts}
+    assert all(x.name.rsplit("_", 1)[1] in stems for x in digits.synthetic_digits(3, seed=0))
+
+
 def test_synthetic_set_without_installed_fonts(monkeypatch):
     monkeypatch.setattr(digits, "digit_fonts", lambda: ())
     xs = digits.synthetic_digits(1, seed=0)

@@ -150,6 +150,17 @@ def test_the_image_folder_contents_enter_the_key(tmp_path, monkeypatch):
     assert moved.config.probes[0].images == str(other) and moved.key != run.key
 
 
+def test_the_fonts_of_the_synthetic_set_enter_the_key_of_custom_digits_runs_only(tmp_path, monkeypatch):
+    from reportgen import digits
+
+    monkeypatch.delenv(IMAGES_ENV, raising=False)
+    (run,) = expand(study_with_folder(str(tmp_path)), "t")
+    plain = Run("s", "v", "v", 0, RunConfig())
+    before, plain_before = run.key, plain.key
+    monkeypatch.setattr(digits, "fonts_digest", lambda: "0" * 64)  # a matplotlib shipping other fonts
+    assert run.key != before and plain.key == plain_before
+
+
 def test_late_probe_fields_at_their_default_keep_earlier_keys():
     cfg = RunConfig(probes=(ProbeSpec(name="grad_norms"),))
     assert key_config(cfg)["probes"] == [{"name": "grad_norms", "every": 1, "indices": []}]
@@ -202,6 +213,9 @@ def test_runs_with_prediction_probes_hash_their_module():
     probed = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="predictions"),)))
     grad = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="grad_norms"),)))
     assert len({plain.runner_version, probed.runner_version, grad.runner_version}) == 3
+    robust = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="robustness"),)))
+    custom = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="custom_digits"),)))
+    assert robust.runner_version == custom.runner_version != probed.runner_version  # + digits.py
 
 
 def test_images_flag_must_name_a_folder(tmp_path, capsys):
