@@ -97,7 +97,11 @@ def _git_commit() -> str:
 def provenance(device: Any) -> dict[str, Any]:
     import torch
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    # The vector ISA torch dispatches CPU kernels to (AVX2, AVX512, ...): the same seed gives the same
+    # numbers on one host, but hosts with other kernels differ in the last digits.
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"cpu ({platform.processor() or platform.machine()}, {torch.backends.cpu.get_cpu_capability()}, " \
+        f"{torch.get_num_threads()} threads)"
     return {"git_commit": _git_commit(), "torch": torch.__version__, "python": platform.python_version(),
             "device": name, "data_md5": DATASET_MD5,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

@@ -72,7 +72,7 @@ class Provenance(_Model):
     git_commit: str = Field(description="commit of the code that trained the run ('+dirty' when reportgen/ had edits)")
     torch: str
     python: str
-    device: str = Field(description="GPU name, or 'cpu (<processor>, <threads> threads)'")
+    device: str = Field(description="GPU name, or 'cpu (<processor>, [<vector ISA torch uses>, ]<threads> threads)'")
     data_md5: str = Field(description="md5 over the four MNIST files' md5s")
     created: str = Field(description="UTC time the result was written, ISO 8601")
     reused_from: str | None = Field(None, description="for a run shared with another study: the file it was copied from")

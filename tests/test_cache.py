@@ -278,3 +278,17 @@ def test_cli_list_and_plan_report_cache_state(tmp_path, capsys):
     assert main([*base, "list"]) == 0
     assert "stale (4 to run)" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_provenance_names_the_cpu_kernels_and_threads():
+    """Hosts whose CPUs run other torch kernels (AVX2 vs AVX512) give the same seed slightly other
+    numbers: the provenance says which ones a run used."""
+    import torch
+
+    from reportgen.execute import provenance
+    from reportgen.resultschema import Provenance
+
+    p = provenance(torch.device("cpu"))
+    Provenance.model_validate(p)
+    assert torch.backends.cpu.get_cpu_capability() in p["device"]
+    assert p["device"].endswith(f"{torch.get_num_threads()} threads)")
