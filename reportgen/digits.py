@@ -16,7 +16,6 @@ robustness functions that need it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -270,8 +269,8 @@ def digit_fonts() -> tuple[str, ...]:
     """Paths of matplotlib's bundled text fonts (:data:`TEXT_FONTS`: DejaVu, STIX, Computer Modern) that
     draw ten distinct digits, sorted by file name. Only bundled ones: the fonts installed on a machine
     differ between machines, and the synthetic set has to be the same wherever a run of it is keyed
-    (its fonts enter the key through :func:`fonts_digest`). Empty when none: :func:`synthetic_digits`
-    then uses Pillow's default font."""
+    (its fonts enter the key: :func:`reportgen.expand.fonts_digest`). Empty when none:
+    :func:`synthetic_digits` then uses Pillow's default font."""
     import matplotlib
 
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -287,17 +286,6 @@ def digit_fonts() -> tuple[str, ...]:
         if len(masks) == 10:
             usable.append(str(path))
     return tuple(usable)
-
-
-@functools.lru_cache(maxsize=1)
-def fonts_digest() -> str:
-    """Hex SHA-256 over the (file name, contents) of :func:`digit_fonts`: the fonts the synthetic set is
-    drawn in. It enters the key of every run with a ``custom_digits`` probe, so a matplotlib that
-    ships other fonts retrains those runs instead of reusing numbers measured on other drawings."""
-    h = hashlib.sha256()
-    for path in digit_fonts():
-        h.update(Path(path).name.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
-    return h.hexdigest()
 
 
 def synthetic_digits(n_per_digit: int, seed: int) -> list[Loaded]:

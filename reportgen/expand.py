@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from pydantic import ValidationError
 
@@ -69,8 +69,6 @@ class Run:
                    "data_md5": DATASET_MD5, "runner": self.runner_version}
         folders = [p.images_dir() for p in self.config.probes if p.images_dir()]
         if folders:
-            from .digits import fonts_digest  # numpy, scipy, Pillow: not torch
-
             payload["inputs"] = [folder_digest(f) for f in folders]
             payload["fonts"] = fonts_digest()
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -107,8 +105,21 @@ def folder_digest(folder: str) -> str:
     root = Path(folder)
     if not root.is_dir():
         return "missing"
-    files = sorted(f for f in root.iterdir() if f.is_file() and not f.name.startswith("."))
-    return _digest(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    return _digest(_listing(sorted(f for f in root.iterdir() if f.is_file() and not f.name.startswith("."))))
+
+
+def fonts_digest() -> str:
+    """SHA-256 over the (file name, contents) of :func:`reportgen.digits.digit_fonts`, the fonts the
+    synthetic fallback set is drawn in: a matplotlib that ships other fonts retrains the runs of a
+    ``custom_digits`` probe instead of reusing numbers measured on other drawings."""
+    from .digits import digit_fonts  # numpy, scipy, Pillow: not torch
+
+    return _digest(_listing(Path(p) for p in digit_fonts()))
+
+
+def _listing(files: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, modification time) per file, in the given order: what :func:`_digest` is cached on."""
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
 @functools.lru_cache(maxsize=64)

@@ -151,13 +151,13 @@ def test_the_image_folder_contents_enter_the_key(tmp_path, monkeypatch):
 
 
 def test_the_fonts_of_the_synthetic_set_enter_the_key_of_custom_digits_runs_only(tmp_path, monkeypatch):
-    from reportgen import digits
+    from reportgen import expand as expand_mod
 
     monkeypatch.delenv(IMAGES_ENV, raising=False)
     (run,) = expand(study_with_folder(str(tmp_path)), "t")
     plain = Run("s", "v", "v", 0, RunConfig())
     before, plain_before = run.key, plain.key
-    monkeypatch.setattr(digits, "fonts_digest", lambda: "0" * 64)  # a matplotlib shipping other fonts
+    monkeypatch.setattr(expand_mod, "fonts_digest", lambda: "0" * 64)  # a matplotlib shipping other fonts
     assert run.key != before and plain.key == plain_before
 
 
