@@ -9,9 +9,10 @@ import numpy as np
 from .. import figures
 from ..expand import variants as study_variants
 from ..findings import compare
-from ..stats import t_interval
-from ..summary import METRICS, TARGET_VAL_ACC, VariantResults
-from .context import Context, cell, fmt, runs_of
+from ..significance import within
+from ..stats import t_interval, verdict
+from ..summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
+from .context import Context, cell, devices, fmt, runs_of
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -46,6 +47,16 @@ def _paired(a: list[float], b: list[float], scale: float = 100.0, digits: int = 
     return f"{iv.mean:+.{digits}f}{half}"
 
 
+def _best_against_last(v: VariantResults) -> str:
+    """The paired t test of the best-validation epoch's test accuracy against the last epoch's, in words."""
+    t = within(v, "test_accuracy_best_epoch", "test_accuracy")
+    if t.why_not:
+        return f"{v.label}: best against last epoch not testable ({t.why_not})"
+    w = t.test
+    return f"{v.label}: " + verdict("the best-validation epoch", "the last epoch", w.diff, w.low, w.high, w.p,
+                                    test=t.how) + t.note
+
+
 def overfitting(ctx: Context) -> dict[str, Any]:
     """Where validation loss bottoms out, where the train/val gap opens, and what the best-epoch
     weights score on the test set against the last epoch's."""
@@ -64,9 +75,10 @@ def overfitting(ctx: Context) -> dict[str, Any]:
                      "opens": ["—" if not np.isfinite(o) else f"{o:.0f}" for o in opens],
                      "min_val_loss": fmt(t_interval([min(h["val_loss"] for h in r["history"]) for r in v.runs]), 4),
                      "last_val_loss": fmt(v.interval("val_loss"), 4),
-                     "test_best": fmt(v.interval("test_accuracy_best_epoch"), 2),
-                     "test_last": fmt(v.interval("test_accuracy"), 2),
-                     "diff": _paired(best, last), "epochs": v.runs[0]["stopped_epoch"]})
+                     "test_best": cell(v, "test_accuracy_best_epoch"),
+                     "test_last": cell(v, "test_accuracy"),
+                     "diff": _paired(best, last), "epochs": v.runs[0]["stopped_epoch"],
+                     "verdict": _best_against_last(v)})
     path, url = ctx.figure("overfitting.png")
     figures.lines([
         figures.Panel("Generalization gap (accuracy)", "train − val accuracy (pp)", gap_series,
@@ -92,7 +104,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
                      "saved": fmt(t_interval(saved), 1) if saved and v is not ref else "—",
                      "share": f"{100 * np.mean(saved) / np.mean([b['stopped_epoch'] for _, b in paired]):.0f} %"
                      if saved and v is not ref else "—",
-                     "test": fmt(v.interval("test_accuracy"), 2),
+                     "test": cell(v, "test_accuracy"),
                      "diff": _paired([r["test"]["accuracy"] for r, _ in paired],
                                      [b["test"]["accuracy"] for _, b in paired]) if v is not ref else "—",
                      "verdict": sentence})
@@ -145,7 +157,7 @@ def convergence(ctx: Context) -> dict[str, Any]:
                       f"{np.mean(hit):.1f} (seeds that reached it)"),
                      "within": f"{np.mean(within):.4f}" if within else "—",
                      "across": f"{np.std(finals, ddof=1):.4f}" if len(finals) > 1 else "—",
-                     "final_val_loss": fmt(v.interval("val_loss"), 4), "test": fmt(v.interval("test_accuracy"), 2)})
+                     "final_val_loss": cell(v, "val_loss"), "test": cell(v, "test_accuracy")})
         acc[v.label] = (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
         loss[v.label] = (np.arange(1, runs_of(v, "val_loss").shape[1] + 1), runs_of(v, "val_loss"))
     path, url = ctx.figure("convergence.png")
@@ -178,17 +190,19 @@ def factors(ctx: Context) -> dict[str, list[VariantResults]]:
 
 def factor_tables(ctx: Context) -> dict[str, Any]:
     """One table per factor with the reference as first row: test and validation accuracy, best
-    epoch, and the difference to the reference (Welch over seeds); validation curves per factor."""
+    epoch, seconds per epoch (median and range, per device) and the difference to the reference (the
+    t test :func:`reportgen.findings.compare` picks); validation curves per factor."""
     ref = ctx.sr.variant(ctx.sr.reference)
+    mixed = len(devices(ctx.sr)) > 1
     tables, panels = [], []
     for name, vs in factors(ctx).items():
         rows = []
         for v in [ref, *vs]:
             sentence = compare(ctx.sr, v, ref, "test_accuracy")[0] if v is not ref and v.runs and ref.runs else ""
             rows.append({"label": v.label, "reference": v is ref, "n": len(v.runs), "expected": v.expected,
-                         "test": fmt(v.interval("test_accuracy"), 2), "val": fmt(v.interval("val_acc"), 2),
+                         "test": cell(v, "test_accuracy"), "val": cell(v, "val_acc"),
                          "best_epoch": cell(v, "best_epoch"),
-                         "sec": fmt(v.interval("seconds_per_epoch"), 1), "verdict": sentence})
+                         "sec": cell(v, "seconds_per_epoch", mixed=mixed), "verdict": sentence})
         tables.append({"name": name, "rows": rows})
         series = {v.label: (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
                   for v in [ref, *vs] if v.runs}
@@ -198,4 +212,5 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
     if panels:
         path, url = ctx.figure("factors.png")
         figures.lines(panels, path, f"Validation accuracy per factor (dashed: {ref.label})", shared_colours=False)
-    return {"tables": tables, "url": url, "reference": ref.label, "unit": METRICS["test_accuracy"].unit}
+    return {"tables": tables, "url": url, "reference": ref.label, "unit": METRICS["test_accuracy"].unit,
+            "devices": [short_device(d) for d in devices(ctx.sr)] if mixed else []}

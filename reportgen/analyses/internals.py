@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import figures
 from ..stats import t_interval
-from .context import Context, fmt, probe_rows
+from .context import Context, cell, devices, fmt, probe_rows
 
 
 def _aligned(v, probe: str) -> tuple[list[list[dict]], int, np.ndarray]:
@@ -105,8 +105,8 @@ def gradient_noise(ctx: Context) -> dict[str, Any]:
                      "lr": v.runs[0]["config"]["optim"]["lr"],
                      "scale0": fmt(t_interval([r[0]["noise_scale"] for r in per_seed]), 1),
                      "scale_last": fmt(t_interval([r[n - 1]["noise_scale"] for r in per_seed]), 1),
-                     "slope": fmt(t_interval(slopes), 2), "sec": fmt(v.interval("seconds_per_epoch"), 2),
-                     "gap": fmt(v.interval("generalization_gap"), 2), "test": fmt(v.interval("test_accuracy"), 2)})
+                     "slope": fmt(t_interval(slopes), 2), "sec": cell(v, "seconds_per_epoch", mixed=len(devices(ctx.sr)) > 1),
+                     "gap": cell(v, "generalization_gap"), "test": cell(v, "test_accuracy")})
     url = None
     if rows:
         path, url = ctx.figure("gradient_noise.png")

@@ -68,6 +68,7 @@ def grid_heatmap(ctx: Context) -> dict[str, Any]:
                     mark=(ys.index(value(best, pb)), xs.index(value(best, pa))))
     rows = sorted(({"label": v.label, "val": fmt(v.interval("val_acc"), 2), "n": len(v.runs),
                     "mean": v.interval("val_acc").mean} for v in vs), key=lambda r: -r["mean"])
-    return {"summary": f"Selected on validation accuracy: **{best.label}** ({fmt(best.interval('val_acc'), 2)} %).",
+    return {"summary": f"Selected on validation accuracy: **{best.label}** (validation accuracy "
+                          f"{fmt(best.interval('val_acc'), 2)} %).",
             "url": url, "paths": grid, "best": best.label, "best_val": fmt(best.interval("val_acc"), 2),
             "rows": rows[:5], "cells": len(vs)}
