@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..stats import t_interval
 from ..summary import METRICS, StudyResults, VariantResults, device_of, short_device
 
 TABLE_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "generalization_gap", "best_epoch",
@@ -103,12 +104,22 @@ def cell(v: VariantResults, metric: str, *, mixed: bool = False, mark: bool = Tr
     flag = OUTLIER_MARK if mark and c is not v and m.digits else ""  # counts are the same on every seed
     if m.epoch:
         return epochs(c.values(metric)) + flag
-    iv = c.interval(metric)
-    lo, hi = m.bounds
-    if m.digits and iv.n > 1 and np.isfinite(iv.half_width) and (iv.low < lo or iv.high > hi):
-        vals = [x * m.scale for x in c.values(metric) if np.isfinite(x)]
-        return f"{iv.mean:.{m.digits}f} ({min(vals):.{m.digits}f}–{max(vals):.{m.digits}f})" + flag
-    return fmt(iv, m.digits) + flag
+    if not m.digits:
+        return fmt(c.interval(metric), 0)
+    return bounded([x * m.scale for x in c.values(metric)], m.digits, m.bounds) + flag
+
+
+def bounded(values, digits: int, bounds: tuple[float, float] = (-np.inf, np.inf)) -> str:
+    """:func:`fmt` of the Student-t interval of ``values``, or ``mean (min–max)`` over them when that
+    interval reaches past ``bounds`` (the values the quantity can take, e.g. (0, 100) for a share in
+    %): ``[97.7, 97.6]`` within (0, 100) → ``97.65 ± 0.83``, ``[0.0, 4.2, 2.1]`` → ``2.1 (0.0–4.2)``."""
+    vals = [float(x) for x in values]
+    iv = t_interval(vals) if vals else None
+    if iv is None or not np.isfinite(iv.mean):
+        return "—"
+    if iv.n > 1 and np.isfinite(iv.half_width) and (iv.low < bounds[0] or iv.high > bounds[1]):
+        return f"{iv.mean:.{digits}f} ({min(vals):.{digits}f}–{max(vals):.{digits}f})"
+    return fmt(iv, digits)
 
 
 def timing(v: VariantResults, metric: str, *, mixed: bool = False) -> str:

@@ -12,7 +12,7 @@ from ..findings import compare
 from ..significance import within
 from ..stats import t_interval, verdict
 from ..summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
-from .context import Context, cell, devices, fmt, runs_of
+from .context import Context, bounded, cell, devices, epochs, runs_of
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -73,8 +73,8 @@ def overfitting(ctx: Context) -> dict[str, Any]:
         best, last = v.values("test_accuracy_best_epoch"), v.values("test_accuracy")
         rows.append({"label": v.label, "best_epochs": [r["best_epoch"] for r in v.runs],
                      "opens": ["—" if not np.isfinite(o) else f"{o:.0f}" for o in opens],
-                     "min_val_loss": fmt(t_interval([min(h["val_loss"] for h in r["history"]) for r in v.runs]), 4),
-                     "last_val_loss": fmt(v.interval("val_loss"), 4),
+                     "min_val_loss": bounded([min(h["val_loss"] for h in r["history"]) for r in v.runs], 4, (0, np.inf)),
+                     "last_val_loss": cell(v, "val_loss"),
                      "test_best": cell(v, "test_accuracy_best_epoch"),
                      "test_last": cell(v, "test_accuracy"),
                      "diff": _paired(best, last), "epochs": v.runs[0]["stopped_epoch"],
@@ -101,7 +101,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
         sentence = compare(ctx.sr, v, ref, "test_accuracy")[0] if v is not ref and ref.runs else ""
         rows.append({"label": v.label, "patience": es["patience"] if es else "—",
                      "stopped": [r["stopped_epoch"] for r in v.runs], "best": [r["best_epoch"] for r in v.runs],
-                     "saved": fmt(t_interval(saved), 1) if saved and v is not ref else "—",
+                     "saved": epochs(saved) if saved and v is not ref else "—",
                      "share": f"{100 * np.mean(saved) / np.mean([b['stopped_epoch'] for _, b in paired]):.0f} %"
                      if saved and v is not ref else "—",
                      "test": cell(v, "test_accuracy"),
@@ -152,9 +152,9 @@ def convergence(ctx: Context) -> dict[str, Any]:
         finals = [r["history"][-1]["val_loss"] for r in v.runs]
         rows.append({"label": v.label, "per_seed": ["—" if not np.isfinite(e) else f"{e:.0f}" for e in reach],
                      "reached": f"{len(hit)}/{len(reach)}",
-                     "mean": fmt(t_interval(hit), 1) if len(hit) == len(reach) else
+                     "mean": epochs(hit) if len(hit) == len(reach) else
                      (f"not reached by {len(reach) - len(hit)} seed(s)" if not hit else
-                      f"{np.mean(hit):.1f} (seeds that reached it)"),
+                      f"{epochs(hit)} (seeds that reached it)"),
                      "within": f"{np.mean(within):.4f}" if within else "—",
                      "across": f"{np.std(finals, ddof=1):.4f}" if len(finals) > 1 else "—",
                      "final_val_loss": cell(v, "val_loss"), "test": cell(v, "test_accuracy")})
