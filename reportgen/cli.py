@@ -131,6 +131,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     specs = _specs(args, console, strict=False)
     results, _ = _paths(args)
     table = Table("study", "variants × seeds", "status", "wall time")
+    notes: list[str] = []  # per study with stale results: what made them stale
     for spec in specs:
         planned = plan([spec], results, smoke=args.smoke)
         files = dict(store.iter_results(results, spec.name))
@@ -147,10 +148,27 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         if not planned:  # e.g. an explore study: it reads the data set when its page renders
             table.add_row(spec.name, f"— ({spec.study.kind})", "up to date (nothing to train)", "—")
             continue
+        if stale:
+            notes.append(f"{spec.name}: {len(stale)} stale: {', '.join(stale_reasons(stale, files))}")
         table.add_row(spec.name, f"{n_var} × {len(planned) // max(n_var, 1)}",
                       f"{status} ({len(todo)} to run)" if todo else status, f"{wall / 60:.1f} min")
     console.print(table)
+    for note in notes:
+        console.print(escape(note), highlight=False, soft_wrap=True)
     return 0
+
+
+def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
+    """Why these planned runs' stored results have another key: each numerics version bump
+    (``trainer 1→2``, :func:`reportgen.numerics.changes`), or a changed config or input."""
+    from .numerics import changes
+
+    out: list[str] = []
+    for p in stale:
+        for reason in changes(files[p.path].get("numerics"), p.run.numerics) or ["config or inputs changed"]:
+            if reason not in out:
+                out.append(reason)
+    return out
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:

@@ -110,7 +110,7 @@ def provenance(device: Any) -> dict[str, Any]:
 def header(p: Planned) -> dict[str, Any]:
     r = p.run
     return {"schema_version": store.SCHEMA_VERSION, "key": p.key, "study": r.study, "variant": r.variant,
-            "label": r.label, "seed": r.seed, "runner_version": r.runner_version,
+            "label": r.label, "seed": r.seed, "numerics": r.numerics,
             "config": r.config.model_dump(mode="json")}
 
 

@@ -100,13 +100,14 @@ def test_resnets_take_one_channel_and_give_ten_logits():
     assert n18 == 11_689_512 - 64 * 2 * 49 - (512 * 990 + 990)
 
 
-def test_eval_probes_enter_the_runner_version_only_of_runs_that_use_them(tmp_path):
+def test_eval_probes_enter_the_numerics_only_of_runs_that_use_them(tmp_path):
     from reportgen.expand import Run
 
     plain = Run("s", "v", "v", 0, RunConfig())
     probed = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="weight_norms"),)))
     curve = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="test_curve"),)))
-    assert len({plain.runner_version, probed.runner_version, curve.runner_version}) == 3
+    assert len({plain.key, probed.key, curve.key}) == 3
+    assert "probe.test_curve" in curve.numerics and "probe.test_curve" not in probed.numerics
 
 
 def test_test_curve_records_each_epoch_and_ends_at_the_final_test_accuracy(tiny_mnist):
