@@ -249,3 +249,17 @@ def test_provenance_names_the_cpu_kernels_and_threads():
     Provenance.model_validate(p)
     assert torch.backends.cpu.get_cpu_capability() in p["device"]
     assert p["device"].endswith(f"{torch.get_num_threads()} threads)")
+
+
+def test_global_options_are_accepted_after_the_subcommand_too(tmp_path, capsys):
+    exp, results = tmp_path / "exp", tmp_path / "r"
+    spec = write_spec(exp, "alpha")
+    fake_results(plan([spec], results))
+    for argv in (["plan", "--experiments", str(exp), "--results-dir", str(results)],
+                 ["--experiments", str(exp), "plan", "--results-dir", str(results)],
+                 ["--experiments", str(exp), "--results-dir", str(tmp_path / "elsewhere"), "plan",
+                  "--results-dir", str(results)]):
+        assert main(argv) == 0
+        assert "0 to train, 0 to reuse, 4 cached" in capsys.readouterr().err
+    assert main(["--experiments", str(exp), "--results-dir", str(results), "plan"]) == 0  # before it, as always
+    assert "4 cached" in capsys.readouterr().err
