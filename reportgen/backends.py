@@ -3,7 +3,8 @@ pool of local worker processes, one per core or GPU) and ``ray`` (a Ray cluster:
 existing one by address). Workers run :func:`reportgen.execute.run_job` and send each result back;
 the driver stores it. A worker that dies mid-run is replaced and its run started again, resuming
 from the run's last checkpoint; a run that fails for its own reasons comes back as ``failed`` and is
-not retried. On the CPU a run's numbers do not depend on the backend, given the same threads per run.
+not retried. On the CPU a run's numbers do not depend on the backend: every backend gives a run the
+same torch threads (``--threads``, default :data:`reportgen.execute.DEFAULT_THREADS`).
 """
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ class Serial:
 
 
 class Processes:
-    """A pool of ``workers`` spawned processes (default: one per core, or one per GPU). Each worker
-    uses ``cores // workers`` torch threads unless the job says otherwise."""
+    """A pool of ``workers`` spawned processes (default: one per core, or one per GPU), each running
+    its job with the job's torch threads."""
 
     def __init__(self, workers: int | None = None, max_retries: int = 2) -> None:
         import torch
@@ -64,8 +65,7 @@ class Processes:
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
 
     def run(self, jobs: list[Job], arrived: Arrived, interrupted: Interrupted, report) -> None:
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
-        pending = [j if j.threads else _with_threads(j, threads) for j in jobs]
+        pending = list(jobs)
         attempts = {j.key: 0 for j in pending}
         while pending:
             pool = self._pool()
@@ -110,12 +110,6 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         proc.terminate()
 
 
-def _with_threads(job: Job, threads: int) -> Job:
-    from dataclasses import replace
-
-    return replace(job, threads=threads)
-
-
 class Ray:
     """Ray tasks: one per run, ``num_cpus=cpus_per_run`` and a fraction of a GPU (``gpus_per_run``,
     e.g. 0.25 lets four small models share one GPU). Ray restarts a task whose worker died
@@ -144,8 +138,7 @@ class Ray:
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kw)
         task = ray.remote(run_job).options(num_cpus=self.cpus_per_run, num_gpus=self.gpus_per_run,
                                            max_retries=self.max_retries, retry_exceptions=False)
-        threads = max(1, int(self.cpus_per_run))
-        refs = {task.remote(j if j.threads else _with_threads(j, threads)): j for j in jobs}
+        refs = {task.remote(j): j for j in jobs}
         try:
             while refs:
                 done, _ = ray.wait(list(refs), num_returns=1)

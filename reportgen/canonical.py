@@ -19,7 +19,7 @@ What differs from the example, so that both sides of the benchmark train the sam
   sides. Without augmentation, on the CPU, both sides then compute the same training run;
 - nothing is printed.
 
-Not part of the runner version: nothing trained for a study runs through this module.
+Not a numerics component (:mod:`reportgen.numerics`): nothing trained for a study runs through this module.
 """
 from __future__ import annotations
 

@@ -131,6 +131,7 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     specs = _specs(args, console, strict=False)
     results, _ = _paths(args)
     table = Table("study", "variants × seeds", "status", "wall time")
+    notes: list[str] = []  # per study with stale results: what made them stale
     for spec in specs:
         planned = plan([spec], results, smoke=args.smoke)
         files = dict(store.iter_results(results, spec.name))
@@ -147,10 +148,27 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         if not planned:  # e.g. an explore study: it reads the data set when its page renders
             table.add_row(spec.name, f"— ({spec.study.kind})", "up to date (nothing to train)", "—")
             continue
+        if stale:
+            notes.append(f"{spec.name}: {len(stale)} stale: {', '.join(stale_reasons(stale, files))}")
         table.add_row(spec.name, f"{n_var} × {len(planned) // max(n_var, 1)}",
                       f"{status} ({len(todo)} to run)" if todo else status, f"{wall / 60:.1f} min")
     console.print(table)
+    for note in notes:
+        console.print(escape(note), highlight=False, soft_wrap=True)
     return 0
+
+
+def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
+    """Why these planned runs' stored results have another key: each numerics version bump
+    (``trainer 1→2``, :func:`reportgen.numerics.changes`), or a changed config or input."""
+    from .numerics import changes
+
+    out: list[str] = []
+    for p in stale:
+        for reason in changes(files[p.path].get("numerics"), p.run.numerics) or ["config or inputs changed"]:
+            if reason not in out:
+                out.append(reason)
+    return out
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
@@ -264,11 +282,17 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     return command(args, console)
 
 
+def _global_options(p: argparse.ArgumentParser, default: object = None) -> None:
+    """``--experiments``, ``--results-dir``, ``--docs-dir``: on the main parser (defaults) and on each
+    subcommand (``argparse.SUPPRESS``: given there, they override; not given, the main parser's stand)."""
+    p.add_argument("--experiments", default="experiments" if default is None else default, help="folder of spec files")
+    p.add_argument("--results-dir", default=default, help="default: results/ (.smoke/results with --smoke)")
+    p.add_argument("--docs-dir", default=default, help="default: docs/ (.smoke/docs with --smoke)")
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="reportgen", description=__doc__.splitlines()[0])
-    ap.add_argument("--experiments", default="experiments", help="folder of spec files")
-    ap.add_argument("--results-dir", help="default: results/ (.smoke/results with --smoke)")
-    ap.add_argument("--docs-dir", help="default: docs/ (.smoke/docs with --smoke)")
+    _global_options(ap)
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name, fn, helptext in (("run", cmd_run, "train what is missing, then render"),
                                ("render", cmd_render, "results → docs, no training"),
@@ -278,6 +302,7 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext)
         p.set_defaults(fn=fn)
         p.add_argument("names", nargs="*", metavar="STUDY", help="study names (default: all)")
+        _global_options(p, argparse.SUPPRESS)  # also after the subcommand; unset there, the global value holds
         if name in ("run", "plan", "list", "render"):
             p.add_argument("--smoke", action="store_true", help="small subset, 1 epoch, 1 seed; writes under .smoke/")
         if name in ("run", "plan"):
@@ -295,7 +320,9 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--backend", default="serial", choices=("serial", "processes", "ray"),
                            help="where runs train: this process, a local process pool, or a Ray cluster")
             p.add_argument("--workers", type=int, help="processes/ray: parallel runs (default: cores, or GPUs)")
-            p.add_argument("--threads", type=int, help="torch CPU threads per run (same number → same CPU numbers)")
+            p.add_argument("--threads", type=int, help=(
+                "torch CPU threads per run (default 1 on every backend: the same number gives the same CPU "
+                "numbers; processes and ray use the cores by running one run per core)"))
             p.add_argument("--address", help="ray: cluster address ('auto', 'ray://host:10001'); default: a local cluster")
             p.add_argument("--max-retries", type=int, default=2, help="processes/ray: restarts of a run whose worker died")
             p.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPU share per run, e.g. 0.25")

@@ -1,7 +1,7 @@
 """MNIST on the device: load the verified files once as normalised tensors, and split them.
 
 Finding, fetching and checking the files is :mod:`reportgen.fetch`; this module is what turns them
-into the numbers a run sees, so it is part of the runner version.
+into the numbers a run sees: the numerics component ``data`` (:mod:`reportgen.numerics`).
 """
 from __future__ import annotations
 
@@ -77,7 +77,12 @@ def load(root: Path, device: torch.device | str = "cpu", download: bool = True) 
     import torch
 
     md5 = ensure(root, download=download)
-    raw = read_raw(root)
+    return normalise(read_raw(root), device, md5)
+
+
+def normalise(raw: dict[str, torch.Tensor], device: torch.device | str, md5: str) -> MNIST:
+    """:class:`MNIST` on ``device`` from :func:`read_raw`'s uint8 images (N, 28, 28) and int64 labels:
+    images ``(pixel/255 - MEAN) / STD`` as float32 (N, 1, 28, 28)."""
 
     def norm(x: torch.Tensor) -> torch.Tensor:
         return ((x.to(device).float().div_(255) - MEAN) / STD).unsqueeze(1).contiguous()

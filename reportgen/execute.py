@@ -5,10 +5,7 @@ Never imports analysis or rendering code: reporting stays out of training.
 """
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import signal
-import subprocess
 import threading
 import time
 import traceback
@@ -21,9 +18,9 @@ from rich.console import Console
 
 from . import checkpoint, store
 from .catalog import Spec
-from .fetch import DATASET_MD5
 from .expand import Run, expand
 from .progress import Reporter
+from .provenance import attempt, earlier_attempts, now, provenance  # noqa: F401 - provenance re-exported
 
 
 @dataclass(frozen=True)
@@ -84,33 +81,16 @@ def plan(specs: list[Spec], results: Path, smoke: bool = False, force: bool = Fa
     return out
 
 
-def _git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "reportgen"],
-                               capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def provenance(device: Any) -> dict[str, Any]:
-    import torch
-
-    # The vector ISA torch dispatches CPU kernels to (AVX2, AVX512, ...): the same seed gives the same
-    # numbers on one host, but hosts with other kernels differ in the last digits.
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu ({platform.processor() or platform.machine()}, {torch.backends.cpu.get_cpu_capability()}, " \
-        f"{torch.get_num_threads()} threads)"
-    return {"git_commit": _git_commit(), "torch": torch.__version__, "python": platform.python_version(),
-            "device": name, "data_md5": DATASET_MD5,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+#: torch CPU threads per run when ``--threads`` is not given, on every backend: a run's CPU numbers
+#: depend on its thread count, so serial, processes and ray give the same numbers by default. The
+#: parallel backends use the cores by running one run per core.
+DEFAULT_THREADS = 1
 
 
 def header(p: Planned) -> dict[str, Any]:
     r = p.run
     return {"schema_version": store.SCHEMA_VERSION, "key": p.key, "study": r.study, "variant": r.variant,
-            "label": r.label, "seed": r.seed, "runner_version": r.runner_version,
+            "label": r.label, "seed": r.seed, "numerics": r.numerics,
             "config": r.config.model_dump(mode="json")}
 
 
@@ -134,7 +114,7 @@ class Job:
     seed: int
     data_root: str
     device: str = "auto"
-    threads: int | None = None  # torch CPU threads; the same number gives bit-identical CPU results
+    threads: int | None = None  # torch CPU threads (None: DEFAULT_THREADS); the same number, the same CPU numbers
     save_model: bool = False  # write the final weights beside the results (see reportgen.modelstore)
     members: tuple["Job", ...] = ()  # a pack: these runs train together (reportgen.packing); empty: one run
 
@@ -150,8 +130,9 @@ class Job:
 
 
 def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job:
+    """The job of a planned run; ``threads`` None: :data:`DEFAULT_THREADS` (whatever the backend)."""
     return Job(p.key, str(p.path), header(p), p.run.config.model_dump(mode="json"), p.run.seed, str(data_root),
-               device, threads, p.save_model)
+               device, threads or DEFAULT_THREADS, p.save_model)
 
 
 _DATA: dict[tuple[str, str], Any] = {}  # MNIST per (root, device), loaded once per worker process
@@ -164,8 +145,7 @@ def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
 
     from . import data as data_mod
 
-    if job.threads:
-        torch.set_num_threads(job.threads)
+    torch.set_num_threads(job.threads or DEFAULT_THREADS)
     dev = resolve_device(job.device)
     if (job.data_root, str(dev)) not in _DATA:
         _DATA[(job.data_root, str(dev))] = data_mod.load(Path(job.data_root), dev)
@@ -207,7 +187,7 @@ def run_job(job: Job, on_epoch=None) -> dict:
     dev, mnist, prov = worker_setup(job)
     ckpt = checkpoint.checkpoint_path(job.results, job.key)
     config = RunConfig.model_validate(job.config)
-    t0 = time.perf_counter()
+    t0, started, before, earlier = time.perf_counter(), now(), 0, []
     try:
         with checkpoint.run_lock(job.results, job.key), Peak(dev) as peak:
             try:
@@ -222,18 +202,20 @@ def run_job(job: Job, on_epoch=None) -> dict:
                     out = range_test(config, job.seed, mnist)
                 else:
                     resume = checkpoint.load(ckpt)
-                    # A resumed run's wall time includes its earlier, killed attempts (their epochs are in its history).
-                    t0 -= (resume or {}).get("wall_seconds", 0.0)
+                    # A resumed run records its earlier, killed attempts too (their epochs are in its history).
+                    earlier, before = earlier_attempts(resume), len((resume or {}).get("history", ()))
                     out = train_run(config, job.seed, mnist, probes=probes, on_epoch=on_epoch, resume=resume,
-                                    checkpoint=lambda state: checkpoint.save(
-                                        ckpt, {**state, "wall_seconds": time.perf_counter() - t0}))
+                                    checkpoint=lambda state: checkpoint.save(ckpt, {**state, "attempts": earlier + [
+                                        attempt(prov, started, time.perf_counter() - t0, len(state["history"]) - before)]}))
                 out = finish_run(job, out.pop("model"), out, mnist.x_test)
             except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
                 out = failure(err)
     except checkpoint.Busy as busy:
         return {"status": "busy", "reason": str(busy)}
-    return {**job.header, **out, "wall_seconds": time.perf_counter() - t0, "peak_mem_mb": peak.mb,
-            "provenance": prov}
+    epochs = len(out["history"]) - before if "history" in out else None
+    attempts = earlier + [attempt(prov, started, time.perf_counter() - t0, epochs)]
+    return {**job.header, **out, "wall_seconds": sum(a["wall_seconds"] for a in attempts), "peak_mem_mb": peak.mb,
+            "provenance": {**prov, "attempts": attempts}}
 
 
 def measure(model: Any, x_test: Any) -> dict[str, Any]:
@@ -326,6 +308,7 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                     summary.busy.append(job.tag)
                     report.run_done(f"{job.tag} skipped: {result['reason']}")
                     return
+                result.setdefault("provenance", {})["created"] = now()  # when the result is written
                 store.write_json(Path(job.path), result)
                 checkpoint.checkpoint_path(job.results, job.key).unlink(missing_ok=True)
                 summary.trained += 1

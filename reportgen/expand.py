@@ -1,8 +1,9 @@
 """Study → list of runs: apply the sweep's overrides to the base config, one run per (variant, seed).
 
 A run's identity is its *key*: a SHA-256 over the canonical resolved config, the seed, the data
-checksum and the runner version (see :mod:`reportgen.version`). Nothing else (study name, title,
-analyses, docstring) enters it, so the same baseline declared by three studies trains once.
+checksum and the numerics version of each component the run uses (see :mod:`reportgen.numerics`).
+Nothing else (study name, title, analyses, source code, docstrings) enters it, so the same baseline
+declared by three studies trains once, and a refactor retrains nothing.
 """
 from __future__ import annotations
 
@@ -20,14 +21,9 @@ from typing import Any, Iterable
 from pydantic import ValidationError
 
 from .fetch import DATASET_MD5
+from .numerics import versions
 from .spec import VARIANT_SLUG, FromResults, RunConfig, Study
-from .version import runner_version
 
-#: Probes of ``probes_eval.py`` and ``probes_predict.py`` (kept here too: expand stays torch-free).
-EVAL_PROBES = ("test_curve", "feature_maps")
-PREDICT_PROBES = ("predictions", "custom_digits", "robustness", "sanity")
-#: The probes whose inputs :mod:`reportgen.digits` makes (preprocessing, synthetic set, perturbations).
-DIGITS_PROBES = ("custom_digits", "robustness")
 #: Set by ``reportgen run --images DIR``: the folder every ``custom_digits`` probe reads instead of its own.
 IMAGES_ENV = "REPORTGEN_IMAGES"
 
@@ -51,22 +47,17 @@ class Run:
     config: RunConfig
 
     @property
-    def runner_version(self) -> str:
-        """Hash of the code that computes this run (see :mod:`reportgen.version`)."""
-        c = self.config
-        return runner_version(c.model.kind, augmented=c.train.augment is not None, probed=bool(c.probes),
-                              eval_probed=any(p.name in EVAL_PROBES for p in c.probes),
-                              range_test=c.train.range_test is not None,
-                              predict_probed=any(p.name in PREDICT_PROBES for p in c.probes),
-                              digits_probed=any(p.name in DIGITS_PROBES for p in c.probes))
+    def numerics(self) -> dict[str, int]:
+        """``{component: numerics version}`` of the components this run uses (:mod:`reportgen.numerics`)."""
+        return versions(self.config)
 
     @property
     def key(self) -> str:
-        """Hex SHA-256 identifying this run's numbers (config, seed, data checksum, runner version and,
-        for a ``custom_digits`` probe, the contents of its image folder, so adding a photo re-runs it,
-        and of the fonts its synthetic fallback set is drawn in)."""
+        """Hex SHA-256 identifying this run's numbers: the canonical config (:func:`key_config`), seed,
+        data checksum and :attr:`numerics` and, for a ``custom_digits`` probe, the contents of its image
+        folder (adding a photo re-runs it) and of the fonts its synthetic fallback set is drawn in."""
         payload = {"config": key_config(self.config), "seed": self.seed,
-                   "data_md5": DATASET_MD5, "runner": self.runner_version}
+                   "data_md5": DATASET_MD5, "numerics": self.numerics}
         folders = [p.images_dir() for p in self.config.probes if p.images_dir()]
         if folders:
             payload["inputs"] = [folder_digest(f) for f in folders]

@@ -1,5 +1,5 @@
-"""MNIST files on disk: locate, fetch when missing, verify (md5). Touches no tensors, so it is not
-part of the runner version: editing how files are found or fetched retrains nothing.
+"""MNIST files on disk: locate, fetch when missing, verify (md5). Touches no tensors: the files a run
+reads are pinned by their md5 (the data checksum in every key), however they were found or fetched.
 
 Layout is torchvision's: ``<root>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``.
 Root: ``--data-dir``, else ``$REPORTGEN_DATA``, else ``./data``. Missing files are fetched in order by

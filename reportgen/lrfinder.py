@@ -3,7 +3,7 @@ Networks", sec. 3.3): train one epoch while the learning rate grows exponentiall
 to ``end_lr``, record the loss of every step, and read a learning rate off the curve.
 
 A run whose ``train.range_test`` is set is trained here instead of by :func:`reportgen.train.train_run`
-(its runner version hashes this file). Same model, optimizer, data split and data order as a normal
+(numerics component ``range_test``). Same model, optimizer, data split and data order as a normal
 run; no validation passes (the curve is the result).
 """
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What a model costs, measured from the model itself (never typed): parameters per layer, FLOPs per
-image, and inference throughput. Not part of the runner version: nothing here changes a run's numbers.
+image, and inference throughput. Not a numerics component (:mod:`reportgen.numerics`): nothing here
+changes a run's numbers.
 
 FLOPs follow ``torch.utils.flop_counter.FlopCounterMode``: 2 FLOPs per multiply-add of convolutions
 and matrix products (so a Linear(784, 128) costs 2·784·128 = 200,704 FLOPs per image); elementwise

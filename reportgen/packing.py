@@ -17,6 +17,7 @@ from typing import Any
 
 from . import checkpoint
 from .execute import Job, failure, finish_run, worker_setup
+from .provenance import attempt, now
 from .peakmem import Peak
 
 #: Runs per pack on CUDA when memory allows (issue 8's K = 8 target).
@@ -86,7 +87,7 @@ def run_pack(job: Job, on_epoch=None) -> dict:
 
     dev, mnist, prov = worker_setup(job)
     members = job.members
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), now()
     try:
         with contextlib.ExitStack() as locks:
             for m in members:
@@ -103,5 +104,6 @@ def run_pack(job: Job, on_epoch=None) -> dict:
     share = (time.perf_counter() - t0) / len(members)
     results: list[dict[str, Any]] = [
         {**m.header, **o, "wall_seconds": share, "peak_mem_mb": peak.mb,
-         "provenance": {**prov, "packed_with": len(members)}} for m, o in zip(members, outs)]
+         "provenance": {**prov, "attempts": [attempt(prov, started, share, len(o["history"]) if "history" in o else None)],
+                        "packed_with": len(members)}} for m, o in zip(members, outs)]
     return {"status": "pack", "results": results}

@@ -1,7 +1,6 @@
 """The one registry of every probe a spec may name (``spec.ProbeName``), by name.
 
-Kept apart from the probe modules so that registering a new probe changes none of their hashes
-(:mod:`reportgen.version` hashes a probe module only for the runs that use its probes).
+Each probe is a numerics component of its own (``probe.<name>`` in :data:`reportgen.numerics.VERSIONS`).
 """
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models.common import ACTIVATIONS
+from .quantized import encode
 from .spec import ProbeSpec, RunConfig
 
 #: Batch sizes at which ``grad_noise`` measures the minibatch gradient variance, besides the run's own.
@@ -280,7 +281,8 @@ class GradNoise(Probe):
 
 class FirstLayerWeights(Probe):
     """The final first-layer weights (Linear: (units, 784) as (units, 28, 28); Conv: (out, in, k, k)),
-    rounded to 5 decimals, and their shape."""
+    rounded to 5 decimals and stored as uint8 codes per unit or filter (:func:`reportgen.quantized.encode`),
+    and their shape."""
 
     name = "first_layer_weights"
 
@@ -295,7 +297,7 @@ class FirstLayerWeights(Probe):
         w = weighted_layers(model)[0][1].weight.detach().float().cpu()
         if w.dim() == 2 and w.shape[1] == 784:
             w = w.reshape(-1, 28, 28)
-        self.rows = [{"epoch": "final", "shape": list(w.shape), "weights": np.round(w.numpy(), 5).tolist()}]
+        self.rows = [{"epoch": "final", "shape": list(w.shape), "weights": encode(np.round(w.numpy(), 5))}]
 
 
 class DigitPanel(Probe):

@@ -1,6 +1,5 @@
 """Probes that only evaluate the model (no RNG, no update): test accuracy per epoch and the feature
-maps of one digit. A separate module so that adding them did not change the runner version of runs
-with the older probes of :mod:`reportgen.probes`; runs that use these hash this file too.
+maps of one digit. Numerics components ``probe.test_curve`` and ``probe.feature_maps``.
 """
 from __future__ import annotations
 
@@ -12,9 +11,10 @@ from torch import nn
 
 from . import probes
 from .probes import Probe, measuring
+from .quantized import encode
 from .spec import ProbeSpec, RunConfig
 
-#: Probe names implemented here (the runner version adds this file for runs that use one).
+#: Probe names implemented here.
 NAMES = ("test_curve", "feature_maps")
 
 
@@ -42,7 +42,8 @@ class TestCurve(Probe):
 
 class FeatureMaps(Probe):
     """For the test image ``indices[0]`` (default 0): the outputs of the first two Conv2d layers of the
-    final model, (C, H, W) each, rounded to 4 decimals, with the image's label."""
+    final model, (C, H, W) each, rounded to 4 decimals and stored as uint8 codes per channel
+    (:func:`reportgen.quantized.encode`), with the image's label."""
 
     name = "feature_maps"
 
@@ -68,4 +69,4 @@ class FeatureMaps(Probe):
             for h in hooks:
                 h.remove()
         self.rows = [{"layer": f"conv{i + 1}", "index": self.index, "label": int(self.y[self.index]),
-                      "shape": list(m.shape), "maps": np.round(m.numpy(), 4).tolist()} for i, m in enumerate(maps)]
+                      "shape": list(m.shape), "maps": encode(np.round(m.numpy(), 4))} for i, m in enumerate(maps)]

@@ -1,9 +1,8 @@
 """Probes of the prediction-behaviour studies, taken once on the final model (``predictions``,
 ``custom_digits``, ``robustness``) or once before the first update (``sanity``).
 
-A separate module so that adding them left the runner version of every earlier run unchanged; runs
-that use one of these hash this file too (:mod:`reportgen.version`). None of them draws from the
-training RNG (``measuring`` forks it; ``sanity`` works on a copy of the model), so a probed run trains
+Each is its own numerics component (``probe.<name>``, :mod:`reportgen.numerics`); ``custom_digits``
+and ``robustness`` also use ``digits``. None of them draws from the training RNG (``measuring`` forks it; ``sanity`` works on a copy of the model), so a probed run trains
 exactly like an unprobed one.
 """
 from __future__ import annotations

@@ -18,6 +18,7 @@ SPEC_MODELS = (spec.Study, spec.MLP, spec.CNN, spec.Layers, spec.Conv, spec.MaxP
                spec.StepLR, spec.Cosine, spec.Augment, spec.RangeTest, spec.Data, spec.ProbeSpec, spec.Sweep, spec.Expect)
 RESULT_MODELS = (resultschema.Result, resultschema.HistoryRow, resultschema.TestMetrics, resultschema.ClassMetrics,
                  resultschema.CalibrationBin, resultschema.BestEpochMetrics, resultschema.Provenance,
+                 resultschema.Attempt, resultschema.QuantizedArray,
                  resultschema.ArchitectureRow, resultschema.RangeTestResult)
 
 

@@ -77,9 +77,13 @@ def provenance(sr: StudyResults) -> list[tuple[str, str]]:
         return []
     created = sorted(r["provenance"]["created"] for r in runs)
     wall = sum(r.get("wall_seconds", 0.0) for r in runs)
+    used = {name: v for r in runs for name, v in (r.get("numerics") or {}).items()}  # one version each: keys match
+    resumed = [len(r["provenance"]["attempts"]) for r in runs if len(r["provenance"].get("attempts") or ()) > 1]
     return [("runs", f"{len(runs)} result files under results/{sr.name}/"),
-            ("git commit", values(lambda r: r["provenance"]["git_commit"])),
-            ("runner version", values(lambda r: r["runner_version"])),
+            ("git commit", values(lambda r: r["provenance"]["git_commit"]
+                                  + ("+dirty" if r["provenance"].get("git_dirty") else ""))),
+            ("numerics versions", ", ".join(f"{name} {v}" for name, v in used.items()) or "—"),
+            *([("resumed runs", f"{len(resumed)} ({sum(resumed)} attempts)")] if resumed else []),
             ("torch", values(lambda r: r["provenance"]["torch"])),
             ("device", values(lambda r: r["provenance"]["device"])),
             ("data md5", values(lambda r: r["provenance"]["data_md5"])),

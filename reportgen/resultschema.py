@@ -68,16 +68,48 @@ class BestEpochMetrics(_Model):
     macro_f1: float
 
 
+class Attempt(_Model):
+    """One attempt at a run: the first, and one more each time a killed run resumed from its checkpoint."""
+
+    started: str | None = Field(None, description="UTC time the attempt started, ISO 8601")
+    wall_seconds: float = Field(description="wall time of the attempt, s; for an attempt that was killed, up "
+                                            "to its last checkpoint (the work after it was lost and redone)")
+    device: str | None = Field(None, description="as Provenance.device, for this attempt")
+    threads: int | None = Field(None, description="torch CPU threads of this attempt")
+    epochs: int | None = Field(None, description="epochs this attempt trained (and checkpointed)")
+
+
 class Provenance(_Model):
-    git_commit: str = Field(description="commit of the code that trained the run ('+dirty' when reportgen/ had edits)")
+    git_commit: str = Field(description="commit of the package that trained the run ('unknown' outside a git "
+                                        "checkout); results of schema < 3 may end in '+dirty' (see git_dirty)")
+    git_dirty: bool | None = Field(None, description="true when reportgen/ had uncommitted changes (edited, added "
+                                                     "or deleted files) as the run started; absent before schema 3 "
+                                                     "and outside a git checkout")
     torch: str
     python: str
-    device: str = Field(description="GPU name, or 'cpu (<processor>, [<vector ISA torch uses>, ]<threads> threads)'")
+    device: str = Field(description="GPU name, or 'cpu (<processor>, [<vector ISA torch uses>, ]<threads> threads)'; "
+                                    "for a resumed run, its last attempt's")
     data_md5: str = Field(description="md5 over the four MNIST files' md5s")
-    created: str = Field(description="UTC time the result was written, ISO 8601")
+    created: str = Field(description="UTC time the result was written, ISO 8601 (for a copy reused from another "
+                                     "study, the source's; schema < 3: when the run's last attempt started)")
+    attempts: list[Attempt] | None = Field(None, description="every attempt at the run in order (absent before "
+                                                            "schema 3); wall_seconds is their sum")
     reused_from: str | None = Field(None, description="for a run shared with another study: the file it was copied from")
     packed_with: int | None = Field(None, description="runs trained together with this one in one vmapped step "
                                                       "(reportgen.multirun), this one included; absent when alone")
+
+
+class QuantizedArray(_Model):
+    """A large float array of a probe (``first_layer_weights.weights``, ``feature_maps.maps``) stored
+    compactly (``reportgen.quantized``): slice ``i`` along the first axis decodes to
+    ``offset[i] + scale[i] * q``, ``q`` the uint8 codes of ``data``, row-major; each value is within
+    ``scale[i] / 2`` of the measured one and each slice keeps its minimum and maximum."""
+
+    encoding: Literal["uint8"]
+    shape: list[int] = Field(description="shape of the decoded array")
+    offset: list[float] = Field(description="per slice of the first axis: its minimum")
+    scale: list[float] = Field(description="per slice: (maximum − minimum) / 255")
+    data: str = Field(description="base64 of prod(shape) uint8 codes, row-major (C order)")
 
 
 class ArchitectureRow(_Model):
@@ -103,12 +135,17 @@ class Result(_Model):
     reason and the provenance only."""
 
     schema_version: int
-    key: str = Field(description="sha256 over the resolved config, seed, data checksum and runner version")
+    key: str = Field(description="sha256 over the resolved config, seed, data checksum and numerics versions "
+                                 "(and, for a custom_digits probe, its images and fonts)")
     study: str
     variant: str = Field(description="the variant's folder name (slug)")
     label: str = Field(description="the variant's readable name")
     seed: int
-    runner_version: str = Field(description="hash of the code that computes a run's numbers")
+    numerics: dict[str, int] | None = Field(None, description=(
+        "numerics version of each component the run uses (reportgen.numerics), as hashed into the key; absent "
+        "in results of schema < 3 that were not re-keyed"))
+    runner_version: str | None = Field(None, description="schema < 3 only: hash of the source files that computed "
+                                                         "the run, which the key held before numerics versions")
     config: RunConfig = Field(description="the resolved run config (see the spec reference)")
     status: Literal["completed", "diverged", "failed", "interrupted"]
     reason: str = Field("", description="why a run diverged, stopped early, failed or was interrupted")
@@ -123,9 +160,12 @@ class Result(_Model):
     architecture: list[ArchitectureRow] | None = Field(None, description="the model's leaf layers in call order")
     inference_images_per_s: float | None = Field(
         None, description="eval-mode throughput on the test set on the training device, images/s (best of 2)")
-    probes: dict[str, Any] = Field(default_factory=dict, description="training-time probes, by name (see reportgen.probes)")
+    probes: dict[str, Any] = Field(default_factory=dict, description=(
+        "training-time probes, by name (see reportgen.probes); first_layer_weights[].weights and "
+        "feature_maps[].maps are QuantizedArray"))
     range_test: RangeTestResult | None = Field(None, description="for a run with train.range_test: the lr range test")
-    wall_seconds: float | None = Field(None, description="wall time of the whole run, s (a packed run: its share)")
+    wall_seconds: float | None = Field(None, description="wall time of the whole run, s, summed over its attempts "
+                                                         "(a packed run: its share)")
     peak_mem_mb: float | None = Field(None, description=(
         "peak memory of training the run above what was in use when it started (the resident data set is "
         "not counted), MiB (reportgen.peakmem): on CUDA from torch.cuda.max_memory_allocated, on the CPU from "

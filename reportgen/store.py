@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 #: Version of the result format. 2: ``test.least_confident_correct``/``least_confident_conf`` added
-#: (absent in version-1 files, which are otherwise the same). Older files are migrated on reading.
-SCHEMA_VERSION = 2
+#: (absent in version-1 files, which are otherwise the same). 3: ``numerics`` (the components'
+#: numerics versions, which the key holds instead of ``runner_version``), ``provenance.git_dirty`` and
+#: ``provenance.attempts``; the arrays of the ``first_layer_weights`` and ``feature_maps`` probes are
+#: stored compactly (:mod:`reportgen.quantized`). Older files are migrated on reading.
+SCHEMA_VERSION = 3
 #: Statuses whose result is final for its key: retraining would give the same numbers.
 FINAL = ("completed", "diverged")
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -82,8 +85,33 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "schema_version": 2}  # v2 only adds optional fields
 
 
+#: The probe arrays version 3 stores compactly: ``{probe: field of each of its rows}``.
+COMPACT_PROBE_ARRAYS = {"first_layer_weights": "weights", "feature_maps": "maps"}
+
+
+def compact_probes(probes: dict[str, Any]) -> dict[str, Any]:
+    """``probes`` with the nested-list arrays of :data:`COMPACT_PROBE_ARRAYS` encoded by
+    :func:`reportgen.quantized.encode` (already encoded ones are kept)."""
+    from .quantized import encode, is_encoded
+
+    out = dict(probes)
+    for name, field in COMPACT_PROBE_ARRAYS.items():
+        if out.get(name):
+            out[name] = [{**row, field: row[field] if is_encoded(row[field]) else encode(row[field])}
+                         for row in out[name]]
+    return out
+
+
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Compact probe arrays; ``numerics`` stays absent (a version-2 file's key hashes source files)."""
+    out = {**data, "schema_version": 3}
+    if data.get("probes"):
+        out["probes"] = compact_probes(data["probes"])
+    return out
+
+
 #: ``{version: function}`` turning a result of that version into the next one.
-MIGRATIONS = {1: _v1_to_v2}
+MIGRATIONS = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -127,6 +127,6 @@ def valid_result(key: str, status: str = "completed", study: str = "s", variant:
     from reportgen.store import SCHEMA_VERSION
 
     return {"schema_version": SCHEMA_VERSION, "key": key, "study": study, "variant": variant, "label": variant,
-            "seed": seed, "runner_version": "0" * 16, "config": RunConfig().model_dump(mode="json"), "status": status,
+            "seed": seed, "numerics": {"data": 1}, "config": RunConfig().model_dump(mode="json"), "status": status,
             "provenance": {"git_commit": "test", "torch": "test", "python": "3", "device": "cpu", "data_md5": "x",
                            "created": "2026-01-01T00:00:00+00:00"}, **extra}

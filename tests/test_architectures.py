@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from reportgen.analyses.architectures import _stays_above
 from reportgen.catalog import SpecError, load_spec
 from reportgen.expand import expand
 from reportgen.models import build
+from reportgen.quantized import decode
 from reportgen.spec import GAP, MLP, Conv, Dense, Layers, MaxPool, ProbeSpec, Residual, ResNet, RunConfig
 from reportgen.train import train_run
 
@@ -100,13 +102,14 @@ def test_resnets_take_one_channel_and_give_ten_logits():
     assert n18 == 11_689_512 - 64 * 2 * 49 - (512 * 990 + 990)
 
 
-def test_eval_probes_enter_the_runner_version_only_of_runs_that_use_them(tmp_path):
+def test_eval_probes_enter_the_numerics_only_of_runs_that_use_them(tmp_path):
     from reportgen.expand import Run
 
     plain = Run("s", "v", "v", 0, RunConfig())
     probed = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="weight_norms"),)))
     curve = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="test_curve"),)))
-    assert len({plain.runner_version, probed.runner_version, curve.runner_version}) == 3
+    assert len({plain.key, probed.key, curve.key}) == 3
+    assert "probe.test_curve" in curve.numerics and "probe.test_curve" not in probed.numerics
 
 
 def test_test_curve_records_each_epoch_and_ends_at_the_final_test_accuracy(tiny_mnist):
@@ -120,6 +123,10 @@ def test_test_curve_records_each_epoch_and_ends_at_the_final_test_accuracy(tiny_
     assert curve[-1]["test_acc"] == pytest.approx(out["test"]["accuracy"])
     maps = out["probes"]["feature_maps"]
     assert maps[0]["index"] == 3 and maps[0]["shape"] == [2, 26, 26]
+    conv1 = out["model"][0][0]  # the first conv block's Conv2d (the probe hooks its output)
+    with torch.no_grad():
+        real = conv1(tiny_mnist.x_test[3:4])[0].numpy()
+    assert np.allclose(decode(maps[0]["maps"]), real, atol=float(max(maps[0]["maps"]["scale"])) / 2 + 1e-4)
     # The probes only look: the same run without them trains to the same numbers.
     bare = train_run(config.model_copy(update={"probes": ()}), 0, tiny_mnist)
     assert [h["train_loss"] for h in bare["history"]] == [h["train_loss"] for h in out["history"]]

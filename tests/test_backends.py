@@ -32,12 +32,13 @@ STUDY = Study(title="resumable", question="q?", model=MLP(hidden=(32,), dropout=
 '''
 
 
-def _run(results: Path, *args: str, experiments: Path | None = None, wait: bool = True):
+def _run(results: Path, *args: str, experiments: Path | None = None, wait: bool = True, threads: str | None = "1"):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_worker_niceness": "0"}
     cmd = [sys.executable, "-m", "reportgen", "--results-dir", str(results)]
     if experiments:
         cmd += ["--experiments", str(experiments)]
-    proc = subprocess.Popen(cmd + ["run", "--no-render", "--threads", "1", "--data-dir", DATA, *args], cwd=REPO,
+    cmd += ["run", "--no-render", *(["--threads", threads] if threads else []), "--data-dir", DATA]
+    proc = subprocess.Popen(cmd + list(args), cwd=REPO,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if wait:
         _, err = proc.communicate(timeout=900)
@@ -72,6 +73,18 @@ def test_backends_give_the_serial_results(serial, backend, tmp_path):
     _run(results, "--smoke", "--backend", backend, "--workers", "2", "mlp_baseline", "dropout_ablation")
     got = _all(results)
     assert len(got) == 5 and got == serial  # bit for bit, including the reused run
+
+
+def test_without_threads_serial_and_processes_give_the_same_numbers(serial, tmp_path):
+    """No ``--threads``: every backend runs a run at the same default thread count, so their numbers
+    agree bit for bit (and with the serial fixture's, made with ``--threads 1``)."""
+    got = {}
+    for backend in ("serial", "processes"):
+        results = tmp_path / backend / "results"
+        _run(results, "--smoke", "--backend", backend, "--workers", "2", "mlp_baseline", threads=None)
+        got[backend] = _all(results)
+        assert {r["provenance"]["device"].rsplit(", ", 1)[-1] for _, r in store.iter_results(results)} == {"1 threads)"}
+    assert got["serial"] == got["processes"] == {k: v for k, v in serial.items() if k.startswith("mlp_baseline/")}
 
 
 def test_packed_runs_are_stored_like_runs_trained_alone(serial, tmp_path):
@@ -149,6 +162,9 @@ def test_a_killed_worker_is_replaced_and_the_run_resumes(reference, backend, tmp
     assert proc.returncode == 0, err
     got = store.read_json(results / "resumable" / "default" / "seed5.json")
     assert got["status"] == "completed" and _comparable(got) == reference
+    attempts = got["provenance"]["attempts"]  # the killed one, up to its checkpoint, and the one that finished
+    assert len(attempts) >= 2 and sum(a["epochs"] for a in attempts) == 4
+    assert got["wall_seconds"] == pytest.approx(sum(a["wall_seconds"] for a in attempts))
 
 
 def test_unknown_backend_is_named():

@@ -1,20 +1,19 @@
 """Run keys and the cache: what is cached, reused or trained, and what does (not) change a key."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import valid_result
 from reportgen import expand as expand_mod
-from reportgen import store, version
+from reportgen import numerics, store
 from reportgen.catalog import load_spec
 from reportgen.cli import main
 from reportgen.execute import plan
-from reportgen.expand import expand
+from reportgen.expand import Run, expand
+from reportgen.spec import CNN, Augment, ProbeSpec, RangeTest, RunConfig, Train
 
-REAL_PKG = version.PKG
 HEADER = "from reportgen.spec import MLP, Expect, Optim, Study, Sweep, Train\n"
 
 
@@ -39,7 +38,8 @@ def keys(spec) -> dict[tuple[str, int], str]:
 
 def fake_results(planned, status: str = "completed") -> None:
     for p in planned:
-        store.write_json(p.path, valid_result(p.key, status, p.run.study, p.run.variant, p.run.seed))
+        store.write_json(p.path, valid_result(p.key, status, p.run.study, p.run.variant, p.run.seed,
+                                              numerics=p.run.numerics))
 
 
 def actions(planned) -> list[tuple[str, str, int, str]]:
@@ -158,106 +158,62 @@ def test_data_checksum_is_part_of_the_key(tmp_path, monkeypatch):
     assert all(before[k] != after[k] for k in before)
 
 
-# ------------------------------------------------------------------------------ runner version
+# ------------------------------------------------------------------------------ numerics versions
 
 
-@pytest.fixture
-def package_copy(tmp_path, monkeypatch):
-    """A copy of the reportgen sources that ``version`` hashes instead of the real ones."""
-    copy = tmp_path / "pkg"
-    shutil.copytree(version.PKG, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(version, "PKG", copy)
-    version._file_hash.cache_clear()
-    yield copy
-    version._file_hash.cache_clear()  # monkeypatch restores PKG after this; drop hashes of the copy
+def runs_by_kind() -> dict[str, Run]:
+    aug = RunConfig(train=Train(augment=Augment()))
+    return {"mlp": Run("s", "v", "v", 0, RunConfig()), "cnn": Run("s", "v", "v", 0, RunConfig(model=CNN())),
+            "mlp+aug": Run("s", "v", "v", 0, aug),
+            "mlp+probes": Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="weight_norms"),))),
+            "mlp+digits": Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="robustness"),))),
+            "range": Run("s", "v", "v", 0, RunConfig(train=Train(range_test=RangeTest())))}
 
 
-def edit(path: Path) -> None:
-    path.write_text(path.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
-    version._file_hash.cache_clear()  # a new process would not have the old hash cached
+@pytest.mark.parametrize("component, changed", [
+    ("trainer", {"mlp", "cnn", "mlp+aug", "mlp+probes", "mlp+digits", "range"}),
+    ("data", {"mlp", "cnn", "mlp+aug", "mlp+probes", "mlp+digits", "range"}),
+    ("metrics", {"mlp", "cnn", "mlp+aug", "mlp+probes", "mlp+digits"}),
+    ("model.cnn", {"cnn"}), ("augment", {"mlp+aug"}), ("probe.weight_norms", {"mlp+probes"}),
+    ("digits", {"mlp+digits"}), ("probe.robustness", {"mlp+digits"}), ("range_test", {"range"}),
+    ("probe.sanity", set())])
+def test_a_version_bump_changes_exactly_the_keys_of_runs_that_use_the_component(monkeypatch, component, changed):
+    before = {name: run.key for name, run in runs_by_kind().items()}
+    monkeypatch.setitem(numerics.VERSIONS, component, numerics.VERSIONS[component] + 1)
+    after = {name: run.key for name, run in runs_by_kind().items()}
+    assert {name for name in before if before[name] != after[name]} == changed
 
 
-def versions() -> dict[str, str]:
-    return {"mlp": version.runner_version("mlp"), "cnn": version.runner_version("cnn"),
-            "mlp+aug": version.runner_version("mlp", augmented=True)}
+def test_every_model_family_and_probe_has_a_numerics_version():
+    from typing import get_args
+
+    from reportgen.models import FAMILIES
+    from reportgen.spec import ProbeName
+
+    assert {f"model.{k}" for k in FAMILIES} | {f"probe.{p}" for p in get_args(ProbeName)} <= set(numerics.VERSIONS)
 
 
-def test_runner_version_of_an_identical_copy_matches_the_real_sources(package_copy, monkeypatch):
-    ours = versions()
-    monkeypatch.setattr(version, "PKG", REAL_PKG)
-    version._file_hash.cache_clear()
-    assert versions() == ours
-    assert len(ours["mlp"]) == 16 and int(ours["mlp"], 16) >= 0
-    assert len(set(ours.values())) == 3  # family and augmentation each enter the version
+def test_changes_names_each_bumped_component():
+    assert numerics.changes({"data": 1, "trainer": 1}, {"data": 1, "trainer": 2}) == ["trainer 1→2"]
+    assert numerics.changes({"data": 1}, {"data": 1, "augment": 1}) == ["augment –→1"]
+    assert numerics.changes(None, {"data": 1}) == ["no numerics versions"]
+    assert numerics.changes({"data": 1}, {"data": 1}) == []
 
 
-@pytest.mark.parametrize("hashed", ["train.py", "data.py", "optim.py", "metrics.py", "models/common.py"])
-def test_editing_core_code_changes_every_runner_version(package_copy, hashed):
-    before = versions()
-    edit(package_copy / hashed)
-    after = versions()
-    assert all(before[k] != after[k] for k in before)
-
-
-def test_editing_a_model_family_changes_only_its_runs(package_copy):
-    before = versions()
-    edit(package_copy / "models" / "cnn.py")
-    after = versions()
-    assert after["cnn"] != before["cnn"]
-    assert (after["mlp"], after["mlp+aug"]) == (before["mlp"], before["mlp+aug"])
-
-
-def test_editing_augmentation_changes_only_augmented_runs(package_copy):
-    before = versions()
-    edit(package_copy / "augment.py")
-    after = versions()
-    assert after["mlp+aug"] != before["mlp+aug"]
-    assert (after["mlp"], after["cnn"]) == (before["mlp"], before["cnn"])
-
-
-def test_editing_probes_changes_only_probed_runs(package_copy):
-    before = versions() | {"mlp+probes": version.runner_version("mlp", probed=True)}
-    edit(package_copy / "probes.py")
-    after = versions() | {"mlp+probes": version.runner_version("mlp", probed=True)}
-    assert after["mlp+probes"] != before["mlp+probes"]
-    assert all(after[k] == before[k] for k in ("mlp", "cnn", "mlp+aug"))
-
-
-def test_editing_digits_changes_only_runs_that_perturb_or_read_outside_digits(package_copy):
-    """digits.py makes the robustness perturbations and the custom_digits inputs: it is hashed into
-    those runs, and into no other (predictions and sanity runs keep their version)."""
-    def probe_versions():
-        return versions() | {"mlp+digits": version.runner_version("mlp", predict_probed=True, digits_probed=True),
-                             "mlp+predict": version.runner_version("mlp", predict_probed=True)}
-
-    before = probe_versions()
-    edit(package_copy / "digits.py")
-    after = probe_versions()
-    assert after["mlp+digits"] != before["mlp+digits"]
-    assert all(after[k] == before[k] for k in ("mlp", "cnn", "mlp+aug", "mlp+predict"))
-
-
-@pytest.mark.parametrize("not_hashed", ["cli.py", "store.py", "execute.py", "spec.py", "catalog.py", "__init__.py",
-                                        "fetch.py", "figures.py", "render.py", "findings.py", "summary.py",
-                                        "analyses/dynamics.py", "analyses/internals.py", "analyses/standard.py"])
-def test_editing_non_computing_code_keeps_runner_version(package_copy, not_hashed):
-    before = versions()
-    edit(package_copy / not_hashed)
-    assert versions() == before
-
-
-def test_runner_version_enters_the_key_and_marks_results_stale(tmp_path, monkeypatch):
-    spec, results = write_spec(tmp_path / "exp", "alpha"), tmp_path / "r"
-    fake_results(plan([spec], results))
-    real = version._file_hash
-
-    def patched(rel: str) -> str:
-        return "edited" if rel == "train.py" else real(rel)
-
-    monkeypatch.setattr(version, "_file_hash", patched)
-    assert {p.action for p in plan([spec], results)} == {"train"}
-    monkeypatch.setattr(version, "_file_hash", lambda rel: "edited" if rel == "cli.py" else real(rel))
+def test_a_bump_marks_results_stale_and_list_names_it(tmp_path, monkeypatch, capsys):
+    exp, results = tmp_path / "exp", tmp_path / "r"
+    spec = write_spec(exp, "alpha")
+    planned = plan([spec], results)
+    for p in planned:
+        store.write_json(p.path, valid_result(p.key, "completed", p.run.study, p.run.variant, p.run.seed,
+                                              numerics=p.run.numerics))
     assert {p.action for p in plan([spec], results)} == {"cached"}
+    monkeypatch.setitem(numerics.VERSIONS, "trainer", numerics.VERSIONS["trainer"] + 1)
+    assert {p.action for p in plan([spec], results)} == {"train"}
+    assert main(["--experiments", str(exp), "--results-dir", str(results), "list"]) == 0
+    out = " ".join(capsys.readouterr().err.split())
+    v = numerics.VERSIONS["trainer"]
+    assert "stale (4 to run)" in out and f"alpha: 4 stale: trainer {v - 1}→{v}" in out
 
 
 def test_cli_list_and_plan_report_cache_state(tmp_path, capsys):
@@ -276,7 +232,8 @@ def test_cli_list_and_plan_report_cache_state(tmp_path, capsys):
     assert "missing (2 to run)" in capsys.readouterr().err
     write_spec(exp, "alpha", lr=2e-3)
     assert main([*base, "list"]) == 0
-    assert "stale (4 to run)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "stale (4 to run)" in err and "alpha: 4 stale: config or inputs changed" in err
     assert not (tmp_path / "d").exists()
 
 
@@ -292,3 +249,17 @@ def test_provenance_names_the_cpu_kernels_and_threads():
     Provenance.model_validate(p)
     assert torch.backends.cpu.get_cpu_capability() in p["device"]
     assert p["device"].endswith(f"{torch.get_num_threads()} threads)")
+
+
+def test_global_options_are_accepted_after_the_subcommand_too(tmp_path, capsys):
+    exp, results = tmp_path / "exp", tmp_path / "r"
+    spec = write_spec(exp, "alpha")
+    fake_results(plan([spec], results))
+    for argv in (["plan", "--experiments", str(exp), "--results-dir", str(results)],
+                 ["--experiments", str(exp), "plan", "--results-dir", str(results)],
+                 ["--experiments", str(exp), "--results-dir", str(tmp_path / "elsewhere"), "plan",
+                  "--results-dir", str(results)]):
+        assert main(argv) == 0
+        assert "0 to train, 0 to reuse, 4 cached" in capsys.readouterr().err
+    assert main(["--experiments", str(exp), "--results-dir", str(results), "plan"]) == 0  # before it, as always
+    assert "4 cached" in capsys.readouterr().err

@@ -5,6 +5,7 @@ plan, list, run and render treat an explore study as complete with nothing to tr
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -231,7 +232,43 @@ def test_run_renders_the_page_without_training(tmp_path, planted, capsys, monkey
     assert "none: explores the data" in index and "(incomplete)" not in index
 
 
-def test_render_without_data_is_a_clear_error(tmp_path, capsys):
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Make both fetchers fail as without network; returns the roots they were asked to fill."""
+    asked: list[Path] = []
+
+    def offline(root: Path) -> None:
+        asked.append(root)
+        raise OSError("no network in the tests")
+
+    monkeypatch.setattr(fetch, "_fetch_torchvision", offline)
+    monkeypatch.setattr(fetch, "_fetch_npm", offline)
+    return asked
+
+
+def test_render_without_data_is_a_clear_error(tmp_path, capsys, monkeypatch):
     explore_spec(tmp_path)
+    asked = no_network(monkeypatch)
     assert main(cli(tmp_path, "render", "explo", "--data-dir", str(tmp_path / "nowhere"))) == 2
-    assert "data error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "data error" in err and "MNIST not found" in err
+    assert asked and set(asked) == {tmp_path / "nowhere"}  # rendering tried to fetch it before giving up
+
+
+def test_a_run_with_nothing_to_train_fetches_missing_data_for_its_pages(tmp_path, planted, capsys, monkeypatch):
+    """A fresh clone: no REPORTGEN_DATA, no ./data, nothing to train; the pages that read MNIST fetch
+    it into ./data (md5-checked) instead of failing with "MNIST not found"."""
+    src, _ = planted
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REPORTGEN_DATA", raising=False)
+    fetched: list[Path] = []
+
+    def fake_fetch(root: Path) -> None:  # what torchvision's downloader leaves: the four raw files
+        fetched.append(root)
+        shutil.copytree(src / "MNIST" / "raw", root / "MNIST" / "raw")
+
+    monkeypatch.setattr(fetch, "_fetch_torchvision", fake_fetch)
+    explore_spec(tmp_path)
+    assert main(cli(tmp_path, "run", "explo", "--quiet")) == 0
+    assert "trained 0" in capsys.readouterr().err
+    assert fetched == [Path("data")] and fetch.verify(Path("data"))
+    assert (tmp_path / "docs" / "studies" / "explo.md").is_file()

@@ -208,14 +208,16 @@ def test_a_small_train_subset_survives_smoke():
     assert big.config.data.train_subset == 2000
 
 
-def test_runs_with_prediction_probes_hash_their_module():
+def test_runs_with_prediction_probes_hold_their_numerics_versions():
     plain = Run("s", "v", "v", 0, RunConfig())
     probed = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="predictions"),)))
     grad = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="grad_norms"),)))
-    assert len({plain.runner_version, probed.runner_version, grad.runner_version}) == 3
+    assert set(probed.numerics) - set(plain.numerics) == {"probe.predictions"}
+    assert set(grad.numerics) - set(plain.numerics) == {"probe.grad_norms"}
     robust = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="robustness"),)))
     custom = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="custom_digits"),)))
-    assert robust.runner_version == custom.runner_version != probed.runner_version  # + digits.py
+    assert set(robust.numerics) - set(plain.numerics) == {"probe.robustness", "digits"}
+    assert set(custom.numerics) - set(plain.numerics) == {"probe.custom_digits", "digits"}
 
 
 def test_images_flag_must_name_a_folder(tmp_path, capsys):

@@ -11,6 +11,7 @@ from torch import nn
 from reportgen import probes as P
 from reportgen.expand import set_path
 from reportgen.models import build
+from reportgen.quantized import decode
 from reportgen.spec import CNN, MLP, Data, Optim, ProbeSpec, RunConfig, Train
 from reportgen.train import train_run
 
@@ -156,7 +157,10 @@ def test_digit_panel_and_first_layer_weights(tiny_mnist):
         assert len(r["top"]) == 3 and r["prob"] == sorted(r["prob"], reverse=True) and sum(r["prob"]) <= 1 + 1e-6
     w = out["probes"]["first_layer_weights"][0]
     assert w["shape"] == [32, 28, 28]
-    assert np.allclose(np.asarray(w["weights"]).reshape(32, 784), out["model"][1].weight.detach().numpy(), atol=1e-5)
+    stored, real = decode(w["weights"]).reshape(32, 784), out["model"][1].weight.detach().numpy()
+    step = np.asarray(w["weights"]["scale"])[:, None]  # uint8 codes per unit: within half a step
+    assert np.all(np.abs(stored - real) <= step / 2 + 1e-5)
+    assert np.allclose(stored.min(1), real.min(1), atol=1e-5) and np.allclose(stored.max(1), real.max(1), atol=1e-5)
 
 
 def test_resume_with_probes_is_bit_exact(tiny_mnist):

@@ -6,6 +6,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import valid_result
@@ -146,3 +147,63 @@ def test_iter_results_skips_unreadable_and_filters_by_study(results_tree):
 def test_empty_or_missing_results_dir(tmp_path):
     assert store.index(tmp_path / "none") == {}
     assert store.problems(tmp_path / "none") == []
+
+
+def test_quantized_arrays_keep_each_slice_within_half_a_step_and_its_range():
+    from reportgen.quantized import decode, encode
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, [[[0.01]], [[1.0]], [[30.0]]], (3, 28, 28))  # slices of very different scales
+    a[1, 0, 0] = 5.0
+    blob = json.loads(json.dumps(encode(a)))  # through JSON, as stored
+    b = decode(blob)
+    assert b.shape == a.shape and blob["shape"] == [3, 28, 28] and len(blob["data"]) == 4 * -(-3 * 784 // 3)
+    step = np.asarray(blob["scale"])[:, None, None]
+    assert np.all(np.abs(b - a) <= step / 2 * (1 + 1e-9))
+    assert np.allclose(b.reshape(3, -1).min(1), a.reshape(3, -1).min(1), rtol=0, atol=1e-12)
+    assert np.allclose(b.reshape(3, -1).max(1), a.reshape(3, -1).max(1), rtol=1e-12)
+    flat = decode(encode(np.zeros((2, 4))))  # a constant slice
+    assert np.array_equal(flat, np.zeros((2, 4)))
+
+
+def test_quantized_rejects_what_it_cannot_store():
+    from reportgen.quantized import decode, encode
+
+    with pytest.raises(ValueError, match="non-finite"):
+        encode([[1.0, float("nan")]])
+    with pytest.raises(ValueError, match="shape"):
+        encode(3.0)
+    blob = encode(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="do not fit the shape"):
+        decode({**blob, "shape": [2, 4]})
+    with pytest.raises(ValueError, match="unknown array encoding"):
+        decode({**blob, "encoding": "float16"})
+
+
+def test_a_schema_2_result_is_read_with_compact_probe_arrays(tmp_path):
+    from reportgen.quantized import decode
+
+    weights = np.round(np.random.default_rng(1).normal(0, 0.05, (4, 28, 28)), 5)
+    maps = np.round(np.random.default_rng(2).normal(0, 1, (2, 5, 5)), 4)
+    old = valid_result("k" * 64, probes={
+        "first_layer_weights": [{"epoch": "final", "shape": [4, 28, 28], "weights": weights.tolist()}],
+        "feature_maps": [{"layer": "conv1", "index": 0, "label": 7, "shape": [2, 5, 5], "maps": maps.tolist()}],
+        "weight_norms": [{"epoch": 0, "layers": {"fc1": 1.5}}]})
+    old["schema_version"] = 2
+    del old["numerics"]
+    store.write_json(tmp_path / "seed0.json", old)
+    new = store.read_result(tmp_path / "seed0.json")
+    assert new["schema_version"] == store.SCHEMA_VERSION and "numerics" not in new
+    w = new["probes"]["first_layer_weights"][0]["weights"]
+    assert np.abs(decode(w) - weights).max() <= max(w["scale"]) / 2 + 1e-12
+    assert np.abs(decode(new["probes"]["feature_maps"][0]["maps"]) - maps).max() <= 0.05
+    assert new["probes"]["weight_norms"] == old["probes"]["weight_norms"]
+
+
+def test_committed_results_stay_small():
+    """The published report is rebuilt from the repository: no result file over 1 MB, all of them
+    under 25 MB (large probe arrays are stored as uint8 codes, reportgen.quantized)."""
+    files = list((Path(__file__).resolve().parents[1] / "results").glob("**/seed*.json"))
+    sizes = {str(f): f.stat().st_size for f in files}
+    assert files and max(sizes.values()) <= 1_000_000, max(sizes, key=sizes.get)
+    assert sum(sizes.values()) < 25_000_000

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from .. import figures
+from ..quantized import decode
 from ..significance import against
-from ..summary import METRICS, device_of, short_device
-from .context import Context, cell, devices, per_seed, probe_rows, runs_of
+from ..summary import device_of, short_device
+from .context import Context, cell, devices, per_seed, probe_rows
 
 
 def _reported(ctx: Context, label: str, slug: str) -> str:
@@ -159,7 +160,7 @@ def first_layer_weights(ctx: Context) -> dict[str, Any]:
         rows = probe_rows(v, "first_layer_weights")
         if not v.runs or not rows[0]:
             continue
-        w = np.asarray(rows[0][-1]["weights"], dtype=float)
+        w = decode(rows[0][-1]["weights"])
         images = w if w.ndim == 3 else w[:, 0]
         path, url = ctx.figure(f"first_layer_{v.slug}.png")
         kind = "dense units (784 → 28×28)" if w.ndim == 3 else f"conv filters {w.shape[-2]}×{w.shape[-1]}"
@@ -177,7 +178,7 @@ def feature_maps(ctx: Context) -> dict[str, Any]:
     best = max(vs, key=lambda v: v.interval("val_acc").mean)
     panels = []
     for row in probe_rows(best, "feature_maps")[0]:
-        maps = np.asarray(row["maps"], dtype=float)
+        maps = decode(row["maps"])
         path, url = ctx.figure(f"feature_maps_{best.slug}_{row['layer']}.png")
         figures.image_grid(maps[:32], [f"ch {i}" for i in range(min(32, len(maps)))], path,
                            f"{best.label}: {row['layer']} on test image #{row['index']} (a {row['label']}), "

@@ -28,10 +28,10 @@ class Context:
 
     @cached_property
     def _test_raw(self) -> Path:
-        from ..fetch import data_root, raw_dir, verify
+        from ..fetch import data_root, ensure, raw_dir
 
         root = data_root(self.data_root)
-        verify(root)  # rendering never downloads: `reportgen fetch` does (the Pages workflow runs it)
+        ensure(root)  # missing files are fetched and every file's md5 checked, as `reportgen fetch` does
         return raw_dir(root)
 
     @cached_property
@@ -57,7 +57,7 @@ class Context:
 
     def raw_bytes(self, name: str) -> bytes:
         """The whole verified file ``name`` (e.g. ``"t10k-images-idx3-ubyte"``), header included.
-        Raises DataError (missing or corrupt files) on first use."""
+        Fetches missing files on first use; raises DataError when they cannot be fetched or are corrupt."""
         return (self._test_raw / name).read_bytes()
 
 

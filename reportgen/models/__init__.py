@@ -1,9 +1,8 @@
-"""Model families, one module each. A run's cache key hashes only the module of its own family
-(plus ``common.py``), so adding a family never invalidates the results of the others."""
+"""Model families, one module each, and each its own numerics component (``model.<kind>`` in
+:data:`reportgen.numerics.VERSIONS`, which covers ``common.py`` too)."""
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 from torch import nn
 
@@ -15,8 +14,3 @@ def build(model_cfg: dict) -> nn.Module:
     global torch RNG: seed it first (the runner does)."""
     return importlib.import_module(f".{FAMILIES[model_cfg['kind']]}", __name__).build(model_cfg)
 
-
-def sources(kind: str) -> list[Path]:
-    """Files whose code decides a ``kind`` model's numbers (for the runner version)."""
-    here = Path(__file__).parent
-    return [here / "common.py", here / f"{FAMILIES[kind]}.py"]
