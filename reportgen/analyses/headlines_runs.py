@@ -1,0 +1,430 @@
+"""Headlines of the analyses of trained runs' accuracy and training dynamics (see :mod:`.headline`):
+comparison table, generalization gap, overfitting, early stopping, convergence, one-factor tables,
+weight norms and histograms, gradient noise, gradient flow and saturation. Each returns a
+:class:`~.headline.Headline` computed from the study's results, or None when it has nothing to say."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from ..significance import comparisons
+from ..stats import welch
+from ..summary import METRICS, TARGET_VAL_ACC
+from ..words import count, join, seeds
+from .context import Context, epochs, runs_of
+from .dynamics import STABILITY_EPOCHS, epochs_to, factors, gap_opens
+from .headline import (ALPHA, Headline, accuracy, collapsed, detectable, mean_of, median_range, paired_clause,
+                       paired_t, p_text, seconds, timing_device, welch_words, with_runs)
+
+#: The test the study's comparison table uses, as the answer names it.
+COMPARISON_TEST = "Welch's t test over seeds, Holm-adjusted"
+
+
+def _acc(values: list[float]) -> list[float]:
+    return [x * 100 for x in values]
+
+
+def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Test accuracy: one variant's mean ± CI (and, paired over its seeds, the last epoch against the
+    best-validation epoch), or the highest and lowest variant and how many differ from the reference."""
+    sr = ctx.sr
+    vs = with_runs(ctx)
+    if sr.spec.study.diagnostic or not vs or not all(r.get("test") for v in vs for r in v.runs):
+        return None
+    if len(vs) == 1:
+        v = vs[0]
+        who = "The model" if v.label == "default" else f"**{v.label}**"
+        acc = _acc(v.values("test_accuracy"))
+        out = [f"{who} reaches a test accuracy of **{accuracy(v)}** (mean ± 95 % CI over seeds; per seed "
+               f"{seeds(acc)} %)."]
+        best = _acc(v.values("test_accuracy_best_epoch"))
+        if all(math.isfinite(b) for b in best) and best != acc:
+            t = paired_t(acc, best)
+            out.append(f"Validation loss is lowest at epoch {seeds([r['best_epoch'] for r in v.runs], 0)} of "
+                       f"{v.runs[0]['stopped_epoch']} (per seed); the weights of that epoch score {seeds(best)} % on "
+                       f"the test set, and the last epoch against them: {paired_clause(t, 'last', 'best-validation epoch')}"
+                       f": {'a detectable' if detectable(t) else 'no detectable'} difference.")
+        return Headline(tuple(out), f"test accuracy {accuracy(v)}")
+    ref = sr.variant(sr.reference)
+    ranked = sorted(vs, key=lambda v: -mean_of(v, "test_accuracy"))
+    best, worst = ranked[0], ranked[-1]
+    out = [f"Test accuracy is highest for **{best.label}**, {accuracy(best)}, and lowest for **{worst.label}**, "
+           f"{accuracy(worst)} (mean ± 95 % CI over seeds)."]
+    tests = comparisons(sr)
+    apart = sorted((c for c in tests if c.p_holm < ALPHA), key=lambda c: c.welch.diff)
+    declared = bool(sr.spec.study.comparisons)
+    moves = join(f"{c.a.label} {c.welch.diff:+.2f} pp" + ("" if not declared else f" against {c.b.label}")
+                 for c in apart)
+    what = f"of the {count(len(tests), 'declared comparison')}" if declared else \
+        f"against the reference **{ref.label}**, of the {count(len(tests), 'other variant')}"
+    if apart:
+        out.append(f"{what[0].upper() + what[1:]}, {len(apart)} {'differs' if len(apart) == 1 else 'differ'} "
+                   f"detectably ({COMPARISON_TEST}): {moves}.")
+    elif tests:
+        out.append(f"{what[0].upper() + what[1:]}, none differs detectably ({COMPARISON_TEST}).")
+    gone = [(v, collapsed(v)) for v in vs if collapsed(v)]
+    if gone:
+        out.append("Collapsed seeds, left out of every mean above: " + "; ".join(
+            f"{v.label} {accuracy(v)}" for v, _ in gone) + ".")
+    short = f"best {best.label} {mean_of(best, 'test_accuracy'):.2f} %; {len(apart)} of {len(tests)} differ"
+    return Headline(tuple(out), short)
+
+
+def _trend(ctx: Context, metric: str) -> str:
+    """Spearman's ρ between a one-path numeric grid's values and every run's ``metric``, in words;
+    "" when the sweep is not such a grid."""
+    grid = ctx.sr.spec.study.sweep.grid
+    if len(grid) != 1:
+        return ""
+    (path, values), = grid.items()
+    if not all(isinstance(x, (int, float)) for x in values) or len(values) < 3:
+        return ""
+    xs, ys = [], []
+    for value, v in zip(values, ctx.sr.variants):
+        for y in v.values(metric):
+            if math.isfinite(y):
+                xs.append(value)
+                ys.append(y)
+    rho, p = spearmanr(xs, ys)
+    name = path.rsplit(".", 1)[-1].replace("_", " ")
+    way = "falls" if rho < 0 else "rises"
+    verdict = f"it {way} with the {name}" if p < ALPHA else f"no detectable trend with the {name}"
+    return f"{verdict} (Spearman ρ = {rho:+.2f}, {p_text(p)}, {count(len(ys), 'run')})"
+
+
+def generalization_gap(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """The generalization gap (train − validation accuracy at the last epoch): the largest and the
+    smallest, their difference (Welch) and, for a numeric one-path grid, its trend (Spearman)."""
+    vs = [v for v in with_runs(ctx) if math.isfinite(v.interval("generalization_gap").mean)]
+    if not vs:
+        return None
+    what = "The generalization gap (train − validation accuracy at the last epoch)"
+    if len(vs) == 1:
+        iv = vs[0].interval("generalization_gap")
+        return Headline((f"{what} is {iv.mean:.2f} ± {iv.half_width:.2f} pp.",), f"gap {iv.mean:.2f} pp")
+    ranked = sorted(vs, key=lambda v: -v.interval("generalization_gap").mean)
+    hi, lo = ranked[0], ranked[-1]
+    clause, p = welch_words(hi, lo, "generalization_gap")
+    trend = _trend(ctx, "generalization_gap")
+    first = (f"{what} is largest for **{hi.label}**, {hi.interval('generalization_gap').mean:.2f} pp, and smallest for "
+             f"**{lo.label}**, {lo.interval('generalization_gap').mean:.2f} pp: a difference of {clause}, "
+             f"{'detectable' if p < ALPHA else 'not detectable'}" + (f"; {trend}" if trend else "") + ".")
+    return Headline((first,), f"gap {hi.label} {hi.interval('generalization_gap').mean:.2f} pp → "
+                              f"{lo.label} {lo.interval('generalization_gap').mean:.2f} pp")
+
+
+def overfitting(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Per variant: the epoch of lowest validation loss, where the gap opens, and the test accuracy of
+    the last epoch against the best-validation epoch, paired over seeds (the same runs)."""
+    sentences, short = [], ""
+    for v in with_runs(ctx):
+        last, best = _acc(v.values("test_accuracy")), _acc(v.values("test_accuracy_best_epoch"))
+        n = v.runs[0]["stopped_epoch"]
+        t = paired_t(last, best)
+        verb = ("does not detectably change" if not detectable(t) else "detectably raises" if t.diff > 0
+                else "detectably lowers")
+        who = "" if v.label == "default" else f"**{v.label}**: "
+        opens = [gap_opens(a, b) for a, b in zip(runs_of(v, "train_eval_acc"), runs_of(v, "val_acc"))]
+        sentences.append(f"{who}Validation loss is lowest at epoch {seeds([r['best_epoch'] for r in v.runs], 0)} of "
+                         f"{n} (per seed), and training on to epoch {n} {verb} test accuracy: "
+                         f"{paired_clause(t, 'last', 'best-validation epoch')}.")
+        sentences.append(f"The generalization gap (train − validation accuracy ≥ 1 pp to the end) opens at epoch "
+                         f"{seeds(opens, 0)}; test accuracy is {accuracy(v)} at the last epoch and "
+                         f"{accuracy(v, 'test_accuracy_best_epoch')} with the best-validation weights.")
+        short = short or (f"val loss lowest at epoch {epochs([r['best_epoch'] for r in v.runs])}; last − best "
+                          f"{t.diff:+.2f} pp, paired {p_text(t.p)}")
+    return Headline(tuple(sentences), short) if sentences else None
+
+
+def _patience(v) -> str:
+    es = v.runs[0]["config"]["train"]["early_stopping"]
+    return f"patience {es['patience']}" if es else v.label
+
+
+def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Epochs saved by each early-stopped variant against the reference run without it, and the cost
+    in test accuracy, paired by seed (an early-stopped run repeats the reference run up to its stop);
+    variants that restore the same weights on every seed are reported once."""
+    ref = ctx.sr.variant(ctx.sr.reference)
+    es = [v for v in with_runs(ctx) if v is not ref and v.runs[0]["config"]["train"]["early_stopping"]]
+    if not ref.runs or not es:
+        return None
+    by_seed = {r["seed"]: r for r in ref.runs}
+    full = ref.runs[0]["stopped_epoch"]
+    saved, groups = [], {}
+    for v in es:
+        pairs = [(r, by_seed[r["seed"]]) for r in v.runs if r["seed"] in by_seed]
+        n_saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in pairs]
+        saved.append((v, float(np.mean(n_saved)), 100 * np.mean(n_saved) / np.mean([b["stopped_epoch"] for _, b in pairs])))
+        key = tuple(r["test"]["accuracy"] for r, _ in pairs)
+        groups.setdefault(key, []).append((v, paired_t(_acc(list(key)), _acc([b["test"]["accuracy"] for _, b in pairs]))))
+    lo, hi = min(saved, key=lambda s: s[1]), max(saved, key=lambda s: s[1])
+    span = (f"{hi[1]:.1f} of {full} epochs ({hi[2]:.0f} %)" if lo is hi else
+            f"{lo[1]:.1f}–{hi[1]:.1f} of {full} epochs ({lo[2]:.0f}–{hi[2]:.0f} %; {_patience(lo[0])} to {_patience(hi[0])})")
+    costs = [t for g in groups.values() for _, t in g]
+    dropped = [t for t in costs if detectable(t) and t.diff < 0]
+    verdict = ("no detectable cost in test accuracy" if not any(detectable(t) for t in costs) else
+               f"a detectable cost in test accuracy for {len(dropped)} of {len(costs)}" if dropped else
+               "a detectable gain in test accuracy")
+    sentences = []
+    if len(groups) == 1:
+        (_, members), = groups.items()
+        t = members[0][1]
+        same = f", the same for every patience (each restores the weights of epoch {seeds([r['best_epoch'] for r in es[0].runs], 0)})" \
+            if len(members) > 1 else ""
+        sentences.append(f"Early stopping saves {span}, mean over seeds, at {verdict}: "
+                         f"{paired_clause(t, 'early-stopped', f'{full} epochs')}{same}.")
+    else:
+        sentences.append(f"Early stopping saves {span}, mean over seeds, at {verdict}: " + "; ".join(
+            f"{join(_patience(v) for v, _ in g)} {paired_clause(g[0][1], 'early-stopped', f'{full} epochs')}"
+            for g in groups.values()) + ".")
+    after = join(f"{accuracy(g[0][0])} ({join(_patience(v) for v, _ in g) if len(groups) > 1 else 'every patience'})"
+                 for g in groups.values())
+    sentences.append("Stopped at epoch " + join(f"{seeds([r['stopped_epoch'] for r in v.runs], 0)} ({_patience(v)})"
+                                                 for v in es) + f" (per seed); test accuracy {accuracy(ref)} after "
+                     f"{full} epochs against {after}.")
+    return Headline(tuple(sentences), f"saves {span.split(' (')[0]}; {verdict}")
+
+
+def convergence(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Epochs each variant needs to reach the target validation accuracy (per seed and median), the
+    fastest, and the stability of validation loss (its standard deviation over the last epochs)."""
+    vs = with_runs(ctx)
+    if not vs:
+        return None
+    target = f"{TARGET_VAL_ACC * 100:g} % validation accuracy"
+    reach = {v.label: [epochs_to([h["val_acc"] for h in r["history"]]) for r in v.runs] for v in vs}
+
+    def said(label: str) -> str:
+        xs = reach[label]
+        hit = [x for x in xs if math.isfinite(x)]
+        n = len(xs)
+        if not hit:
+            return f"{label} not within {len(vs[0].runs[0]['history'])} epochs (0 of {n} seeds)"
+        tail = "" if len(hit) == n else f", {len(hit)} of {n} seeds reach it"
+        return f"{label} {epochs(xs)}{tail}"
+
+    inf = [[x if math.isfinite(x) else np.inf for x in xs] for xs in reach.values()]
+    med = {k: float(np.median(xs)) for k, xs in zip(reach, inf)}
+    worst = {k: max(xs) for k, xs in zip(reach, inf)}
+    best = {k: min(xs) for k, xs in zip(reach, inf)}
+    order = sorted(reach, key=lambda k: (med[k], worst[k]))
+    lead = order[0]
+    # Variants whose per-seed range overlaps the fastest's: the seeds cannot put them apart.
+    tied = [k for k in order if best[k] <= worst[lead]]
+    verdict = (f"fastest: **{lead}**, ahead of every other variant on every seed" if len(tied) == 1 else
+               f"fastest: **{join(tied)}**, whose per-seed ranges overlap (the seeds cannot order them)")
+    first = (f"Epochs to reach {target} (median over seeds, range): " + "; ".join(said(k) for k in order)
+             + f"; {verdict}." if math.isfinite(med[lead]) else f"No variant reaches {target}.")
+    within = {v.label: float(np.mean([np.std([h["val_loss"] for h in r["history"][-STABILITY_EPOCHS:]], ddof=1)
+                                       for r in v.runs])) for v in vs if len(v.runs[0]["history"]) >= 2}
+    sentences = [first]
+    if len(within) > 1:
+        steady = sorted(within, key=within.get)
+        a, b = steady[0], steady[-1]
+        rise = {v.label: float(np.mean([r["history"][-1]["val_loss"] - min(h["val_loss"] for h in r["history"])
+                                        for r in v.runs])) for v in vs}
+        sentences.append(f"Validation loss is steadiest for **{a}** (standard deviation over the last "
+                         f"{STABILITY_EPOCHS} epochs {within[a]:.4f} nats, mean over seeds) and least steady for **{b}** "
+                         f"({within[b]:.4f} nats, {within[b] / within[a]:.0f}× more); at the last epoch it sits above its "
+                         f"minimum by {join(f'{rise[k]:.3f} ({k})' for k in steady)} nats.")
+    short = "epochs to 97 % val acc: " + ", ".join(f"{k} {epochs(reach[k])}" for k in order)
+    return Headline(tuple(sentences), short)
+
+
+def factor_tables(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Per factor of a one-factor-at-a-time study, the largest change of mean test and validation
+    accuracy against the reference (collapsed seeds left out and named), and how many differ."""
+    ref = ctx.sr.variant(ctx.sr.reference)
+    groups = {name: [v for v in vs if v.runs] for name, vs in factors(ctx).items()}
+    groups = {k: vs for k, vs in groups.items() if vs}
+    if not ref.runs or not groups:
+        return None
+    t0, v0 = mean_of(ref, "test_accuracy"), mean_of(ref, "val_acc")
+    moves = []
+    for name, vs in groups.items():
+        top = max(vs, key=lambda v: abs(mean_of(v, "test_accuracy") - t0))
+        moves.append((abs(mean_of(top, "test_accuracy") - t0), name, top))
+    moves.sort(key=lambda m: -m[0])
+    tests = {c.a.slug: c for c in comparisons(ctx.sr) if c.b is ref}
+    apart = [c for c in tests.values() if c.p_holm < ALPHA]
+
+    def move(name: str, v) -> str:
+        c = tests.get(v.slug)
+        tag = "" if c is None else f", {'detectable' if c.p_holm < ALPHA else 'not detectable'}"
+        if collapsed(v):  # the table's test includes the collapsed seed: test the others instead
+            gone = {s for s, _ in collapsed(v)}
+            w = welch([100 * x for r, x in zip(v.runs, v.values("test_accuracy")) if r["seed"] not in gone],
+                      _acc(ref.values("test_accuracy")))
+            tag = (f", {'detectable' if w.p < ALPHA else 'not detectable'} without the collapsed seed: Welch, "
+                   f"unadjusted, {p_text(w.p)}")
+        return (f"{name} {mean_of(v, 'test_accuracy') - t0:+.2f} pp test / {mean_of(v, 'val_acc') - v0:+.2f} pp "
+                f"validation ({v.label}{tag})")
+
+    top = moves[0]
+    sentences = [f"Against **{ref.label}** ({mean_of(ref, 'test_accuracy'):.2f} % test, {v0:.2f} % validation "
+                 f"accuracy, mean over seeds), the {top[1]} changes mean accuracy most: {move('', top[2]).strip()}."]
+    if len(moves) > 1:
+        sentences.append("The largest change for each other factor: " + "; ".join(move(n, v) for _, n, v in moves[1:]) + ".")
+    held = [v.label for vs in groups.values() for v in vs if collapsed(v)]
+    sentences.append(f"{'None' if not apart else len(apart)} of the {count(len(tests), 'variant')} "
+                     f"{'differs' if len(apart) <= 1 else 'differ'} detectably from {ref.label} in test accuracy "
+                     f"({COMPARISON_TEST}" + (f"; the test of {join(held)} includes the collapsed seed" if held else "")
+                     + ")" + (": " + join(f"{c.a.label} {c.welch.diff:+.2f} pp" for c in apart) if apart else "") + ".")
+    gone = [v for vs in groups.values() for v in vs if collapsed(v)]
+    if gone:
+        sentences.append("Collapsed seeds, left out of these means: " + "; ".join(f"{v.label} {accuracy(v)}" for v in gone) + ".")
+    return Headline(tuple(sentences), f"largest change: {top[1]} ({top[2].label}, "
+                                      f"{mean_of(top[2], 'test_accuracy') - t0:+.2f} pp test)")
+
+
+def _final(v, probe: str, field: str = "layers") -> dict[str, list[float]]:
+    """``{layer: [last row's value per seed]}`` from a per-epoch probe."""
+    out: dict[str, list[float]] = {}
+    for r in v.runs:
+        rows = (r.get("probes") or {}).get(probe) or []
+        rows = [row for row in rows if row.get("epoch") != "final"] or rows
+        if rows:
+            for layer, x in rows[-1][field].items():
+                out.setdefault(layer, []).append(x if not isinstance(x, dict) else x)
+    return out
+
+
+def weight_norms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """The first layer's final weight norm per variant against the reference's, and which variant ends
+    with the lowest validation loss."""
+    vs = [v for v in with_runs(ctx) if _final(v, "weight_norms")]
+    if not vs:
+        return None
+    ref = next((v for v in vs if v.slug == ctx.sr.reference), vs[0])
+    layer = next(iter(_final(ref, "weight_norms")))
+    norm = {v.label: float(np.mean(_final(v, "weight_norms")[layer])) for v in vs}
+    rest = [v for v in vs if v is not ref]
+    def pct(x: float) -> str:
+        d = 100 * (x / norm[ref.label] - 1)
+        return f"{d:+.1f} %" if abs(d) < 1 else f"{d:+.0f} %"
+
+    change = join(f"{v.label} {norm[v.label]:.2f} ({pct(norm[v.label])})" for v in rest)
+    if rest:
+        lo, hi = min(rest, key=lambda v: norm[v.label]), max(rest, key=lambda v: norm[v.label])
+        sentences = [f"The first layer's weight norm ‖W‖₂ ({layer}) ends at {norm[ref.label]:.2f} for **{ref.label}**; "
+                     f"the other variants end between {norm[lo.label]:.2f} for **{lo.label}** ({pct(norm[lo.label])}) and "
+                     f"{norm[hi.label]:.2f} for **{hi.label}** ({pct(norm[hi.label])}) (mean over seeds).",
+                     f"Per variant: {change}."]
+    else:
+        sentences = [f"The first layer's weight norm ‖W‖₂ ({layer}) ends at {norm[ref.label]:.2f} (mean over seeds)."]
+    loss = sorted(vs, key=lambda v: v.interval("val_loss").mean)
+    if len(loss) > 1:
+        lo, hi = loss[0], loss[-1]
+        clause, p = welch_words(lo, ref, "val_loss") if lo is not ref else ("", math.nan)
+        sentences.append(f"Validation loss at the last epoch is lowest for **{lo.label}** "
+                         f"({lo.interval('val_loss').mean:.4f} nats) and highest for **{hi.label}** "
+                         f"({hi.interval('val_loss').mean:.4f})" + (f"; against {ref.label}: {clause}, "
+                         f"{'detectable' if p < ALPHA else 'not detectable'}" if clause else "") + ".")
+    smallest = min(rest or vs, key=lambda v: norm[v.label])
+    return Headline(tuple(sentences), f"‖W‖₂ {ref.label} {norm[ref.label]:.2f} → {smallest.label} {norm[smallest.label]:.2f}")
+
+
+def weight_histograms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """The standard deviation of each layer's final weights (mean over seeds) of the reference variant."""
+    vs = [v for v in with_runs(ctx) if any((r.get("probes") or {}).get("weight_histograms") for r in v.runs)]
+    if not vs:
+        return None
+    v = next((v for v in vs if v.slug == ctx.sr.reference), vs[0])
+    stds: dict[str, list[float]] = {}
+    for r in v.runs:
+        final = next((row for row in (r.get("probes") or {}).get("weight_histograms") or [] if row["epoch"] == "final"), None)
+        for layer, h in (final or {}).get("layers", {}).items():
+            stds.setdefault(layer, []).append(h["std"])
+    if not stds:
+        return None
+    spread = join(f"{layer} {np.mean(s):.4f}" for layer, s in stds.items())
+    return Headline((f"The final weights of **{v.label}** spread with a standard deviation of {spread} per layer "
+                     f"(mean over {count(len(v.runs), 'seed')}); the histograms below show their shape.",),
+                    f"weight std {spread}")
+
+
+def gradient_noise(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Gradient variance against batch size (log-log slope), the simple noise scale at the start and
+    end of training with its rank correlation with the batch size, and seconds per epoch per variant on
+    one device and thread count (median and range over seeds)."""
+    from .internals import _loglog_slope
+
+    vs = [v for v in with_runs(ctx) if all((r.get("probes") or {}).get("grad_noise") for r in v.runs)]
+    if not vs:
+        return None
+    slopes, start, end, batch = [], [], [], []
+    for v in vs:
+        for r in v.runs:
+            rows = r["probes"]["grad_noise"]
+            sizes = sorted(int(b) for b in rows[-1]["batch"])
+            slopes.append(_loglog_slope(sizes, [rows[-1]["batch"][str(b)]["variance"] for b in sizes]))
+            start.append(rows[0]["noise_scale"])
+            end.append(rows[-1]["noise_scale"])
+            batch.append(r["config"]["train"]["batch_size"])
+    rho, p = spearmanr(batch, end)
+    depends = (f"{'rises' if rho > 0 else 'falls'} with the training batch size" if p < ALPHA
+               else "shows no detectable dependence on the training batch size")
+    first = (f"The minibatch gradient variance falls with the batch size B at a log-log slope of "
+             f"{np.mean(slopes):.2f} (range {min(slopes):.2f} to {max(slopes):.2f} over {count(len(slopes), 'run')}; "
+             f"the 1/B law gives −1), while the simple noise scale B_simple = tr(Σ)/‖G‖² grows during training from "
+             f"{min(start):,.0f}–{max(start):,.0f} to {min(end):,.0f}–{max(end):,.0f} examples and {depends} "
+             f"(Spearman ρ = {rho:+.2f}, {p_text(p)}).")
+    dev, n, total = timing_device(vs)
+    timed = [(v, seconds(v, dev)) for v in vs]
+    excluded = "" if n == total else f"; {total - n} of {count(total, 'run')} ran on another device and are left out"
+    second = (f"Seconds per epoch on {dev} (median over seeds, range): "
+              + "; ".join(f"{v.label} {median_range(xs, 2)}" for v, xs in timed if xs) + excluded + ".")
+    fast = min((x for x in timed if x[1]), key=lambda x: np.median(x[1]))
+    slow = max((x for x in timed if x[1]), key=lambda x: np.median(x[1]))
+    return Headline((first, second), f"variance slope {np.mean(slopes):.2f} (1/B: −1); B_simple {min(end):,.0f}–"
+                                     f"{max(end):,.0f}; s/epoch {np.median(slow[1]):.1f} → {np.median(fast[1]):.2f}")
+
+
+def gradient_flow(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """The first/last layer gradient-norm ratio: lowest and highest variant, the lowest against the
+    reference (Welch), and which variants fall below the diagnosis analysis's vanishing threshold."""
+    from .diagnosis import THRESHOLDS
+
+    vs = [v for v in with_runs(ctx) if math.isfinite(v.interval("grad_norm_ratio").mean)]
+    if not vs:
+        return None
+    cut = THRESHOLDS["vanishing_ratio"].value
+    ranked = sorted(vs, key=lambda v: v.interval("grad_norm_ratio").mean)
+    lo, hi = ranked[0], ranked[-1]
+    ratio = {v.label: v.interval("grad_norm_ratio").mean for v in vs}
+    below = [v.label for v in vs if ratio[v.label] < cut]
+    sentences = [f"The first layer's gradient norm over the last layer's (mean over epochs and seeds) is lowest for "
+                 f"**{lo.label}**, {ratio[lo.label]:.3g}, and highest for **{hi.label}**, {ratio[hi.label]:.3g}; "
+                 + (f"{join(below)} {'falls' if len(below) == 1 else 'fall'} below {cut:g}, where the diagnosis "
+                    "analysis calls gradients vanishing." if below else
+                    f"no variant comes near {cut:g}, where the diagnosis analysis calls gradients vanishing.")]
+    ref = ctx.sr.variant(ctx.sr.reference)
+    if lo is not ref and ref.runs:
+        clause, p = welch_words(lo, ref, "grad_norm_ratio")
+        sentences.append(f"{lo.label} against {ref.label}: {clause}, {'detectable' if p < ALPHA else 'not detectable'}.")
+    return Headline(tuple(sentences), f"gradient ratio {lo.label} {ratio[lo.label]:.2g} … {hi.label} {ratio[hi.label]:.2g}")
+
+
+def saturation(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
+    """Share of dead (rectifiers) or saturated (squashing) units of the first hidden layer at the end of
+    training, per variant (mean over seeds), and the most affected."""
+    shares = []
+    for v in with_runs(ctx):
+        last = _final(v, "saturation")
+        if not last:
+            continue
+        layer = next(iter(last))
+        kind = "saturated" if "saturated" in last[layer][0] else "dead"
+        shares.append((v.label, kind, 100 * float(np.mean([x[kind] for x in last[layer]]))))
+    if not shares:
+        return None
+    kinds = {k: [s for s in shares if s[1] == k] for k in ("dead", "saturated")}
+    parts = [join(f"{label} {x:.1f} %" for label, _, x in group) + f" {kind}" for kind, group in kinds.items() if group]
+    worst = max(shares, key=lambda s: s[2])
+    return Headline((f"At the end of training, the first hidden layer has {'; '.join(parts)} (share of units or "
+                     f"activations on 1,000 validation images, mean over seeds); most affected: **{worst[0]}**, "
+                     f"{worst[2]:.1f} % {worst[1]}.",), f"most {worst[1]}: {worst[0]} {worst[2]:.1f} %")
