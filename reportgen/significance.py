@@ -40,7 +40,7 @@ class Comparison:
             return "no paired seeds"
         m = self.mcnemar
         p = "p < 0.001" if self.mcnemar_holm < 0.001 else f"p = {self.mcnemar_holm:.2g}"
-        return f"{m.b} vs {m.c} images ({self.pairs} seed pair(s)), {p}"
+        return f"{m.b} vs {m.c} images ({self.pairs} seed pair{'' if self.pairs == 1 else 's'}), {p}"
 
 
 def _correct(run: dict) -> np.ndarray:

@@ -100,7 +100,7 @@ HEADLINES: dict[str, Rule] = {
     "split_overview": Rule(ho.split_overview, r"splits?\b|label counts|class balance", reads_output=True),
     "data_checks": Rule(ho.data_checks, r"invalid", reads_output=True),
     "pixel_statistics": Rule(ho.pixel_statistics, r"pixel", reads_output=True),
-    "class_images": Rule(ho.class_images, r"contain|look", "pointer", reads_output=True),
+    "class_images": Rule(ho.class_images, r"look like|\bink\b", "pointer", reads_output=True),
     "duplicates": Rule(ho.duplicates, r"duplicate", reads_output=True),
 }
 assert set(HEADLINES) <= set(ANALYSES), "every headline belongs to an analysis of the registry"

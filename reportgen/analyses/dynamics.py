@@ -11,7 +11,7 @@ from ..expand import variants as study_variants
 from ..findings import compare
 from ..stats import t_interval
 from ..summary import METRICS, TARGET_VAL_ACC, VariantResults
-from ..words import join
+from ..words import count, join
 from .context import Context, cell, fmt, runs_of
 from .headline import detectable, paired_clause, paired_t
 
@@ -151,7 +151,7 @@ def convergence(ctx: Context) -> dict[str, Any]:
         rows.append({"label": v.label, "per_seed": ["—" if not np.isfinite(e) else f"{e:.0f}" for e in reach],
                      "reached": f"{len(hit)}/{len(reach)}",
                      "mean": fmt(t_interval(hit), 1) if len(hit) == len(reach) else
-                     (f"not reached by {len(reach) - len(hit)} seed(s)" if not hit else
+                     (f"not reached by {count(len(reach) - len(hit), 'seed')}" if not hit else
                       f"{np.mean(hit):.1f} (seeds that reached it)"),
                      "within": f"{np.mean(within):.4f}" if within else "—",
                      "across": f"{np.std(finals, ddof=1):.4f}" if len(finals) > 1 else "—",
