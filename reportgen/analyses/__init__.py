@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from ..spec import ANALYSIS_NAMES
 from . import architectures, custom, data, diagnosis, dynamics, internals, predictions, sanity, standard, tuning
+from . import headlines_internals as hi
 from . import headlines_models as hm
 from . import headlines_outputs as ho
 from . import headlines_runs as hr
@@ -77,11 +78,11 @@ HEADLINES: dict[str, Rule] = {
     "early_stopping": Rule(hr.early_stopping, r"early stopping|saved|cost in test", covers_accuracy=True),
     "convergence": Rule(hr.convergence, r"how many epochs|to reach|converg|fastest|stab"),
     "factor_tables": Rule(hr.factor_tables, r"one factor|one at a time|each change|how much do", covers_accuracy=True),
-    "weight_norms": Rule(hr.weight_norms, r"weight norm|\bweights\b"),
-    "weight_histograms": Rule(hr.weight_histograms, r"distribut", "pointer"),
-    "gradient_noise": Rule(hr.gradient_noise, r"gradient noise|noise scale"),
-    "gradient_flow": Rule(hr.gradient_flow, r"gradient flow|vanish|\bgradient\b"),
-    "saturation": Rule(hr.saturation, r"saturat|\bdead\b"),
+    "weight_norms": Rule(hi.weight_norms, r"weight norm|\bweights\b"),
+    "weight_histograms": Rule(hi.weight_histograms, r"distribut", "pointer"),
+    "gradient_noise": Rule(hi.gradient_noise, r"gradient noise|noise scale"),
+    "gradient_flow": Rule(hi.gradient_flow, r"gradient flow|vanish|\bgradient\b"),
+    "saturation": Rule(hi.saturation, r"saturat|\bdead\b"),
     "architecture": Rule(hm.architecture, r"parameters|flops|training time|inference|\bcost\b"),
     "capacity_curve": Rule(hm.capacity_curve, r"width|capacity|model size", covers_accuracy=True),
     "target_accuracy": Rule(hm.target_accuracy, r"how close|target|reach \d", covers_accuracy=True),

@@ -70,8 +70,10 @@ def confused_pairs(ctx: Context, out: dict[str, Any] | None) -> Headline | None:
     if not out or not out.get("tables"):
         return None
     tops = [(t["label"], t["rows"][0]) for t in out["tables"] if t["rows"]]
+    errors = {t["label"]: float(t["errors"]) for t in out["tables"]}
     text = "The most-confused digit pair is " + join(
-        f"{r['pair']} for **{label}** ({r['total']} errors per seed, {r['share']} of its errors)" for label, r in tops)
+        f"{r['pair']} for **{label}** ({r['total']} errors per seed, {100 * float(r['total']) / errors[label]:.0f} % of "
+        "its errors)" for label, r in tops)
     common = out.get("common") or []
     if common:
         text += f"; {join(common)} {'is' if len(common) == 1 else 'are'} among the three most-confused pairs of every model"
@@ -115,20 +117,23 @@ def robustness(ctx: Context, out: dict[str, Any] | None) -> Headline | None:
     for t in out["tables"]:
         k = len(t["severities"]) // 2
         cells = ", ".join(f"{r['label']} {r['cells'][k]} %" for r in t["rows"])
-        parts.append(f"{t['axis']} {t['severities'][k]} {t['unit']}: {cells}")
+        parts.append(f"under {t['axis']} of {t['severities'][k]} {t['unit']} to {cells}")
         if len(vs) == 2:
             per = [[rows[0][t["axis"]]["accuracy"][k] * 100 for rows in probe_rows(v, "robustness") if rows] for v in vs]
             w = welch(per[0], per[1])
             if w.p < ALPHA:
                 better.setdefault(vs[0].label if w.diff > 0 else vs[1].label, []).append(t["axis"])
-    clean = join(f"{r['label']} {r['cells'][0]} %" for r in out["tables"][0]["rows"])
-    text = f"Test accuracy falls from {clean} on the clean test set to " + "; ".join(parts) + " (mean over seeds)."
+    clean = ", ".join(f"{r['label']} {r['cells'][0]} %" for r in out["tables"][0]["rows"])
+    text = f"Test accuracy (clean test set: {clean}) falls " + "; ".join(parts) + " (mean over seeds)."
     sentences = [text]
     if len(vs) == 2:
         sentences.append("At these severities the model that holds up detectably better (Welch's t test over seeds) is "
                          + (join(f"{m} under {join(axes)}" for m, axes in better.items()) if better else "neither")
                          + ".")
-    return Headline(tuple(sentences), "; ".join(parts[:1]) + " …")
+    t = out["tables"][0]
+    k = len(t["severities"]) // 2
+    return Headline(tuple(sentences), f"{t['axis']} {t['severities'][k]} {t['unit']}: "
+                    + ", ".join(f"{r['label']} {r['cells'][k]} %" for r in t["rows"]))
 
 
 def _summary(out: dict[str, Any] | None, short: str) -> Headline | None:
