@@ -179,3 +179,19 @@ def test_no_rendered_page_writes_s_plurals(tmp_path):
     assert "none: diagnostic study" in index
     assert "lr=0.0326, weight\\_decay=0, selected on validation" in index
     assert "## Key findings" in index and index.count("- **[") == len(names)
+
+
+def test_a_collapsed_seed_is_named_not_averaged(tmp_path):
+    from reportgen.analyses.headline import accuracy, collapsed, mean_of
+    from reportgen.summary import VariantResults
+
+    runs = [{"seed": s, "status": "completed", "test": {"accuracy": a}} for s, a in enumerate((0.9773, 0.9760, 0.1135))]
+    v = VariantResults("lr-1e-2", "lr-1e-2", runs, 3)
+    assert collapsed(v) == [(2, pytest.approx(11.35))]
+    assert accuracy(v) == "2 of 3 seeds reach 97.73 and 97.60 %; seed 2 collapsed to 11.35 %"
+    assert mean_of(v, "test_accuracy") == pytest.approx(97.665)
+    broken = VariantResults("b", "b", [{"seed": s, "status": "completed", "test": {"accuracy": 0.1}} for s in range(3)], 3)
+    assert collapsed(broken) == [] and accuracy(broken).startswith("10.00 ± 0.00 %")  # broken on every seed: no outlier
+    answer, _ = _answer("cnn_hyperparameters", tmp_path)
+    assert "seed 2 collapsed to 11.35 %" in answer.text and "68.89" not in answer.text
+

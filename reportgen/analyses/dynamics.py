@@ -13,7 +13,7 @@ from ..stats import t_interval
 from ..summary import METRICS, TARGET_VAL_ACC, VariantResults
 from ..words import count, join
 from .context import Context, cell, fmt, runs_of
-from .headline import detectable, paired_clause, paired_t
+from .headline import paired_clause, paired_t, paired_verdict
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -114,8 +114,8 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
     path, url = ctx.figure("early_stopping.png")
     _nan_lines(series, marks, path, ref.label)
     said = [f"{join(g['variants'])}{' (the same test accuracy on every seed)' if len(g['variants']) > 1 else ''} "
-            f"against {ref.label}: {paired_clause(g['test'], 'early-stopped', ref.label)}: "
-            f"{'a detectable' if detectable(g['test']) else 'no detectable'} difference" for g in verdicts.values()]
+            f"against {ref.label}: {paired_clause(g['test'], 'early-stopped', ref.label)}{paired_verdict(g['test'])}"
+            for g in verdicts.values()]
     return {"url": url, "rows": rows, "reference": ref.label, "verdicts": said}
 
 

@@ -108,7 +108,9 @@ def paired_clause(t: Paired, a: str, b: str, unit: str = "pp", digits: int = 2) 
     """The difference ``a − b`` with the test that measured it, e.g. "+0.29 pp (last − best-validation
     epoch; paired t test over 3 seeds, 95 % CI -0.04 to 0.62, p = 0.065)"."""
     u = f" {unit}" if unit else ""
-    if t.n >= 2 and t.low == t.high:
+    if t.n < 2 or not math.isfinite(t.low):
+        return f"{t.diff:+.{digits}f}{u} ({a} − {b}; {count(t.n, 'seed')}: no test)"
+    if t.low == t.high:
         return f"{t.diff:+.{digits}f}{u} on every seed ({a} − {b})"
     return (f"{t.diff:+.{digits}f}{u} ({a} − {b}; paired t test over {count(t.n, 'seed')}, 95 % CI "
             f"{t.low:.{digits}f} to {t.high:.{digits}f}, {p_text(t.p)})")
@@ -117,6 +119,13 @@ def paired_clause(t: Paired, a: str, b: str, unit: str = "pp", digits: int = 2) 
 def detectable(t: Paired) -> bool:
     """Whether a paired difference is detectable at ``ALPHA`` (a zero difference never is)."""
     return t.p < ALPHA and t.diff != 0
+
+
+def paired_verdict(t: Paired) -> str:
+    """": a detectable difference", ": no detectable difference", or "" when there is no test."""
+    if not math.isfinite(t.p):
+        return ""
+    return f": {'a detectable' if detectable(t) else 'no detectable'} difference"
 
 
 def welch_words(a: VariantResults, b: VariantResults, metric: str) -> tuple[str, float]:

@@ -3,6 +3,7 @@ Most read the analysis's returned context (``Rule.reads_output``): what it compu
 the data files, so the headline states exactly the numbers the section shows."""
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -57,8 +58,8 @@ def calibration(ctx: Context, out: dict[str, Any] | None = None) -> Headline | N
     iv = {k: fmt(t_interval(x), 2) for k, x in eces.items()}
     text = (f"Calibration error (ECE, 15 bins, test set) is lowest for **{best}**, {iv[best]} %, and highest for "
             f"**{worst}**, {iv[worst]} % (mean ± 95 % CI over seeds)")
-    if best != worst:
-        w = welch(eces[worst], eces[best])
+    w = welch(eces[worst], eces[best])
+    if best != worst and math.isfinite(w.p):
         text += (f": a difference of {w.diff:+.2f} pp (Welch's t test over seeds, 95 % CI {w.low:.2f} to {w.high:.2f}, "
                  f"{p_text(w.p)}), {'detectable' if w.p < ALPHA else 'not detectable'}; {worst}'s mean confidence "
                  f"{'exceeds' if over[worst] > 0 else 'falls short of'} its accuracy by {abs(over[worst]):.2f} pp")

@@ -15,7 +15,7 @@ from ..summary import TARGET_VAL_ACC
 from ..words import count, join, seeds
 from .context import Context, epochs, runs_of
 from .dynamics import STABILITY_EPOCHS, epochs_to, factors, gap_opens
-from .headline import (ALPHA, Headline, accuracy, collapsed, detectable, mean_of, paired_clause, paired_t, p_text,
+from .headline import (ALPHA, Headline, accuracy, collapsed, detectable, mean_of, paired_clause, paired_t, paired_verdict, p_text,
                        welch_words, with_runs)
 
 #: The test the study's comparison table uses, as the answer names it.
@@ -45,7 +45,7 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
             out.append(f"Validation loss is lowest at epoch {seeds([r['best_epoch'] for r in v.runs], 0)} of "
                        f"{v.runs[0]['stopped_epoch']} (per seed); the weights of that epoch score {seeds(best)} % on "
                        f"the test set, and the last epoch against them: {paired_clause(t, 'last', 'best-validation epoch')}"
-                       f": {'a detectable' if detectable(t) else 'no detectable'} difference.")
+                       f"{paired_verdict(t)}.")
         return Headline(tuple(out), f"test accuracy {accuracy(v)}")
     ref = sr.variant(sr.reference)
     ranked = sorted(vs, key=lambda v: -mean_of(v, "test_accuracy"))
@@ -123,7 +123,8 @@ def overfitting(ctx: Context, out: dict[str, Any] | None = None) -> Headline | N
         last, best = _acc(v.values("test_accuracy")), _acc(v.values("test_accuracy_best_epoch"))
         n = v.runs[0]["stopped_epoch"]
         t = paired_t(last, best)
-        verb = ("does not detectably change" if not detectable(t) else "detectably raises" if t.diff > 0
+        verb = ("changes" if not math.isfinite(t.p) else "does not detectably change" if not detectable(t)
+                else "detectably raises" if t.diff > 0
                 else "detectably lowers")
         who = "" if v.label == "default" else f"**{v.label}**: "
         opens = [gap_opens(a, b) for a, b in zip(runs_of(v, "train_eval_acc"), runs_of(v, "val_acc"))]
@@ -165,7 +166,8 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
             f"{lo[1]:.1f}–{hi[1]:.1f} of {full} epochs ({lo[2]:.0f}–{hi[2]:.0f} %; {_patience(lo[0])} to {_patience(hi[0])})")
     costs = [t for g in groups.values() for _, t in g]
     dropped = [t for t in costs if detectable(t) and t.diff < 0]
-    verdict = ("no detectable cost in test accuracy" if not any(detectable(t) for t in costs) else
+    verdict = ("a cost in test accuracy that one seed cannot test" if not any(math.isfinite(t.p) for t in costs) else
+               "no detectable cost in test accuracy" if not any(detectable(t) for t in costs) else
                f"a detectable cost in test accuracy for {len(dropped)} of {len(costs)}" if dropped else
                "a detectable gain in test accuracy")
     sentences = []
