@@ -50,8 +50,8 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
     ref = sr.variant(sr.reference)
     ranked = sorted(vs, key=lambda v: -mean_of(v, "test_accuracy"))
     best, worst = ranked[0], ranked[-1]
-    out = [f"Test accuracy is highest for **{best.label}**, {accuracy(best)}, and lowest for **{worst.label}**, "
-           f"{accuracy(worst)} (mean ± 95 % CI over seeds)."]
+    first = (f"Test accuracy is highest for **{best.label}**, {accuracy(best)}, and lowest for **{worst.label}**, "
+             f"{accuracy(worst)} (mean ± 95 % CI over seeds)")
     tests = comparisons(sr)
     apart = sorted((c for c in tests if c.p_holm < ALPHA), key=lambda c: c.welch.diff)
     declared = bool(sr.spec.study.comparisons)
@@ -60,10 +60,11 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
     what = f"of the {count(len(tests), 'declared comparison')}" if declared else \
         f"against the reference **{ref.label}**, of the {count(len(tests), 'other variant')}"
     if apart:
-        out.append(f"{what[0].upper() + what[1:]}, {len(apart)} {'differs' if len(apart) == 1 else 'differ'} "
-                   f"detectably ({COMPARISON_TEST}): {moves}.")
+        first += (f"; {what}, {len(apart)} {'differs' if len(apart) == 1 else 'differ'} detectably "
+                  f"({COMPARISON_TEST}): {moves}")
     elif tests:
-        out.append(f"{what[0].upper() + what[1:]}, none differs detectably ({COMPARISON_TEST}).")
+        first += f"; {what}, none differs detectably ({COMPARISON_TEST})"
+    out = [first + "."]
     gone = [(v, collapsed(v)) for v in vs if collapsed(v)]
     if gone:
         out.append("Collapsed seeds, left out of every mean above: " + "; ".join(
