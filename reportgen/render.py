@@ -17,6 +17,7 @@ from rich.console import Console
 
 from . import figures, store
 from .analyses import ANALYSES, Context, fmt
+from .analyses.context import cell as metric_cell
 from .catalog import Spec
 from .answers import Answer, chosen, compose, tuning
 from .findings import check
@@ -194,9 +195,11 @@ def render_reference(docs: Path) -> None:
 
 
 def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every variant with test results of every study, best mean test accuracy first. Diagnostic
-    studies (sanity checks, models broken on purpose: ``Study.diagnostic``) and runs without a test (an
-    lr range test) are left out."""
+    """Every variant with test results of every study, best mean test accuracy first, over the seeds
+    that are not outliers: ``acc`` is their interval, ``seeds`` their test accuracies in %, ``note``
+    names what was left out; cells as :func:`reportgen.analyses.context.cell` (timings per device).
+    Diagnostic studies (sanity checks, models broken on purpose: ``Study.diagnostic``) and runs without
+    a test (an lr range test) are left out."""
     board, seen = [], {}
     for r in rows:
         if r["spec"].study.diagnostic:
@@ -208,12 +211,15 @@ def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if keys in seen:  # the same runs, reused by another study: listed once
                 seen[keys]["also"].append((r["spec"].name, r["spec"].study.title))
                 continue
+            # Outlier seeds (a collapsed run) are left out of the ranking, the cells and the figure, and named.
             board.append({"study": r["spec"].name, "title": r["spec"].study.title, "label": v.label, "n": len(v.runs),
-                          "also": [],
-                          "acc": v.interval("test_accuracy"), "f1": v.interval("macro_f1"),
+                          "also": [], "note": v.note(),
+                          "seeds": [100 * a for a in v.clean.values("test_accuracy")],  # for per-seed points
+                          "acc": v.clean.interval("test_accuracy"), "acc_cell": metric_cell(v, "test_accuracy"),
+                          "f1_cell": metric_cell(v, "macro_f1"),
                           "params": float(np.nanmean(v.values("params"))),
                           "flops": float(np.nanmean(v.values("flops"))) if np.isfinite(v.values("flops")).any() else np.nan,
-                          "sec": v.interval("seconds_per_epoch")})
+                          "sec_cell": metric_cell(v, "seconds_per_epoch", mixed=True)})
             seen[keys] = board[-1]
     return sorted(board, key=lambda b: -b["acc"].mean)
 

@@ -32,13 +32,33 @@ class McNemar:
 
 
 @dataclass(frozen=True)
-class Welch:
+class TTest:
+    """A two-sample t test of A against B, in the unit of the values.
+
+    diff: mean(a) − mean(b) (Welch) or mean(a − b) (paired); low/high: its confidence interval,
+    one bound infinite for a one-sided test; t, df, p for ``alternative`` ("two-sided", "greater":
+    H1 diff > 0, "less": H1 diff < 0); kind: "Welch", "paired" or "one-sample" (B is then a fixed
+    bound); n: values in A and in B (paired: the pairs, twice; one-sample: (n, 0)).
+    """
+
     diff: float
     low: float
     high: float
     t: float
     df: float
     p: float
+    kind: str = "Welch"
+    alternative: str = "two-sided"
+    n: tuple[int, int] = (0, 0)
+
+    @property
+    def name(self) -> str:
+        """The test in words: "Welch's t test", "one-sided paired t test", ..."""
+        side = "one-sided " if self.alternative != "two-sided" else ""
+        return side + {"paired": "paired t test", "one-sample": "one-sample t test"}.get(self.kind, "Welch's t test")
+
+
+ALTERNATIVES = ("two-sided", "greater", "less")
 
 
 @dataclass(frozen=True)
@@ -132,27 +152,83 @@ def pooled_mcnemar(pairs: Iterable[tuple[Sequence[bool], Sequence[bool]]]) -> Mc
     return _exact(sum(b for b, _ in counts), sum(c for _, c in counts))
 
 
-def welch(a: Iterable[float], b: Iterable[float], confidence: float = 0.95) -> Welch:
+def _alternative(alternative: str) -> str:
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {', '.join(ALTERNATIVES)}, got {alternative!r}")
+    return alternative
+
+
+def welch(a: Iterable[float], b: Iterable[float], confidence: float = 0.95,
+          alternative: str = "two-sided") -> TTest:
     """Welch's unequal-variance t test on two samples of per-seed values.
 
     a, b: 1-D float sequences (same unit; the result is in that unit). diff = mean(a) - mean(b);
-    low/high is the confidence interval of diff with Welch–Satterthwaite df; t, df, p two-sided.
+    low/high is the confidence interval of diff with Welch–Satterthwaite df (one-sided for a
+    one-sided ``alternative``: "greater" gives (low, inf), "less" (-inf, high)); t, df, p.
     With fewer than 2 values in either group the variance is undefined: t, df, p, low, high
     are nan (diff still reported when both groups are non-empty), not an error.
-    Raises ValueError for non-1-D input. Source: Welch (1947) Biometrika 34:28-35;
-    Satterthwaite (1946); scipy.stats.ttest_ind(equal_var=False) and its confidence_interval().
+    Raises ValueError for non-1-D input or an unknown alternative. Source: Welch (1947)
+    Biometrika 34:28-35; Satterthwaite (1946); scipy.stats.ttest_ind(equal_var=False) and its
+    confidence_interval().
     """
     x, y = _vector(a, "a"), _vector(b, "b")
+    alt = _alternative(alternative)
     diff = float(np.mean(x) - np.mean(y)) if x.size and y.size else math.nan
     if x.size < 2 or y.size < 2:
-        return Welch(diff, math.nan, math.nan, math.nan, math.nan, math.nan)
+        return TTest(diff, math.nan, math.nan, math.nan, math.nan, math.nan, "Welch", alt, (x.size, y.size))
     with warnings.catch_warnings():
         # Identical per-seed values (e.g. parameter counts) make scipy warn about precision; the
         # result (NaN or a degenerate interval) is what we report, so the warning is noise.
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = _st.ttest_ind(x, y, equal_var=False)
+        res = _st.ttest_ind(x, y, equal_var=False, alternative=alt)
         ci = res.confidence_interval(confidence_level=confidence)
-    return Welch(diff, float(ci.low), float(ci.high), float(res.statistic), float(res.df), float(res.pvalue))
+    return TTest(diff, float(ci.low), float(ci.high), float(res.statistic), float(res.df), float(res.pvalue),
+                 "Welch", alt, (x.size, y.size))
+
+
+def paired_t(a: Iterable[float], b: Iterable[float], confidence: float = 0.95,
+             alternative: str = "two-sided") -> TTest:
+    """Paired t test on per-seed values matched by position (a[i] and b[i] share seed i).
+
+    a, b: 1-D float sequences of equal length n (same unit; the result is in it). diff = mean(a - b);
+    low/high its confidence interval with n - 1 df (one-sided for a one-sided ``alternative``);
+    t, df, p. Fewer than 2 pairs: everything but diff is nan. All differences equal: scipy's
+    result as it comes (t = ±inf and p = 0 for a non-zero constant, nan for zero).
+    Raises ValueError for non-1-D input, a length mismatch or an unknown alternative.
+    Source: Student (1908); scipy.stats.ttest_rel and its confidence_interval().
+    """
+    x, y = _vector(a, "a"), _vector(b, "b")
+    alt = _alternative(alternative)
+    if x.size != y.size:
+        raise ValueError(f"paired samples differ in length: a has {x.size}, b has {y.size}")
+    diff = float(np.mean(x - y)) if x.size else math.nan
+    if x.size < 2:
+        return TTest(diff, math.nan, math.nan, math.nan, math.nan, math.nan, "paired", alt, (x.size, y.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = _st.ttest_rel(x, y, alternative=alt)
+        ci = res.confidence_interval(confidence_level=confidence)
+    return TTest(diff, float(ci.low), float(ci.high), float(res.statistic), float(res.df), float(res.pvalue),
+                 "paired", alt, (x.size, y.size))
+
+
+def one_sample(values: Iterable[float], bound: float, alternative: str, confidence: float = 0.95) -> TTest:
+    """One-sample t test of mean(values) against ``bound`` (same unit): diff = mean − bound, its
+    confidence interval (one-sided for a one-sided alternative), t, df, p; kind "one-sample".
+    Fewer than 2 values: everything but diff is nan. Raises ValueError for non-1-D input or an
+    unknown alternative. Source: Student (1908); scipy.stats.ttest_1samp.
+    """
+    x = _vector(values, "values")
+    alt = _alternative(alternative)
+    diff = float(np.mean(x) - bound) if x.size else math.nan
+    if x.size < 2:
+        return TTest(diff, math.nan, math.nan, math.nan, math.nan, math.nan, "one-sample", alt, (x.size, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = _st.ttest_1samp(x - bound, 0.0, alternative=alt)
+        ci = res.confidence_interval(confidence_level=confidence)
+    return TTest(diff, float(ci.low), float(ci.high), float(res.statistic), float(res.df), float(res.pvalue),
+                 "one-sample", alt, (x.size, 0))
 
 
 def paired_bootstrap(a: Iterable[float], b: Iterable[float], n_resamples: int = 10000,
@@ -236,20 +312,22 @@ def _fmt_p(p: float) -> str:
 
 
 def verdict(a_name: str, b_name: str, diff: float, low: float, high: float, p: float,
-            alpha: float = 0.05, unit: str = "pp", *, confidence: float = 0.95) -> str:
+            alpha: float = 0.05, unit: str = "pp", *, confidence: float = 0.95, test: str = "") -> str:
     """One-line human verdict for a two-way comparison.
 
     diff, low, high: difference A - B and its CI, already in the display unit (e.g. pp);
-    p: the test's p-value. When p < alpha the winner is named with a positive margin
+    p: the test's p-value; test: the test's name, shown before the p-value when given
+    ("paired t test"). When p < alpha the winner is named with a positive margin
     ("B beats A by ..." with the CI negated and swapped when diff < 0); otherwise
     "no detectable difference between A and B (p = ...)". p is shown to 2 significant
     digits, or "p < 0.001"; confidence only labels the CI. Raises nothing.
     Source: presentation convention (APA style for p-value reporting).
     """
+    named = f"{test}, " if test else ""
     if not (p < alpha) or diff == 0 or math.isnan(diff):
-        return f"no detectable difference between {a_name} and {b_name} ({_fmt_p(p)})"
+        return f"no detectable difference between {a_name} and {b_name} ({named}{_fmt_p(p)})"
     if diff < 0:
         a_name, b_name, diff, low, high = b_name, a_name, -diff, -high, -low
     u = f" {unit}" if unit else ""
     level = f"{confidence * 100:.3g} %"
-    return f"{a_name} beats {b_name} by {diff:.2f}{u} ({level} CI {low:.2f}–{high:.2f}, {_fmt_p(p)})"
+    return f"{a_name} beats {b_name} by {diff:.2f}{u} ({named}{level} CI {low:.2f}–{high:.2f}, {_fmt_p(p)})"

@@ -8,12 +8,11 @@ import os
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 from scipy import stats
 
 from reportgen.analyses import ANALYSES, HEADLINES, Context
-from reportgen.analyses.headline import Headline, paired_t
+from reportgen.analyses.headline import Headline
 from reportgen.answers import compose
 from reportgen.catalog import load_all
 from reportgen.summary import collect
@@ -119,32 +118,37 @@ def test_a_tuning_study_names_the_variant_selected_on_validation():
     assert chosen(sr) is by_val
 
 
-def test_the_paired_test_is_scipys_ttest_rel_on_the_per_seed_values():
-    last, best = [97.72, 97.79, 97.80], [97.58, 97.47, 97.40]  # one run each: the same three seeds
+def test_two_measures_of_the_same_runs_are_tested_paired_as_scipys_ttest_rel():
+    """The last epoch against the best-validation epoch of the same three runs (the committed
+    epochs_learning_curve numbers): the answer's test is scipy's ttest_rel on the per-seed values."""
+    from reportgen.analyses.headline import tested_clause, tested_verdict
+    from reportgen.significance import within
+    from reportgen.summary import VariantResults
+
+    last, best = [97.72, 97.79, 97.80], [97.58, 97.47, 97.40]
+    runs = [{"seed": s, "status": "completed", "test": {"accuracy": a / 100}, "test_best_epoch": {"accuracy": b / 100}}
+            for s, (a, b) in enumerate(zip(last, best))]
+    t = within(VariantResults("default", "default", runs, 3), "test_accuracy", "test_accuracy_best_epoch")
     ref = stats.ttest_rel(last, best)
     ci = ref.confidence_interval()
-    t = paired_t(last, best)
-    assert t.n == 3 and t.diff == pytest.approx(np.mean(np.subtract(last, best)))
-    assert t.p == pytest.approx(ref.pvalue) and t.p == pytest.approx(0.0650, abs=5e-4)
-    assert (t.low, t.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
-    assert t.low < 0 < t.high  # paired: no detectable difference …
-    assert stats.ttest_ind(last, best, equal_var=False).pvalue < 0.05  # … where Welch would claim one
-    same = paired_t([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
-    assert (same.diff, same.p) == (0.0, 1.0)
-    with pytest.raises(ValueError, match="differ in length"):
-        paired_t([1.0, 2.0], [1.0])
+    assert t.test.kind == "paired" and t.test.p == pytest.approx(ref.pvalue) and t.test.p == pytest.approx(0.0650, abs=5e-4)
+    assert (t.test.low, t.test.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert stats.ttest_ind(last, best, equal_var=False).pvalue < 0.05  # Welch would claim a difference
+    clause = tested_clause(t, "last", "best-validation epoch")
+    assert clause == "+0.29 pp (last − best-validation epoch; paired t test over seeds 0, 1, 2, 95 % CI -0.04 to 0.62, p = 0.065)"
+    assert tested_verdict(t) == ": no detectable difference"
 
 
 def test_the_same_runs_are_compared_paired_on_the_pages(tmp_path):
     """epochs_learning_curve's last against best-validation epoch and early_stopping's patiences against
     50 epochs are the same runs: both give the paired verdict, and early stopping says it once."""
     answer, _ = _answer("epochs_learning_curve", tmp_path / "a")
-    assert "paired t test over 3 seeds" in answer.first and "p = 0.065" in answer.first
+    assert "paired t test over seeds 0, 1, 2" in answer.first and "p = 0.065" in answer.first
     assert "does not detectably change" in answer.first and "Welch" not in answer.text
     sr = collect(SPECS["early_stopping"], RESULTS)
     out = ANALYSES["early_stopping"](Context(sr, tmp_path / "b", ""))
     assert len(out["verdicts"]) == 1, out["verdicts"]  # three patiences, one outcome: said once
-    assert "paired t test over 3 seeds" in out["verdicts"][0] and "no detectable difference" in out["verdicts"][0]
+    assert "paired t test over seeds 0, 1, 2" in out["verdicts"][0] and "no detectable difference" in out["verdicts"][0]
     answer, _ = _answer("early_stopping", tmp_path / "c")
     assert "no detectable cost" in answer.first and "p = 0.065" in answer.first
 
@@ -182,16 +186,14 @@ def test_no_rendered_page_writes_s_plurals(tmp_path):
 
 
 def test_a_collapsed_seed_is_named_not_averaged(tmp_path):
-    from reportgen.analyses.headline import accuracy, collapsed, mean_of
+    from reportgen.analyses.headline import accuracy, mean_of
     from reportgen.summary import VariantResults
 
     runs = [{"seed": s, "status": "completed", "test": {"accuracy": a}} for s, a in enumerate((0.9773, 0.9760, 0.1135))]
     v = VariantResults("lr-1e-2", "lr-1e-2", runs, 3)
-    assert collapsed(v) == [(2, pytest.approx(11.35))]
-    assert accuracy(v) == "2 of 3 seeds reach 97.73 and 97.60 %; seed 2 collapsed to 11.35 %"
+    assert accuracy(v) == "2 of 3 seeds reach 97.73 and 97.60 %; seed 2 collapsed to 11.35 % (chance level)"
     assert mean_of(v, "test_accuracy") == pytest.approx(97.665)
     broken = VariantResults("b", "b", [{"seed": s, "status": "completed", "test": {"accuracy": 0.1}} for s in range(3)], 3)
-    assert collapsed(broken) == [] and accuracy(broken).startswith("10.00 ± 0.00 %")  # broken on every seed: no outlier
+    assert accuracy(broken).startswith("10.00 ± 0.00 %")  # broken on every seed: no outlier, that is the result
     answer, _ = _answer("cnn_hyperparameters", tmp_path)
     assert "seed 2 collapsed to 11.35 %" in answer.text and "68.89" not in answer.text
-

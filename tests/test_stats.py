@@ -12,7 +12,9 @@ from reportgen.stats import (
     correct_vector,
     holm,
     mcnemar_exact,
+    one_sample,
     paired_bootstrap,
+    paired_t,
     pooled_mcnemar,
     t_interval,
     verdict,
@@ -157,6 +159,41 @@ def test_welch_small_groups_are_nan_not_errors():
     assert r.diff == pytest.approx(-1.5)
     assert all(math.isnan(v) for v in (r.t, r.df, r.p, r.low, r.high))
     assert math.isnan(welch([], [1.0, 2.0]).diff)
+
+
+# --- paired and one-sample t tests ----------------------------------------------------------
+
+def test_paired_t_hand_computed_and_against_scipy():
+    # Differences -0.14, -0.32, -0.40: mean -0.2867, sd 0.1332, t = mean / (sd / sqrt 3) = -3.7286, df 2.
+    a, b = [97.58, 97.47, 97.40], [97.72, 97.79, 97.80]
+    r = paired_t(a, b)
+    assert (r.kind, r.alternative, r.df) == ("paired", "two-sided", 2)
+    assert r.diff == pytest.approx(-0.28667, abs=1e-5) and r.t == pytest.approx(-3.72857, abs=1e-4)
+    assert r.p == pytest.approx(st.ttest_rel(a, b).pvalue) and r.p == pytest.approx(0.0650, abs=5e-4)
+    half = st.t.ppf(0.975, 2) * np.std(np.subtract(a, b), ddof=1) / math.sqrt(3)
+    assert (r.low, r.high) == pytest.approx((r.diff - half, r.diff + half))
+    less = paired_t(a, b, alternative="less")
+    assert less.p == pytest.approx(r.p / 2) and less.low == -math.inf and less.name == "one-sided paired t test"
+    assert welch(a, b).p == pytest.approx(0.018, abs=1e-3)  # the same numbers unpaired
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_t([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="alternative"):
+        paired_t(a, b, alternative="bigger")
+    assert math.isnan(paired_t([1.0], [2.0]).p)
+
+
+def test_one_sample_against_a_bound():
+    r = one_sample([99.51, 99.49, 99.40], 99.4, "greater")
+    ref = st.ttest_1samp([99.51, 99.49, 99.40], 99.4, alternative="greater")
+    assert r.p == pytest.approx(ref.pvalue) and 99.4 + r.low == pytest.approx(ref.confidence_interval().low)
+    assert r.high == math.inf and r.kind == "one-sample"
+
+
+def test_verdict_names_its_test():
+    assert verdict("A", "B", 0.1, -0.2, 0.4, 0.41, test="paired t test") == \
+        "no detectable difference between A and B (paired t test, p = 0.41)"
+    assert verdict("A", "B", 1.0, 0.5, 1.5, 0.0004, test="Welch's t test") == \
+        "A beats B by 1.00 pp (Welch's t test, 95 % CI 0.50–1.50, p < 0.001)"
 
 
 # --- bootstrap -------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ import numpy as np
 from .. import figures
 from ..expand import variants as study_variants
 from ..findings import compare
-from ..stats import t_interval
-from ..summary import METRICS, TARGET_VAL_ACC, VariantResults
+from ..significance import two_sample, within
+from ..stats import t_interval, verdict
+from ..summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
 from ..words import count, join
-from .context import Context, cell, fmt, runs_of
-from .headline import paired_clause, paired_t, paired_verdict
+from .context import Context, bounded, cell, devices, epochs, runs_of
+from .headline import tested_clause, tested_verdict
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -48,6 +49,16 @@ def _paired(a: list[float], b: list[float], scale: float = 100.0, digits: int = 
     return f"{iv.mean:+.{digits}f}{half}"
 
 
+def _best_against_last(v: VariantResults) -> str:
+    """The paired t test of the best-validation epoch's test accuracy against the last epoch's, in words."""
+    t = within(v, "test_accuracy_best_epoch", "test_accuracy")
+    if t.why_not:
+        return f"{v.label}: best against last epoch not testable ({t.why_not})"
+    w = t.test
+    return f"{v.label}: " + verdict("the best-validation epoch", "the last epoch", w.diff, w.low, w.high, w.p,
+                                    test=t.how) + t.note
+
+
 def overfitting(ctx: Context) -> dict[str, Any]:
     """Where validation loss bottoms out, where the train/val gap opens, and what the best-epoch
     weights score on the test set against the last epoch's."""
@@ -64,11 +75,12 @@ def overfitting(ctx: Context) -> dict[str, Any]:
         best, last = v.values("test_accuracy_best_epoch"), v.values("test_accuracy")
         rows.append({"label": v.label, "best_epochs": [r["best_epoch"] for r in v.runs],
                      "opens": ["—" if not np.isfinite(o) else f"{o:.0f}" for o in opens],
-                     "min_val_loss": fmt(t_interval([min(h["val_loss"] for h in r["history"]) for r in v.runs]), 4),
-                     "last_val_loss": fmt(v.interval("val_loss"), 4),
-                     "test_best": fmt(v.interval("test_accuracy_best_epoch"), 2),
-                     "test_last": fmt(v.interval("test_accuracy"), 2),
-                     "diff": _paired(best, last), "epochs": v.runs[0]["stopped_epoch"]})
+                     "min_val_loss": bounded([min(h["val_loss"] for h in r["history"]) for r in v.runs], 4, (0, np.inf)),
+                     "last_val_loss": cell(v, "val_loss"),
+                     "test_best": cell(v, "test_accuracy_best_epoch"),
+                     "test_last": cell(v, "test_accuracy"),
+                     "diff": _paired(best, last), "epochs": v.runs[0]["stopped_epoch"],
+                     "verdict": _best_against_last(v)})
     path, url = ctx.figure("overfitting.png")
     figures.lines([
         figures.Panel("Generalization gap (accuracy)", "train − val accuracy (pp)", gap_series,
@@ -80,9 +92,10 @@ def overfitting(ctx: Context) -> dict[str, Any]:
 
 def early_stopping(ctx: Context) -> dict[str, Any]:
     """Per variant: the epoch training stopped at, epochs saved against the reference (the run
-    without early stopping), and test accuracy against it, paired by seed (Student's paired t test:
-    an early-stopped run repeats the reference run of its seed up to its stop); variants with the same
-    test accuracy on every seed (they restored the same weights) share one verdict."""
+    without early stopping), and test accuracy against it by the study's one rule
+    (:func:`reportgen.significance.two_sample`: paired, as an early-stopped run repeats the reference
+    run of its seed up to its stop); variants with the same test accuracy on every seed (they restored
+    the same weights) share one verdict."""
     ref = ctx.sr.variant(ctx.sr.reference)
     by_seed = {r["seed"]: r for r in ref.runs}
     rows, series, marks, verdicts = [], {}, {}, {}
@@ -92,15 +105,14 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
         saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in paired]
         if v is not ref and paired:  # the same runs up to the stop: paired by seed, said once per outcome
             own = tuple(r["test"]["accuracy"] for r, _ in paired)
-            verdicts.setdefault(own, {"variants": [], "test": paired_t([100 * x for x in own],
-                                                                       [100 * b["test"]["accuracy"] for _, b in paired])})
+            verdicts.setdefault(own, {"variants": [], "test": two_sample(v, ref, "test_accuracy")})
             verdicts[own]["variants"].append(v.label)
         rows.append({"label": v.label, "patience": es["patience"] if es else "—",
                      "stopped": [r["stopped_epoch"] for r in v.runs], "best": [r["best_epoch"] for r in v.runs],
-                     "saved": fmt(t_interval(saved), 1) if saved and v is not ref else "—",
+                     "saved": epochs(saved) if saved and v is not ref else "—",
                      "share": f"{100 * np.mean(saved) / np.mean([b['stopped_epoch'] for _, b in paired]):.0f} %"
                      if saved and v is not ref else "—",
-                     "test": fmt(v.interval("test_accuracy"), 2),
+                     "test": cell(v, "test_accuracy"),
                      "diff": _paired([r["test"]["accuracy"] for r, _ in paired],
                                      [b["test"]["accuracy"] for _, b in paired]) if v is not ref else "—"})
         if es:
@@ -114,7 +126,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
     path, url = ctx.figure("early_stopping.png")
     _nan_lines(series, marks, path, ref.label)
     said = [f"{join(g['variants'])}{' (the same test accuracy on every seed)' if len(g['variants']) > 1 else ''} "
-            f"against {ref.label}: {paired_clause(g['test'], 'early-stopped', ref.label)}{paired_verdict(g['test'])}"
+            f"against {ref.label}: {tested_clause(g['test'], 'early-stopped', ref.label)}{tested_verdict(g['test'])}"
             for g in verdicts.values()]
     return {"url": url, "rows": rows, "reference": ref.label, "verdicts": said}
 
@@ -150,12 +162,12 @@ def convergence(ctx: Context) -> dict[str, Any]:
         finals = [r["history"][-1]["val_loss"] for r in v.runs]
         rows.append({"label": v.label, "per_seed": ["—" if not np.isfinite(e) else f"{e:.0f}" for e in reach],
                      "reached": f"{len(hit)}/{len(reach)}",
-                     "mean": fmt(t_interval(hit), 1) if len(hit) == len(reach) else
+                     "mean": epochs(hit) if len(hit) == len(reach) else
                      (f"not reached by {count(len(reach) - len(hit), 'seed')}" if not hit else
-                      f"{np.mean(hit):.1f} (seeds that reached it)"),
+                      f"{epochs(hit)} (seeds that reached it)"),
                      "within": f"{np.mean(within):.4f}" if within else "—",
                      "across": f"{np.std(finals, ddof=1):.4f}" if len(finals) > 1 else "—",
-                     "final_val_loss": fmt(v.interval("val_loss"), 4), "test": fmt(v.interval("test_accuracy"), 2)})
+                     "final_val_loss": cell(v, "val_loss"), "test": cell(v, "test_accuracy")})
         acc[v.label] = (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
         loss[v.label] = (np.arange(1, runs_of(v, "val_loss").shape[1] + 1), runs_of(v, "val_loss"))
     path, url = ctx.figure("convergence.png")
@@ -188,17 +200,19 @@ def factors(ctx: Context) -> dict[str, list[VariantResults]]:
 
 def factor_tables(ctx: Context) -> dict[str, Any]:
     """One table per factor with the reference as first row: test and validation accuracy, best
-    epoch, and the difference to the reference (Welch over seeds); validation curves per factor."""
+    epoch, seconds per epoch (median and range, per device) and the difference to the reference (the
+    t test :func:`reportgen.findings.compare` picks); validation curves per factor."""
     ref = ctx.sr.variant(ctx.sr.reference)
+    mixed = len(devices(ctx.sr)) > 1
     tables, panels = [], []
     for name, vs in factors(ctx).items():
         rows = []
         for v in [ref, *vs]:
             sentence = compare(ctx.sr, v, ref, "test_accuracy")[0] if v is not ref and v.runs and ref.runs else ""
             rows.append({"label": v.label, "reference": v is ref, "n": len(v.runs), "expected": v.expected,
-                         "test": fmt(v.interval("test_accuracy"), 2), "val": fmt(v.interval("val_acc"), 2),
+                         "test": cell(v, "test_accuracy"), "val": cell(v, "val_acc"),
                          "best_epoch": cell(v, "best_epoch"),
-                         "sec": fmt(v.interval("seconds_per_epoch"), 1), "verdict": sentence})
+                         "sec": cell(v, "seconds_per_epoch", mixed=mixed), "verdict": sentence})
         tables.append({"name": name, "rows": rows})
         series = {v.label: (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
                   for v in [ref, *vs] if v.runs}
@@ -208,4 +222,5 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
     if panels:
         path, url = ctx.figure("factors.png")
         figures.lines(panels, path, f"Validation accuracy per factor (dashed: {ref.label})", shared_colours=False)
-    return {"tables": tables, "url": url, "reference": ref.label, "unit": METRICS["test_accuracy"].unit}
+    return {"tables": tables, "url": url, "reference": ref.label, "unit": METRICS["test_accuracy"].unit,
+            "devices": [short_device(d) for d in devices(ctx.sr)] if mixed else []}

@@ -11,7 +11,8 @@ from scipy.stats import spearmanr
 
 from ..words import count, join
 from .context import Context
-from .headline import ALPHA, Headline, median_range, p_text, seconds, timing_device, welch_words, with_runs
+from .headline import (ALPHA, Headline, compared, detectable, device_words, median_range, p_text, seconds,
+                       timing_device, with_runs)
 
 
 def _final(v, probe: str, field: str = "layers") -> dict[str, list[float]]:
@@ -52,11 +53,11 @@ def weight_norms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
     loss = sorted(vs, key=lambda v: v.interval("val_loss").mean)
     if len(loss) > 1:
         lo, hi = loss[0], loss[-1]
-        clause, p = welch_words(lo, ref, "val_loss") if lo is not ref else ("", math.nan)
+        clause, t = compared(lo, ref, "val_loss") if lo is not ref else ("", None)
         sentences.append(f"Validation loss at the last epoch is lowest for **{lo.label}** "
                          f"({lo.interval('val_loss').mean:.4f} nats) and highest for **{hi.label}** "
                          f"({hi.interval('val_loss').mean:.4f})" + (f"; against {ref.label}: {clause}, "
-                         f"{'detectable' if p < ALPHA else 'not detectable'}" if clause else "") + ".")
+                         f"{'detectable' if detectable(t) else 'not detectable'}" if clause else "") + ".")
     smallest = min(rest or vs, key=lambda v: norm[v.label])
     return Headline(tuple(sentences), f"‖W‖₂ {ref.label} {norm[ref.label]:.2f} → {smallest.label} {norm[smallest.label]:.2f}")
 
@@ -109,7 +110,7 @@ def gradient_noise(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
     dev, n, total = timing_device(vs)
     timed = [(v, seconds(v, dev)) for v in vs]
     excluded = "" if n == total else f"; {total - n} of {count(total, 'run')} ran on another device and are left out"
-    second = (f"Seconds per epoch on {dev} (median over seeds, range): "
+    second = (f"Seconds per epoch on {device_words(dev)} (median over seeds, range): "
               + "; ".join(f"{v.label} {median_range(xs, 2)}" for v, xs in timed if xs) + excluded + ".")
     fast = min((x for x in timed if x[1]), key=lambda x: np.median(x[1]))
     slow = max((x for x in timed if x[1]), key=lambda x: np.median(x[1]))
@@ -137,8 +138,8 @@ def gradient_flow(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
                     f"no variant comes near {cut:g}, where the diagnosis analysis calls gradients vanishing.")]
     ref = ctx.sr.variant(ctx.sr.reference)
     if lo is not ref and ref.runs:
-        clause, p = welch_words(lo, ref, "grad_norm_ratio")
-        sentences.append(f"{lo.label} against {ref.label}: {clause}, {'detectable' if p < ALPHA else 'not detectable'}.")
+        clause, t = compared(lo, ref, "grad_norm_ratio")
+        sentences.append(f"{lo.label} against {ref.label}: {clause}, {'detectable' if detectable(t) else 'not detectable'}.")
     return Headline(tuple(sentences), f"gradient ratio {lo.label} {ratio[lo.label]:.2g} … {hi.label} {ratio[hi.label]:.2g}")
 
 

@@ -15,8 +15,8 @@ from ..spec import Expect
 from ..words import count, join, seeds
 from .architectures import _si, _stays_above
 from .context import Context, probe_rows
-from .headline import (ALPHA, Headline, accuracy, mean_of, median_range, p_text, seconds, timing_device, welch_words,
-                       with_runs)
+from .headline import (ALPHA, Headline, accuracy, compared, detectable, device_words, mean_of, median_range, p_text, seconds,
+                       timing_device, with_runs)
 
 
 def _params(n: float) -> str:
@@ -43,7 +43,7 @@ def architecture(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
     if all(math.isfinite(f) for f in flops.values()):
         lo_f, hi_f = min(flops, key=flops.get), max(flops, key=flops.get)
         first += f", FLOPs per image from {_si(flops[lo_f])} ({lo_f}) to {_si(flops[hi_f])} ({hi_f})"
-    first += (f", and seconds per training epoch on {dev} from {median_range(sec[fast])} ({fast}) to "
+    first += (f", and seconds per training epoch on {device_words(dev)} from {median_range(sec[fast])} ({fast}) to "
               f"{median_range(sec[slow])} ({slow}) (median over seeds, range)")
     left = [v.label for v in vs if len(sec[v.label]) < len(v.runs)]
     first += (f"; {total - n} of {count(total, 'run')} ({join(left)}) ran on another device or thread count and "
@@ -83,12 +83,14 @@ def capacity_curve(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
     def m(v, k: str) -> str:
         return f"{v.interval(k).mean:.2f}"
 
-    below = [welch_words(v, best, "test_accuracy")[1] < ALPHA and v is not best for v in vs]
+    tested = {v.label: compared(v, best, "test_accuracy")[1] for v in vs if v is not best}
+    below = [v.label in tested and detectable(tested[v.label]) for v in vs]
+    names = " or ".join(sorted({t.test.name for t in tested.values()})) or "t test"
     sat = next((v for i, v in enumerate(vs) if not any(below[i:])), best)
     first = (f"From {a.label} to {z.label}, test accuracy goes from {m(a, 'test_accuracy')} to {m(z, 'test_accuracy')} % "
              f"(peak {accuracy(best)} at {best.label}), validation accuracy from {m(a, 'val_acc')} to {m(z, 'val_acc')} % "
              f"and train accuracy (eval mode) from {m(a, 'train_acc')} to {m(z, 'train_acc')} %; from **{sat.label}** on, "
-             f"no model is detectably below the peak (Welch's t test over seeds, unadjusted).")
+             f"no model is detectably below the peak ({names} over seeds, unadjusted).")
     xs, ys = [], []
     for v in vs:
         for r, g in zip(v.runs, v.values("generalization_gap")):
@@ -164,9 +166,9 @@ def lr_range_test(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
         text = (f"After {count(epochs, 'epoch')}, **{best.label}** has the best validation accuracy, "
                 f"{accuracy(best, 'val_acc')} (validation, last epoch)")
         if len(fixed) > 1:
-            clause, p = welch_words(best, fixed[1], "val_acc")
+            clause, t = compared(best, fixed[1], "val_acc")
             text += (f", against the runner-up {fixed[1].label} ({fixed[1].interval('val_acc').mean:.2f} %) "
-                     f"{clause}: {'a detectable' if p < ALPHA else 'no detectable'} difference")
+                     f"{clause}: {'a detectable' if detectable(t) else 'no detectable'} difference")
         parts.append(text + ".")
         short.append(f"best on validation: {best.label}")
     for v, s in tests:
@@ -189,9 +191,9 @@ def grid_heatmap(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
                  f"(last of {count(epochs, 'epoch')}, mean ± 95 % CI over seeds); its test accuracy is "
                  f"{accuracy(best)} (test set, not used to choose)."]
     if len(vs) > 1:
-        clause, p = welch_words(best, vs[1], "val_acc")
+        clause, t = compared(best, vs[1], "val_acc")
         sentences.append(f"The runner-up on validation, {vs[1].label} ({vs[1].interval('val_acc').mean:.2f} % validation), "
-                         f"differs by {clause}: {'a detectable' if p < ALPHA else 'no detectable'} difference.")
+                         f"differs by {clause}: {'a detectable' if detectable(t) else 'no detectable'} difference.")
     if n == 2:
         sentences.append(f"With 2 seeds per cell a 95 % interval is ±{st.t.ppf(0.975, 1):.1f} standard errors wide, so "
                          f"the grid cannot resolve differences between its best cells.")

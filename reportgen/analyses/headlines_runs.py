@@ -9,21 +9,30 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from ..significance import comparisons
-from ..stats import welch
+from ..significance import comparisons, two_sample, within
 from ..summary import TARGET_VAL_ACC
 from ..words import count, join, seeds
 from .context import Context, epochs, runs_of
 from .dynamics import STABILITY_EPOCHS, epochs_to, factors, gap_opens
-from .headline import (ALPHA, Headline, accuracy, collapsed, detectable, mean_of, paired_clause, paired_t, paired_verdict, p_text,
-                       welch_words, with_runs)
-
-#: The test the study's comparison table uses, as the answer names it.
-COMPARISON_TEST = "Welch's t test over seeds, Holm-adjusted"
+from .headline import (ALPHA, Headline, accuracy, compared, detectable, mean_of, p_text, tested_clause, tested_verdict,
+                       with_runs)
 
 
 def _acc(values: list[float]) -> list[float]:
     return [x * 100 for x in values]
+
+
+def _tests_named(tests) -> str:
+    """The tests a study's comparisons used, e.g. "paired t test over seeds, Holm-adjusted"."""
+    names = sorted({c.test.name for c in tests if not c.tested.why_not}) or ["t test"]
+    return f"{' or '.join(names)} over seeds, Holm-adjusted"
+
+
+def _left_out(vs) -> str:
+    """"Left out of every mean and test above as outliers: lr-1e-2 seed 2 collapsed to 11.35 % (chance
+    level)." (:meth:`VariantResults.outliers`) or ""."""
+    outs = [f"{v.label} {o.describe()}" for v in vs for o in v.outliers()]
+    return f"Left out of every mean and test above as outliers: {'; '.join(outs)}." if outs else ""
 
 
 def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
@@ -41,11 +50,11 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
                f"{seeds(acc)} %)."]
         best = _acc(v.values("test_accuracy_best_epoch"))
         if all(math.isfinite(b) for b in best) and best != acc:
-            t = paired_t(acc, best)
+            t = within(v, "test_accuracy", "test_accuracy_best_epoch")  # the same runs: paired
             out.append(f"Validation loss is lowest at epoch {seeds([r['best_epoch'] for r in v.runs], 0)} of "
                        f"{v.runs[0]['stopped_epoch']} (per seed); the weights of that epoch score {seeds(best)} % on "
-                       f"the test set, and the last epoch against them: {paired_clause(t, 'last', 'best-validation epoch')}"
-                       f"{paired_verdict(t)}.")
+                       f"the test set, and the last epoch against them: {tested_clause(t, 'last', 'best-validation epoch')}"
+                       f"{tested_verdict(t)}.")
         return Headline(tuple(out), f"test accuracy {accuracy(v)}")
     ref = sr.variant(sr.reference)
     ranked = sorted(vs, key=lambda v: -mean_of(v, "test_accuracy"))
@@ -53,22 +62,18 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
     first = (f"Test accuracy is highest for **{best.label}**, {accuracy(best)}, and lowest for **{worst.label}**, "
              f"{accuracy(worst)} (mean ± 95 % CI over seeds)")
     tests = comparisons(sr)
-    apart = sorted((c for c in tests if c.p_holm < ALPHA), key=lambda c: c.welch.diff)
+    apart = sorted((c for c in tests if c.p_holm < ALPHA), key=lambda c: c.test.diff)
     declared = bool(sr.spec.study.comparisons)
-    moves = join(f"{c.a.label} {c.welch.diff:+.2f} pp" + ("" if not declared else f" against {c.b.label}")
+    moves = join(f"{c.a.label} {c.test.diff:+.2f} pp" + ("" if not declared else f" against {c.b.label}")
                  for c in apart)
     what = f"of the {count(len(tests), 'declared comparison')}" if declared else \
         f"against the reference **{ref.label}**, of the {count(len(tests), 'other variant')}"
     if apart:
         first += (f"; {what}, {len(apart)} {'differs' if len(apart) == 1 else 'differ'} detectably "
-                  f"({COMPARISON_TEST}): {moves}")
+                  f"({_tests_named(tests)}): {moves}")
     elif tests:
-        first += f"; {what}, none differs detectably ({COMPARISON_TEST})"
-    out = [first + "."]
-    gone = [(v, collapsed(v)) for v in vs if collapsed(v)]
-    if gone:
-        out.append("Collapsed seeds, left out of every mean above: " + "; ".join(
-            f"{v.label} {accuracy(v)}" for v, _ in gone) + ".")
+        first += f"; {what}, none differs detectably ({_tests_named(tests)})"
+    out = [first + "."] + ([_left_out(vs)] if _left_out(vs) else [])
     short = f"best {best.label} {mean_of(best, 'test_accuracy'):.2f} %; {len(apart)} of {len(tests)} differ"
     return Headline(tuple(out), short)
 
@@ -107,11 +112,11 @@ def generalization_gap(ctx: Context, out: dict[str, Any] | None = None) -> Headl
         return Headline((f"{what} is {iv.mean:.2f} ± {iv.half_width:.2f} pp.",), f"gap {iv.mean:.2f} pp")
     ranked = sorted(vs, key=lambda v: -v.interval("generalization_gap").mean)
     hi, lo = ranked[0], ranked[-1]
-    clause, p = welch_words(hi, lo, "generalization_gap")
+    clause, t = compared(hi, lo, "generalization_gap")
     trend = _trend(ctx, "generalization_gap")
     first = (f"{what} is largest for **{hi.label}**, {hi.interval('generalization_gap').mean:.2f} pp, and smallest for "
              f"**{lo.label}**, {lo.interval('generalization_gap').mean:.2f} pp: a difference of {clause}, "
-             f"{'detectable' if p < ALPHA else 'not detectable'}" + (f"; {trend}" if trend else "") + ".")
+             f"{'detectable' if detectable(t) else 'not detectable'}" + (f"; {trend}" if trend else "") + ".")
     return Headline((first,), f"gap {hi.label} {hi.interval('generalization_gap').mean:.2f} pp → "
                               f"{lo.label} {lo.interval('generalization_gap').mean:.2f} pp")
 
@@ -123,20 +128,20 @@ def overfitting(ctx: Context, out: dict[str, Any] | None = None) -> Headline | N
     for v in with_runs(ctx):
         last, best = _acc(v.values("test_accuracy")), _acc(v.values("test_accuracy_best_epoch"))
         n = v.runs[0]["stopped_epoch"]
-        t = paired_t(last, best)
-        verb = ("changes" if not math.isfinite(t.p) else "does not detectably change" if not detectable(t)
-                else "detectably raises" if t.diff > 0
+        t = within(v, "test_accuracy", "test_accuracy_best_epoch")  # the same runs: paired
+        verb = ("changes" if t.why_not else "does not detectably change" if not detectable(t)
+                else "detectably raises" if t.test.diff > 0
                 else "detectably lowers")
         who = "" if v.label == "default" else f"**{v.label}**: "
         opens = [gap_opens(a, b) for a, b in zip(runs_of(v, "train_eval_acc"), runs_of(v, "val_acc"))]
         sentences.append(f"{who}Validation loss is lowest at epoch {seeds([r['best_epoch'] for r in v.runs], 0)} of "
                          f"{n} (per seed), and training on to epoch {n} {verb} test accuracy: "
-                         f"{paired_clause(t, 'last', 'best-validation epoch')}.")
+                         f"{tested_clause(t, 'last', 'best-validation epoch')}.")
         sentences.append(f"The generalization gap (train − validation accuracy ≥ 1 pp to the end) opens at epoch "
                          f"{seeds(opens, 0)}; test accuracy is {accuracy(v)} at the last epoch and "
                          f"{accuracy(v, 'test_accuracy_best_epoch')} with the best-validation weights.")
         short = short or (f"val loss lowest at epoch {epochs([r['best_epoch'] for r in v.runs])}; last − best "
-                          f"{t.diff:+.2f} pp, paired {p_text(t.p)}")
+                          f"{t.test.diff:+.2f} pp, paired {p_text(t.test.p)}")
     return Headline(tuple(sentences), short) if sentences else None
 
 
@@ -161,13 +166,13 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
         n_saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in pairs]
         saved.append((v, float(np.mean(n_saved)), 100 * np.mean(n_saved) / np.mean([b["stopped_epoch"] for _, b in pairs])))
         key = tuple(r["test"]["accuracy"] for r, _ in pairs)
-        groups.setdefault(key, []).append((v, paired_t(_acc(list(key)), _acc([b["test"]["accuracy"] for _, b in pairs]))))
+        groups.setdefault(key, []).append((v, two_sample(v, ref, "test_accuracy")))
     lo, hi = min(saved, key=lambda s: s[1]), max(saved, key=lambda s: s[1])
     span = (f"{hi[1]:.1f} of {full} epochs ({hi[2]:.0f} %)" if lo is hi else
             f"{lo[1]:.1f}–{hi[1]:.1f} of {full} epochs ({lo[2]:.0f}–{hi[2]:.0f} %; {_patience(lo[0])} to {_patience(hi[0])})")
     costs = [t for g in groups.values() for _, t in g]
-    dropped = [t for t in costs if detectable(t) and t.diff < 0]
-    verdict = ("a cost in test accuracy that one seed cannot test" if not any(math.isfinite(t.p) for t in costs) else
+    dropped = [t for t in costs if detectable(t) and t.test.diff < 0]
+    verdict = ("a cost in test accuracy that the seeds cannot test" if all(t.why_not for t in costs) else
                "no detectable cost in test accuracy" if not any(detectable(t) for t in costs) else
                f"a detectable cost in test accuracy for {len(dropped)} of {len(costs)}" if dropped else
                "a detectable gain in test accuracy")
@@ -178,10 +183,10 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
         same = f", the same for every patience (each restores the weights of epoch {seeds([r['best_epoch'] for r in es[0].runs], 0)})" \
             if len(members) > 1 else ""
         sentences.append(f"Early stopping saves {span}, mean over seeds, at {verdict}: "
-                         f"{paired_clause(t, 'early-stopped', f'{full} epochs')}{same}.")
+                         f"{tested_clause(t, 'early-stopped', f'{full} epochs')}{same}.")
     else:
         sentences.append(f"Early stopping saves {span}, mean over seeds, at {verdict}: " + "; ".join(
-            f"{join(_patience(v) for v, _ in g)} {paired_clause(g[0][1], 'early-stopped', f'{full} epochs')}"
+            f"{join(_patience(v) for v, _ in g)} {tested_clause(g[0][1], 'early-stopped', f'{full} epochs')}"
             for g in groups.values()) + ".")
     after = join(f"{accuracy(g[0][0])} ({join(_patience(v) for v, _ in g) if len(groups) > 1 else 'every patience'})"
                  for g in groups.values())
@@ -239,7 +244,7 @@ def convergence(ctx: Context, out: dict[str, Any] | None = None) -> Headline | N
 
 def factor_tables(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Per factor of a one-factor-at-a-time study, the largest change of mean test and validation
-    accuracy against the reference (collapsed seeds left out and named), and how many differ."""
+    accuracy against the reference (outlier seeds left out and named), and how many differ."""
     ref = ctx.sr.variant(ctx.sr.reference)
     groups = {name: [v for v in vs if v.runs] for name, vs in factors(ctx).items()}
     groups = {k: vs for k, vs in groups.items() if vs}
@@ -257,12 +262,8 @@ def factor_tables(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
     def move(name: str, v) -> str:
         c = tests.get(v.slug)
         tag = "" if c is None else f", {'detectable' if c.p_holm < ALPHA else 'not detectable'}"
-        if collapsed(v):  # the table's test includes the collapsed seed: test the others instead
-            gone = {s for s, _ in collapsed(v)}
-            w = welch([100 * x for r, x in zip(v.runs, v.values("test_accuracy")) if r["seed"] not in gone],
-                      _acc(ref.values("test_accuracy")))
-            tag = (f", {'detectable' if w.p < ALPHA else 'not detectable'} without the collapsed seed: Welch, "
-                   f"unadjusted, {p_text(w.p)}")
+        if v.outliers():
+            tag += f"; {len(v.clean.runs)} of {len(v.runs)} seeds, {'; '.join(o.describe() for o in v.outliers())}"
         return (f"{name} {mean_of(v, 'test_accuracy') - t0:+.2f} pp test / {mean_of(v, 'val_acc') - v0:+.2f} pp "
                 f"validation ({v.label}{tag})")
 
@@ -271,13 +272,12 @@ def factor_tables(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
                  f"accuracy, mean over seeds), the {top[1]} changes mean accuracy most: {move('', top[2]).strip()}."]
     if len(moves) > 1:
         sentences.append("The largest change for each other factor: " + "; ".join(move(n, v) for _, n, v in moves[1:]) + ".")
-    held = [v.label for vs in groups.values() for v in vs if collapsed(v)]
     sentences.append(f"{'None' if not apart else len(apart)} of the {count(len(tests), 'variant')} "
                      f"{'differs' if len(apart) <= 1 else 'differ'} detectably from {ref.label} in test accuracy "
-                     f"({COMPARISON_TEST}" + (f"; the test of {join(held)} includes the collapsed seed" if held else "")
-                     + ")" + (": " + join(f"{c.a.label} {c.welch.diff:+.2f} pp" for c in apart) if apart else "") + ".")
-    gone = [v for vs in groups.values() for v in vs if collapsed(v)]
-    if gone:
-        sentences.append("Collapsed seeds, left out of these means: " + "; ".join(f"{v.label} {accuracy(v)}" for v in gone) + ".")
+                     f"({_tests_named(tests.values())}, outlier seeds left out)"
+                     + (": " + join(f"{c.a.label} {c.test.diff:+.2f} pp" for c in apart) if apart else "") + ".")
+    note = _left_out([ref] + [v for vs in groups.values() for v in vs])
+    if note:
+        sentences.append(note)
     return Headline(tuple(sentences), f"largest change: {top[1]} ({top[2].label}, "
                                       f"{mean_of(top[2], 'test_accuracy') - t0:+.2f} pp test)")

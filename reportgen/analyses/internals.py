@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import figures
 from ..stats import t_interval
-from .context import Context, fmt, probe_rows
+from .context import Context, bounded, cell, devices, fmt, probe_rows
 
 
 def _aligned(v, probe: str) -> tuple[list[list[dict]], int, np.ndarray]:
@@ -46,10 +46,10 @@ def weight_norms(ctx: Context) -> dict[str, Any]:
                       path, "Weight norm per layer (epoch 0 = initialization); mean over seeds with min–max band")
     rows = []
     for v in (v for v in ctx.sr.variants if v.runs):
-        cells = [fmt(t_interval(list(layers[name][v.label][1][:, -1])), 2) if v.label in layers[name] else "—"
+        cells = [bounded(layers[name][v.label][1][:, -1], 2, (0, np.inf)) if v.label in layers[name] else "—"
                  for name in layers]
-        rows.append({"label": v.label, "cells": cells, "val_loss": fmt(v.interval("val_loss"), 4),
-                     "test": fmt(v.interval("test_accuracy"), 2)})
+        rows.append({"label": v.label, "cells": cells, "val_loss": cell(v, "val_loss"),
+                     "test": cell(v, "test_accuracy")})
     return {"url": url, "layers": list(layers), "rows": rows, "missing": _missing(ctx, "weight_norms")}
 
 
@@ -71,7 +71,7 @@ def weight_histograms(ctx: Context) -> dict[str, Any]:
         path, url = ctx.figure("weight_histograms.png")
         figures.histograms(panels, path, "Final weight distribution per layer (first seed; log density)")
     layers = list(dict.fromkeys(layer for s in stds.values() for layer in s))
-    rows = [{"label": label, "cells": [fmt(t_interval(s[layer]), 4) if layer in s else "—" for layer in layers]}
+    rows = [{"label": label, "cells": [bounded(s[layer], 4, (0, np.inf)) if layer in s else "—" for layer in layers]}
             for label, s in stds.items()]
     return {"url": url, "layers": layers, "rows": rows, "missing": _missing(ctx, "weight_histograms")}
 
@@ -103,10 +103,10 @@ def gradient_noise(ctx: Context) -> dict[str, Any]:
                     sizes, np.array([[r[at]["batch"][str(b)]["variance"] for b in sizes] for r in per_seed]))
         rows.append({"label": v.label, "batch": v.runs[0]["config"]["train"]["batch_size"],
                      "lr": v.runs[0]["config"]["optim"]["lr"],
-                     "scale0": fmt(t_interval([r[0]["noise_scale"] for r in per_seed]), 1),
-                     "scale_last": fmt(t_interval([r[n - 1]["noise_scale"] for r in per_seed]), 1),
-                     "slope": fmt(t_interval(slopes), 2), "sec": fmt(v.interval("seconds_per_epoch"), 2),
-                     "gap": fmt(v.interval("generalization_gap"), 2), "test": fmt(v.interval("test_accuracy"), 2)})
+                     "scale0": bounded([r[0]["noise_scale"] for r in per_seed], 1, (0, np.inf)),
+                     "scale_last": bounded([r[n - 1]["noise_scale"] for r in per_seed], 1, (0, np.inf)),
+                     "slope": fmt(t_interval(slopes), 2), "sec": cell(v, "seconds_per_epoch", mixed=len(devices(ctx.sr)) > 1),
+                     "gap": cell(v, "generalization_gap"), "test": cell(v, "test_accuracy")})
     url = None
     if rows:
         path, url = ctx.figure("gradient_noise.png")
@@ -141,10 +141,10 @@ def gradient_flow(ctx: Context) -> dict[str, Any]:
             continue
         first = layers[names[0]][v.label][1].mean(1)
         own = [n for n in names if v.label in layers[n]][-1]  # variants may differ in depth
-        last = fmt(t_interval(list(layers[own][v.label][1].mean(1))), 4)
-        rows.append({"label": v.label, "first": fmt(t_interval(list(first)), 4),
+        last = bounded(layers[own][v.label][1].mean(1), 4, (0, np.inf))
+        rows.append({"label": v.label, "first": bounded(first, 4, (0, np.inf)),
                      "last": last if own == names[-1] else f"{last} ({own})",
-                     "ratio": fmt(v.interval("grad_norm_ratio"), 3), "test": fmt(v.interval("test_accuracy"), 2)})
+                     "ratio": cell(v, "grad_norm_ratio"), "test": cell(v, "test_accuracy")})
     return {"url": url, "rows": rows, "first": names[0] if names else "", "last": names[-1] if names else "",
             "missing": _missing(ctx, "grad_norms")}
 
@@ -163,8 +163,8 @@ def saturation(ctx: Context) -> dict[str, Any]:
             runs = np.array([[row["layers"][layer][kind] * 100 for row in r[:n]] for r in per_seed])
             series.setdefault(layer, {})[f"{v.label} ({kind})"] = (epochs, runs)
             rows.append({"label": v.label, "layer": layer, "kind": kind,
-                         "init": fmt(t_interval(list(runs[:, 0])), 1), "last": fmt(t_interval(list(runs[:, -1])), 1),
-                         "peak": fmt(t_interval(list(runs.max(1))), 1)})
+                         "init": bounded(runs[:, 0], 1, (0, 100)), "last": bounded(runs[:, -1], 1, (0, 100)),
+                         "peak": bounded(runs.max(1), 1, (0, 100))})
     url = None
     if series:
         path, url = ctx.figure("saturation.png")

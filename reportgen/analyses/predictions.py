@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import figures
 from ..stats import t_interval
-from .context import Context, fmt, probe_rows
+from .context import Context, bounded, cell, probe_rows
 
 #: Equal-width confidence bins of the ECE and the reliability diagram (Guo et al. 2017, "On Calibration
 #: of Modern Neural Networks", ICML, Sec. 2, use M = 15).
@@ -116,9 +116,9 @@ def calibration(ctx: Context) -> dict[str, Any]:
         diagrams[v.label] = {**pooled, "ece": pooled["ece"] * 100}
         iv = t_interval(eces)
         over = np.mean([c.mean() - k.mean() for c, k in zip(confs, corrects)]) * 100
-        rows.append({"label": v.label, "n": len(ps), "ece": fmt(iv, 2), "ece_mean": iv.mean,
+        rows.append({"label": v.label, "n": len(ps), "ece": bounded(eces, 2, (0, 100)), "ece_mean": iv.mean,
                      "confidence": f"{np.mean([c.mean() for c in confs]) * 100:.2f}",
-                     "accuracy": fmt(v.interval("test_accuracy"), 2), "nll": fmt(v.interval("test_loss"), 3),
+                     "accuracy": cell(v, "test_accuracy"), "nll": bounded(v.values("test_loss"), 3, (0, np.inf)),
                      "over": f"{over:+.2f}"})
     if not rows:
         return {"url": None}

@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import figures
 from ..significance import comparisons
-from ..summary import METRICS
-from .context import TABLE_METRICS, Context, cell, fmt
+from ..summary import METRICS, short_device
+from .context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, per_seed
 
 
 def _best_differs(ctx: Context) -> bool:
@@ -18,24 +18,31 @@ def _best_differs(ctx: Context) -> bool:
 
 
 def comparison_table(ctx: Context) -> dict[str, Any]:
-    """Each variant's standard measures as mean ± 95 % CI over seeds, with n; the test accuracy of the
-    best-validation epoch beside the last where they differ; and the study's comparisons (Welch over
-    seeds and McNemar per image, Holm-adjusted, see :mod:`reportgen.significance`)."""
+    """Each variant's standard measures over its seeds (mean ± 95 % CI; epochs and timings as median
+    and range; outlier seeds left out and flagged), every seed's test accuracy, the test accuracy of
+    the best-validation epoch beside the last where they differ, and the study's comparisons (the
+    t test :func:`reportgen.significance.two_sample` picks and McNemar per image, Holm-adjusted)."""
     metrics = list(TABLE_METRICS)
     if _best_differs(ctx):
         metrics.insert(1, "test_accuracy_best_epoch")
     cols = [m for m in metrics if any(np.isfinite(v.values(m)).any() for v in ctx.sr.variants if v.runs)]
+    timed_on = devices(ctx.sr)
+    mixed = len(timed_on) > 1
     rows = []
     for v in ctx.sr.variants:
-        cells = {m: cell(v, m) for m in cols}
+        cells = {m: cell(v, m, mixed=mixed) for m in cols}
         rows.append({"label": v.label, "slug": v.slug, "n": len(v.runs), "expected": v.expected,
-                     "reference": v.slug == ctx.sr.reference, "cells": cells})
-    tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.welch.diff:+.2f}",
-              "ci": f"{c.welch.low:.2f} to {c.welch.high:.2f}" if np.isfinite(c.welch.low) else "—",
-              "p": _p(c.welch.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence}
+                     "reference": v.slug == ctx.sr.reference, "cells": cells,
+                     "per_seed": per_seed(v, "test_accuracy") if "test_accuracy" in cols else ""})
+    tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.test.diff:+.2f}", "how": c.tested.how,
+              "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
+              "p": _p(c.test.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence}
              for c in comparisons(ctx.sr)]
     return {"columns": [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols],
-            "rows": rows, "tests": tests}
+            "rows": rows, "tests": tests, "per_seed": "test_accuracy" in cols,
+            "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
+            "mark": OUTLIER_MARK, "timed": "seconds_per_epoch" in cols,
+            "devices": [short_device(d) for d in timed_on] if mixed else []}
 
 
 def _p(p: float) -> str:
@@ -97,14 +104,15 @@ def misclassified_examples(ctx: Context, per_variant: int = 30) -> dict[str, Any
 
 
 def generalization_gap(ctx: Context) -> dict[str, Any]:
-    """Train accuracy (eval mode) minus validation accuracy at the last epoch, per variant."""
+    """Train accuracy (eval mode) minus validation accuracy at the last epoch, per variant (outlier
+    seeds left out, as in every table)."""
     vs = [v for v in ctx.sr.variants if v.runs]
-    ivs = [v.interval("generalization_gap") for v in vs]
+    ivs = [v.clean.interval("generalization_gap") for v in vs]
     path, url = ctx.figure("generalization_gap.png")
     figures.bars([v.label for v in vs], [i.mean for i in ivs], [i.half_width for i in ivs], path,
                  "train − val accuracy (pp)", "Generalization gap at the last epoch (mean ± 95 % CI)")
-    rows = [{"label": v.label, "train": fmt(v.interval("train_acc"), 2), "val": fmt(v.interval("val_acc"), 2),
-             "gap": fmt(i, 2), "best_epoch": cell(v, "best_epoch")} for v, i in zip(vs, ivs)]
+    rows = [{"label": v.label, "train": cell(v, "train_acc"), "val": cell(v, "val_acc"),
+             "gap": cell(v, "generalization_gap"), "best_epoch": cell(v, "best_epoch")} for v in vs]
     return {"url": url, "rows": rows}
 
 

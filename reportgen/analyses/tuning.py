@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import figures
-from .context import Context, fmt
+from .context import Context, cell
 
 
 def lr_range_test(ctx: Context) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def lr_range_test(ctx: Context) -> dict[str, Any]:
     fixed = [v for v in ctx.sr.variants if v.runs and all(r.get("history") for r in v.runs)]
     for v in sorted(fixed, key=lambda v: v.runs[0]["config"]["optim"]["lr"]):
         rows.append({"label": v.label, "lr": v.runs[0]["config"]["optim"]["lr"], "epochs": len(v.runs[0]["history"]),
-                     "val": fmt(v.interval("val_acc"), 2), "loss": fmt(v.interval("val_loss"), 4)})
+                     "val": cell(v, "val_acc"), "loss": cell(v, "val_loss")})
     best = max(fixed, key=lambda v: v.interval("val_acc").mean).label if fixed else None
     summary = " ".join([f"Best fixed rate on validation: **{best}**." if best else ""]
                        + [f"The range test ({t['label']}) suggests lr **{t['median']:.3g}** (median over "
@@ -66,8 +66,9 @@ def grid_heatmap(ctx: Context) -> dict[str, Any]:
     figures.heatmap(acc, [f"{x:g}" for x in xs], [f"{y:g}" for y in ys], pa, pb, path,
                     "Validation accuracy (%), mean over seeds",
                     mark=(ys.index(value(best, pb)), xs.index(value(best, pa))))
-    rows = sorted(({"label": v.label, "val": fmt(v.interval("val_acc"), 2), "n": len(v.runs),
+    rows = sorted(({"label": v.label, "val": cell(v, "val_acc"), "n": len(v.runs),
                     "mean": v.interval("val_acc").mean} for v in vs), key=lambda r: -r["mean"])
-    return {"summary": f"Selected on validation accuracy: **{best.label}** ({fmt(best.interval('val_acc'), 2)} %).",
-            "url": url, "paths": grid, "best": best.label, "best_val": fmt(best.interval("val_acc"), 2),
+    return {"summary": f"Selected on validation accuracy: **{best.label}** (validation accuracy "
+                          f"{cell(best, 'val_acc')} %).",
+            "url": url, "paths": grid, "best": best.label, "best_val": cell(best, "val_acc"),
             "rows": rows[:5], "cells": len(vs)}
