@@ -164,12 +164,12 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
     for v in es:
         pairs = [(r, by_seed[r["seed"]]) for r in v.runs if r["seed"] in by_seed]
         n_saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in pairs]
-        saved.append((v, float(np.mean(n_saved)), 100 * np.mean(n_saved) / np.mean([b["stopped_epoch"] for _, b in pairs])))
+        saved.append((v, float(np.median(n_saved)), 100 * float(np.median(n_saved)) / full))
         key = tuple(r["test"]["accuracy"] for r, _ in pairs)
         groups.setdefault(key, []).append((v, two_sample(v, ref, "test_accuracy")))
     lo, hi = min(saved, key=lambda s: s[1]), max(saved, key=lambda s: s[1])
-    span = (f"{hi[1]:.1f} of {full} epochs ({hi[2]:.0f} %)" if lo is hi else
-            f"{lo[1]:.1f}–{hi[1]:.1f} of {full} epochs ({lo[2]:.0f}–{hi[2]:.0f} %; {_patience(lo[0])} to {_patience(hi[0])})")
+    span = (f"{hi[1]:g} of {full} epochs ({hi[2]:.0f} %)" if lo is hi else
+            f"{lo[1]:g}–{hi[1]:g} of {full} epochs ({lo[2]:.0f}–{hi[2]:.0f} %; {_patience(lo[0])} to {_patience(hi[0])})")
     costs = [t for g in groups.values() for _, t in g]
     dropped = [t for t in costs if detectable(t) and t.test.diff < 0]
     verdict = ("a cost in test accuracy that the seeds cannot test" if all(t.why_not for t in costs) else
@@ -182,10 +182,10 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
         t = members[0][1]
         same = f", the same for every patience (each restores the weights of epoch {seeds([r['best_epoch'] for r in es[0].runs], 0)})" \
             if len(members) > 1 else ""
-        sentences.append(f"Early stopping saves {span}, mean over seeds, at {verdict}: "
+        sentences.append(f"Early stopping saves {span}, median over seeds, at {verdict}: "
                          f"{tested_clause(t, 'early-stopped', f'{full} epochs')}{same}.")
     else:
-        sentences.append(f"Early stopping saves {span}, mean over seeds, at {verdict}: " + "; ".join(
+        sentences.append(f"Early stopping saves {span}, median over seeds, at {verdict}: " + "; ".join(
             f"{join(_patience(v) for v, _ in g)} {tested_clause(g[0][1], 'early-stopped', f'{full} epochs')}"
             for g in groups.values()) + ".")
     after = join(f"{accuracy(g[0][0])} ({join(_patience(v) for v, _ in g) if len(groups) > 1 else 'every patience'})"
