@@ -19,6 +19,7 @@ STUDY = Study(
     title="Deliberately failed models",
     question="Does each deliberately broken MLP fail the way it was built to — diverging, starving its first layers of gradient, underfitting, overfitting or memorising random labels — and can the failure be diagnosed from its recorded curves and gradient norms?",
     section="Failure analysis",
+    diagnostic=True,
     model=MLP(hidden=(128,), activation="relu", dropout=0.0),
     optim=Optim(name="adam", lr=1e-3),
     train=Train(epochs=10, batch_size=32),

@@ -15,6 +15,7 @@ STUDY = Study(
     title="Sanity checks",
     question="Before any long training, does the seed-003 CNN give a (B, 10) output, start at a loss of about ln 10, send a gradient to every parameter, and memorise 100 training images to 100 % accuracy?",
     section="Data & baselines",
+    diagnostic=True,
     # lr_probe's SEED003_CNN (the model of the tuning chain), with its SGD optimizer.
     model=Layers(layers=(Conv(16), MaxPool(), Conv(32), MaxPool(), Dense(128, dropout=0.25),
                          Dense(10, activation="none"))),

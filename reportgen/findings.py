@@ -247,46 +247,14 @@ def _monotone(sr: StudyResults, e: Expect, m) -> Check:
                              + (f"; left out: {gone}" if gone else ""))
 
 
-def answer(sr: StudyResults) -> str:
-    """The study's answer in two or three generated sentences (Markdown)."""
-    vs = [v for v in sr.variants if v.runs]
-    if not vs:
-        return "No results yet: run `invoke run --spec %s`." % sr.name
-    if len(vs) == 1:
-        v = vs[0]
-        who = "The model" if v.label == "default" else f"**{v.label}**"
-        text = (f"{who} reaches a test accuracy of **{_mean_ci(v, 'test_accuracy')}** "
-                f"(mean ± 95 % CI over seeds), macro F1 {_mean_ci(v, 'macro_f1')}; validation loss is lowest "
-                f"at epoch {'/'.join(str(r['best_epoch']) for r in v.runs)} of {v.runs[0]['stopped_epoch']} "
-                f"(per seed).")
-        if any(r["test_best_epoch"]["accuracy"] != r["test"]["accuracy"] for r in v.runs if "test_best_epoch" in r):
-            w = within(v, "test_accuracy", "test_accuracy_best_epoch").test  # the same runs: paired
-            text += (f" The weights of that epoch score {_mean_ci(v, 'test_accuracy_best_epoch')} on the test set, "
-                     f"the last epoch's {_mean_ci(v, 'test_accuracy')}: " +
-                     verdict("the last epoch", "the best-validation epoch", w.diff, w.low, w.high, w.p, alpha=ALPHA,
-                             test=w.name) + ".")
-        return text
-    best = max(vs, key=lambda v: v.interval("test_accuracy").mean)
-    ref = next((v for v in vs if v.slug == sr.reference), vs[0])
-    from .significance import comparisons
+def answer(sr: StudyResults, outputs: dict | None = None, data_root=None) -> str:
+    """The study's answer (Markdown): the headlines of the analyses its question asks about, composed by
+    :func:`reportgen.answers.compose` (``outputs``: analysis name → its returned context, if already run)."""
+    import tempfile
+    from pathlib import Path
 
-    tests = comparisons(sr)
-    text = f"Highest mean test accuracy: **{best.label}**, {_mean_ci(best, 'test_accuracy')}."
-    if best is not ref:
-        tested = next((c for c in tests if c.a is best and c.b is ref), None)
-        sentence = tested.sentence + " after Holm's correction" if tested else compare(sr, best, ref, "test_accuracy")[0]
-        text += f" Against the reference: {sentence}."
-    elif len(vs) > 1:
-        wins = [c for c in tests if c.p_holm < ALPHA]
-        text += (f" Of the {len(vs) - 1} other variant(s), {len(wins)} differ(s) detectably from it "
-                 "(t tests over seeds as the comparison table names them, Holm-adjusted).")
-    apart = [c for c in tests if c.b is ref and c.a is not best and c.p_holm < ALPHA]
-    if best is not ref and apart:  # a one-at-a-time study: which changes moved the result
-        moves = ", ".join(f"{c.a.label} {c.test.diff:+.2f} pp" for c in sorted(apart, key=lambda c: c.test.diff))
-        text += f" Detectably different from {ref.label} (Holm-adjusted): {moves}."
-    gaps = [(v.interval("generalization_gap").mean, v) for v in vs]
-    lo_gap, hi_gap = min(gaps, key=lambda t: t[0]), max(gaps, key=lambda t: t[0])
-    if np.isfinite(lo_gap[0]) and lo_gap[1] is not hi_gap[1]:
-        text += (f" The generalization gap (train − validation accuracy) ranges from {lo_gap[0]:.2f} pp "
-                 f"({lo_gap[1].label}) to {hi_gap[0]:.2f} pp ({hi_gap[1].label}).")
-    return text
+    from .analyses import Context
+    from .answers import compose
+
+    with tempfile.TemporaryDirectory(prefix="reportgen-answer-") as tmp:
+        return compose(Context(sr, Path(tmp), "", data_root), outputs).text

@@ -514,6 +514,10 @@ class Study(Strict):
     base: Selected | None = Field(None, description=(
         "take model, optim, train, data and probes from another study's best variant (chosen on its "
         "results); this study's sweep overrides apply on top, and it must not set those fields itself"))
+    diagnostic: bool = Field(False, description=(
+        "the runs check a model or a method (sanity checks, models broken on purpose) rather than "
+        "measure how good it is: the study has no best variant, stays off the leaderboard, and the "
+        "index shows its verdicts instead of an accuracy. Not part of any run's key"))
 
     @model_validator(mode="after")
     def _base_excludes_own_config(self) -> "Study":

@@ -225,7 +225,7 @@ def test_run_renders_the_page_without_training(tmp_path, planted, capsys, monkey
         heading = (Path(data.__file__).parents[1] / "templates" / "analyses" / f"{name}.md.j2").read_text().splitlines()[0]
         assert heading in page.splitlines(), heading
     assert "Incomplete results" not in page and "No results yet" not in page and "## Comparison" not in page
-    assert "2 pair(s) of byte-identical images" in page and "Nothing is trained" in page
+    assert "2 pairs of byte-identical images" in page and "Nothing is trained" in page
     for png in ("split_counts", "pixel_histogram", "samples_per_class", "mean_image_per_class", "duplicates"):
         assert f"../assets/explo/{png}.png" in page and (tmp_path / "docs" / "assets" / "explo" / f"{png}.png").is_file()
     index = (tmp_path / "docs" / "index.md").read_text(encoding="utf-8")

@@ -203,14 +203,14 @@ def test_equivalence_and_monotone_claims():
 def test_leaderboard_lists_reused_runs_once_and_sorts_by_accuracy():
     from reportgen.render import leaderboard
 
-    def row(name, vs, section="Data & baselines"):
-        spec = type("S", (), {"name": name, "study": type("T", (), {"title": name.title(), "section": section})()})()
-        return {"spec": spec, "sr": results(*vs)}
+    def row(name, vs, diagnostic=False):
+        study = type("T", (), {"title": name.title(), "section": "Data & baselines", "diagnostic": diagnostic})()
+        return {"spec": type("S", (), {"name": name, "study": study})(), "sr": results(*vs)}
 
     def v(label, keys, acc):
         return VariantResults(label, label, [{"key": k, "test": {"accuracy": acc, "macro_f1": acc}, "params": 10,
                                               "history": [{"seconds": 1.0}]} for k in keys], len(keys))
-    broken = row("broken", [v("w", "ef", 0.999)], section="Failure analysis")  # broken on purpose: not ranked
+    broken = row("broken", [v("w", "ef", 0.999)], diagnostic=True)  # a diagnostic study: not ranked
     board = leaderboard([row("one", [v("x", "ab", 0.97), v("y", "cd", 0.99)]), row("two", [v("z", "ab", 0.97)]), broken])
     assert [(b["study"], b["label"]) for b in board] == [("one", "y"), ("one", "x")]
     assert board[1]["also"] == [("two", "Two")]

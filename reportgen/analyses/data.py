@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from .. import data, figures
+from ..words import count
 from .context import Context
 
 #: The normalisation constants most MNIST code types in: ``transforms.Normalize((0.1307,), (0.3081,))``
@@ -259,7 +260,7 @@ def duplicates(ctx: Context, shown: int = 8) -> dict[str, Any]:
     total = sum(r["pairs"] for r in rows)
     n_img = sum(len(img) for img, _, _, _ in sp.values())
     summary = (f"No two of the {n_img:,} images are byte-identical, within or across splits." if not total else
-               f"{total} pair(s) of byte-identical images among the {n_img:,} ({len(groups)} group(s)); "
+               f"{count(total, 'pair')} of byte-identical images among the {n_img:,} ({count(len(groups), 'group')}); "
                f"{sum(r['pairs'] for r in rows if 'within' not in r['where'])} of the pairs cross splits.")
     return {"rows": rows, "groups": len(groups), "examples": examples, "url": url, "total": total,
             "images": n_img, "summary": summary}

@@ -9,10 +9,12 @@ import numpy as np
 from .. import figures
 from ..expand import variants as study_variants
 from ..findings import compare
-from ..significance import within
+from ..significance import two_sample, within
 from ..stats import t_interval, verdict
 from ..summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
+from ..words import count, join
 from .context import Context, bounded, cell, devices, epochs, runs_of
+from .headline import tested_clause, tested_verdict
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -90,15 +92,21 @@ def overfitting(ctx: Context) -> dict[str, Any]:
 
 def early_stopping(ctx: Context) -> dict[str, Any]:
     """Per variant: the epoch training stopped at, epochs saved against the reference (the run
-    without early stopping), and test accuracy against it, paired by seed."""
+    without early stopping), and test accuracy against it by the study's one rule
+    (:func:`reportgen.significance.two_sample`: paired, as an early-stopped run repeats the reference
+    run of its seed up to its stop); variants with the same test accuracy on every seed (they restored
+    the same weights) share one verdict."""
     ref = ctx.sr.variant(ctx.sr.reference)
     by_seed = {r["seed"]: r for r in ref.runs}
-    rows, series, marks = [], {}, {}
+    rows, series, marks, verdicts = [], {}, {}, {}
     for v in (v for v in ctx.sr.variants if v.runs):
         es = v.runs[0]["config"]["train"]["early_stopping"]
         paired = [(r, by_seed[r["seed"]]) for r in v.runs if r["seed"] in by_seed]
         saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in paired]
-        sentence = compare(ctx.sr, v, ref, "test_accuracy")[0] if v is not ref and ref.runs else ""
+        if v is not ref and paired:  # the same runs up to the stop: paired by seed, said once per outcome
+            own = tuple(r["test"]["accuracy"] for r, _ in paired)
+            verdicts.setdefault(own, {"variants": [], "test": two_sample(v, ref, "test_accuracy")})
+            verdicts[own]["variants"].append(v.label)
         rows.append({"label": v.label, "patience": es["patience"] if es else "—",
                      "stopped": [r["stopped_epoch"] for r in v.runs], "best": [r["best_epoch"] for r in v.runs],
                      "saved": epochs(saved) if saved and v is not ref else "—",
@@ -106,8 +114,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
                      if saved and v is not ref else "—",
                      "test": cell(v, "test_accuracy"),
                      "diff": _paired([r["test"]["accuracy"] for r, _ in paired],
-                                     [b["test"]["accuracy"] for _, b in paired]) if v is not ref else "—",
-                     "verdict": sentence})
+                                     [b["test"]["accuracy"] for _, b in paired]) if v is not ref else "—"})
         if es:
             marks[v.label] = float(np.mean([r["stopped_epoch"] for r in v.runs]))
     for v in (v for v in ctx.sr.variants if v.runs):
@@ -118,7 +125,10 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
         series[v.label] = (np.arange(1, n + 1), arr)
     path, url = ctx.figure("early_stopping.png")
     _nan_lines(series, marks, path, ref.label)
-    return {"url": url, "rows": rows, "reference": ref.label}
+    said = [f"{join(g['variants'])}{' (the same test accuracy on every seed)' if len(g['variants']) > 1 else ''} "
+            f"against {ref.label}: {tested_clause(g['test'], 'early-stopped', ref.label)}{tested_verdict(g['test'])}"
+            for g in verdicts.values()]
+    return {"url": url, "rows": rows, "reference": ref.label, "verdicts": said}
 
 
 def _nan_lines(series: dict, marks: dict, path, ref_label: str) -> None:
@@ -153,7 +163,7 @@ def convergence(ctx: Context) -> dict[str, Any]:
         rows.append({"label": v.label, "per_seed": ["—" if not np.isfinite(e) else f"{e:.0f}" for e in reach],
                      "reached": f"{len(hit)}/{len(reach)}",
                      "mean": epochs(hit) if len(hit) == len(reach) else
-                     (f"not reached by {len(reach) - len(hit)} seed(s)" if not hit else
+                     (f"not reached by {count(len(reach) - len(hit), 'seed')}" if not hit else
                       f"{epochs(hit)} (seeds that reached it)"),
                      "within": f"{np.mean(within):.4f}" if within else "—",
                      "across": f"{np.std(finals, ddof=1):.4f}" if len(finals) > 1 else "—",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import figures
+from ..words import count
 from .context import Context, probe_rows, runs_of
 
 #: Relative tolerance of the initial-loss check around ln 10.
@@ -82,7 +83,7 @@ def sanity_checks(ctx: Context) -> dict[str, Any]:
         out.append({"label": v.label, "checks": checks, "passed": sum(c["passed"] for c in checks),
                     "batch_url": burl, "curve_url": curl, "n": len(pairs)})
     summary = " ".join(
-        f"**{v['label']}** passes {v['passed']} of {len(v['checks'])} sanity checks on all {v['n']} seed(s)"
+        f"**{v['label']}** passes {v['passed']} of {len(v['checks'])} sanity checks on all {count(v['n'], 'seed')}"
         + (f" (failing: {', '.join(c['name'] for c in v['checks'] if not c['passed'])})."
            if v["passed"] < len(v["checks"]) else ".") for v in out)
     return {"variants": out, "tol": f"{INIT_LOSS_TOL:.0%}", "ln10": f"{math.log(10):.3f}", "summary": summary}
