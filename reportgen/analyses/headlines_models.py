@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats as st
 from scipy.stats import spearmanr
 
+from ..quantized import decode
 from ..spec import Expect
 from ..words import count, join, seeds
 from .architectures import _si, _stays_above
@@ -144,7 +145,7 @@ def first_layer_weights(ctx: Context, out: dict[str, Any] | None = None) -> Head
     for v in ctx.sr.variants:
         rows = probe_rows(v, "first_layer_weights")
         if v.runs and rows[0]:
-            w = np.asarray(rows[0][-1]["weights"])
+            w = decode(rows[0][-1]["weights"])
             kind = "28×28 images" if w.ndim == 3 else f"{w.shape[-2]}×{w.shape[-1]} filters"
             return Headline((f"The {len(w)} first-layer units of **{v.label}** (seed {v.runs[0]['seed']}) are drawn as "
                              f"{kind} under *First-layer weights*: their look is shown there, not measured.",),
