@@ -21,6 +21,7 @@ from .analyses.context import cell as metric_cell
 from .catalog import Spec
 from .answers import Answer, chosen, compose, tuning
 from .findings import check
+from .numerics import VERSIONS
 from .spec import Study
 from .chain import selection
 from .performance import render_performance
@@ -81,6 +82,8 @@ def provenance(sr: StudyResults) -> list[tuple[str, str]]:
     created = sorted(r["provenance"]["created"] for r in runs)
     wall = sum(r.get("wall_seconds", 0.0) for r in runs)
     used = {name: v for r in runs for name, v in (r.get("numerics") or {}).items()}  # one version each: keys match
+    order = list(VERSIONS)
+    used = dict(sorted(used.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
     resumed = [len(r["provenance"]["attempts"]) for r in runs if len(r["provenance"].get("attempts") or ()) > 1]
     return [("runs", f"{len(runs)} result files under results/{sr.name}/"),
             ("git commit", values(lambda r: r["provenance"]["git_commit"]
