@@ -13,8 +13,11 @@ on. Everything that makes a run that run stays its own, as :func:`reportgen.trai
 up: weights from ``torch.manual_seed(seed); build(model)``, data order from its seeded CPU generator,
 labels from ``data.split(..., seed)``, dropout masks from its own copy of the global RNG, optimizer,
 lr schedule, early stopping and divergence. On the CPU a packed run's numbers therefore equal the run
-trained alone up to float summation order (vmapped matmuls and convolutions sum in another order); on
-CUDA they agree in distribution (bf16 autocast, and CUDA dropout masks come from a per-run generator).
+trained alone up to float summation order (vmapped matmuls and convolutions sum in another order: in
+float64 they agree to ~1e-14; in float32 a ReLU or max-pool at a near tie can take the other branch,
+after which the two runs part by ~1e-2 in their gradients, as a run alone does on other CPU kernels;
+``bench/packing_drift.py``); on CUDA they agree in distribution (bf16 autocast, and CUDA dropout masks
+come from a per-run generator).
 One family drifts further on the CPU too: ``CNN(batchnorm=True)`` keeps a conv bias before BatchNorm,
 whose true gradient is 0, and Adam scales the rounding noise left in it to full-size steps; any change
 of summation order (packing, thread count) moves those biases by ~lr per step (val_loss by ~1e-4).
