@@ -127,10 +127,15 @@ def target_accuracy(ctx: Context) -> dict[str, Any]:
             "any_reported": bool(ctx.sr.spec.study.reported), "source": ctx.sr.spec.study.reported_source}
 
 
+#: At most this many weight images per figure (in unit order): 512 noisy 28×28 tiles weigh over a megabyte.
+MAX_WEIGHT_TILES = 256
+
+
 def first_layer_weights(ctx: Context) -> dict[str, Any]:
     """The first layer's final weights of each variant's first seed (``first_layer_weights`` probe):
     a dense layer on 784 inputs as one 28×28 image per unit, a conv layer as its k×k filters
-    (first input channel), each scaled symmetrically around 0 (blue < 0 < red)."""
+    (first input channel), each scaled symmetrically around 0 (blue < 0 < red); the first
+    ``MAX_WEIGHT_TILES`` units when the layer has more."""
     tabs = []
     for v in ctx.sr.variants:
         rows = probe_rows(v, "first_layer_weights")
@@ -140,8 +145,11 @@ def first_layer_weights(ctx: Context) -> dict[str, Any]:
         images = w if w.ndim == 3 else w[:, 0]
         path, url = ctx.figure(f"first_layer_{v.slug}.png")
         kind = "dense units (784 → 28×28)" if w.ndim == 3 else f"conv filters {w.shape[-2]}×{w.shape[-1]}"
-        figures.weight_grid(images, path, f"{v.label}, seed {v.runs[0]['seed']}: {len(images)} {kind}")
-        tabs.append({"label": v.label, "url": url, "shape": "×".join(map(str, w.shape)), "count": len(images)})
+        shown = min(len(images), MAX_WEIGHT_TILES)
+        what = f"{len(images)} {kind}" if shown == len(images) else f"the first {shown} of {len(images)} {kind}"
+        figures.weight_grid(images[:shown], path, f"{v.label}, seed {v.runs[0]['seed']}: {what}")
+        tabs.append({"label": v.label, "url": url, "shape": "×".join(map(str, w.shape)), "count": len(images),
+                     "shown": shown})
     return {"tabs": tabs}
 
 
