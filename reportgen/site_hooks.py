@@ -62,7 +62,7 @@ def on_page_content(content: str, page, config, files):
         tag, extra = m.group(0), {}
         attrs = dict((k, v) for k, v in _ATTR.findall(tag[4:]))
         src = html.unescape(attrs.get("src", ""))
-        path = docs / posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), src))
+        path = docs / posixpath.normpath(posixpath.join(page.url or "", src))  # src is relative to the page's URL
         local = src and "://" not in src and not src.startswith("data:") and path.is_file()
         extra["loading"], extra["decoding"] = "lazy", "async"
         if local and path.suffix.lower() in (".png", ".jpg", ".jpeg", ".gif", ".webp"):

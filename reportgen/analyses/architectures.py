@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import figures
+from .. import figures, modelpics
 from ..summary import METRICS
 from .context import Context, fmt, probe_rows, runs_of
 
@@ -37,9 +37,19 @@ def architecture(ctx: Context) -> dict[str, Any]:
         layers = r0.get("architecture") or []
         tables.append({"label": v.label, "rows": [{**row, "output": "×".join(map(str, row["output"]))}
                                                    for row in layers],
-                       "total": sum(row["params"] for row in layers)})
+                       "total": sum(row["params"] for row in layers),
+                       "picture": _picture(ctx, v.slug, v.label, layers)})
     return {"rows": rows, "tables": tables, "any_reported": bool(ctx.sr.spec.study.reported),
             "source": ctx.sr.spec.study.reported_source}
+
+
+def _picture(ctx: Context, slug: str, label: str, layers: list[dict]) -> str | None:
+    """The model drawn from its layer table (:mod:`reportgen.modelpics`); its URL, None without a table."""
+    if not layers:
+        return None
+    path, url = ctx.figure(f"model_{slug}.png")
+    modelpics.draw(layers, path, f"{label}: {sum(row['params'] for row in layers):,} parameters")
+    return url
 
 
 def _si(n: float | None) -> str:
