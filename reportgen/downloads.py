@@ -5,7 +5,8 @@ per-epoch results as CSV.
 :func:`tables_to_csv` finds each pipe table of a page (at any indentation: inside tabs and
 collapsible blocks too; never inside fenced code), writes its cells as plain text (Markdown and HTML
 stripped) to ``<out_dir>/<heading>[-<block title>][-k].csv`` and puts a download link right under
-the table. :func:`study_data` writes ``history.csv`` (one row per run and epoch: every ``history``
+the table; a table right under a ``<!-- table-csv: URL -->`` line links to that file instead (its
+rows are part of a bigger CSV, e.g. one seed's history in ``history.csv``). :func:`study_data` writes ``history.csv`` (one row per run and epoch: every ``history``
 field) and ``runs.csv`` (one row per run: final measures, run key, provenance).
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .summary import METRICS, StudyResults
 _SEPARATOR = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _BLOCK_TITLE = re.compile(r'^(\s*)(?:===|\?\?\?\+?|!!!)\s*(?:[\w-]+\s*)?"(.*)"\s*$')
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{[^}]*\})?\s*#*\s*$")
+_GIVEN = re.compile(r"^\s*<!-- table-csv: (\S+) -->\s*$")
 
 #: Columns of ``runs.csv`` after variant and seed: the standard measures (display units).
 RUN_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "ece", "val_acc", "train_acc",
@@ -108,6 +110,17 @@ def tables_to_csv(markdown: str, out_dir: Path, url: str) -> str:
         end = i + 2
         while end < len(lines) and lines[end].startswith(" " * indent + "|"):
             end += 1
+        pad = " " * indent
+        given = _GIVEN.match(out[-1]) if out else None
+        if given:  # the table's rows are in a CSV the page already offers
+            out.pop()
+            out.extend(lines[i:end])
+            out.extend(["", f'{pad}[:material-table-arrow-down: CSV]({given.group(1)}){{ .table-csv '
+                            f'title="A CSV with these rows and more" }}'])
+            if end < len(lines) and lines[end].strip():
+                out.append("")
+            i = end
+            continue
         rows = [split_row(lines[i])] + [split_row(ln) for ln in lines[i + 2:end]]
         width = max(len(r) for r in rows)
         rows = [[plain(c) for c in r] + [""] * (width - len(r)) for r in rows]
@@ -120,7 +133,6 @@ def tables_to_csv(markdown: str, out_dir: Path, url: str) -> str:
             name, k = f"{base}-{k}", k + 1
         names.add(name)
         _write_csv(out_dir / f"{name}.csv", rows)
-        pad = " " * indent
         out.extend(lines[i:end])
         out.extend(["", f'{pad}[:material-table-arrow-down: CSV]({url}/{name}.csv){{ .table-csv download="{name}.csv" '
                         f'title="This table as CSV ({len(rows) - 1} rows)" }}'])

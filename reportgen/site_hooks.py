@@ -9,6 +9,14 @@
   ``height`` (read from the file), ``data-panels`` (the panel count :mod:`reportgen.pngopt` records),
   an ``id`` (``fig-<file stem>``) and a permalink to it after the image.
 
+- Search: Material's search worker splits a query on lunr's default separator (whitespace and
+  hyphens) whatever ``separator`` says (mkdocs-material issue #8306), so "resnet-50" was searched as
+  "resnet" and "50"; after the build the worker is told to use the configured separator for queries
+  too, as it does for the index.
+- Weight: after the build, the theme's files no reader loads are removed from the site: source maps
+  (``*.map``, only a debugger asks for them) and the search's language packs for languages the
+  search is not configured for (Material's search worker loads none for English alone).
+
 Nothing here changes ``docs/``: it acts on the HTML MkDocs builds.
 """
 from __future__ import annotations
@@ -89,3 +97,33 @@ def on_page_content(content: str, page, config, files):
                 last = end.end()
             out.append(f'<a class="fig-permalink" href="#{anchor}" title="Permanent link to this figure">¶</a>')
     return "".join(out) + content[last:]
+
+
+_QUERY_SEPARATOR = ('\n;/* reportgen (site_hooks.py): queries split on the configured separator, as the index does */\n'
+                    'Object.defineProperty(lunr.QueryLexer, "termSeparator", '
+                    '{get: function () { return lunr.tokenizer.separator; }, configurable: true});\n')
+
+
+def on_post_build(config):
+    site = Path(config.site_dir)
+    for worker in (site / "assets" / "javascripts" / "workers").glob("search.*.js"):
+        text = worker.read_text(encoding="utf-8")
+        if "lunr.QueryLexer" in text or "QueryLexer" in text:
+            worker.write_text(text + _QUERY_SEPARATOR, encoding="utf-8")
+    for m in (site / "assets").rglob("*.map"):
+        m.unlink()
+    search = config.plugins.get("material/search") or config.plugins.get("search")
+    langs = set((search.config.get("lang") or ["en"]) if search is not None else ["en"])
+    lunr = site / "assets" / "javascripts" / "lunr"
+    if not lunr.is_dir():
+        return
+    # What Material's search worker imports for these languages (its worker source: tinyseg for ja,
+    # wordcut for hi/th, lunr.<lang> for each language but en, multi for several, stemmer support).
+    needed = {f"min/lunr.{lang}.min.js" for lang in langs - {"en"}}
+    needed |= {"tinyseg.js"} if "ja" in langs else set()
+    needed |= {"wordcut.js"} if langs & {"hi", "th"} else set()
+    needed |= {"min/lunr.multi.min.js"} if len(langs) > 1 else set()
+    needed |= {"min/lunr.stemmer.support.min.js"} if needed else set()
+    for f in lunr.rglob("*.js"):
+        if f.relative_to(lunr).as_posix() not in needed:
+            f.unlink()

@@ -1,7 +1,9 @@
-"""A details page per variant, ``docs/studies/<study>/<variant>.md``: the resolved config, every
-seed's measures and per-epoch history, its provenance, run key and whether it was trained for this
-study or reused. Linked from the study page, kept out of the nav (``not_in_nav`` in mkdocs.yml) and
-out of search."""
+"""The details of every variant of a study, on one page beside the study's,
+``docs/studies/<study>/variants.md``, a section per variant (anchor: the variant's slug): every seed's
+measures, run key, whether it was trained for this study or reused, provenance, the resolved config
+and the per-epoch history. Linked from the study page, kept out of the nav (``not_in_nav`` in
+mkdocs.yml) and out of search. One page per study rather than per variant: each page repeats the
+site's navigation, which would weigh more than the details themselves."""
 from __future__ import annotations
 
 import json
@@ -40,32 +42,52 @@ def _run(sr: StudyResults, v: VariantResults, j: int, results_dir: str) -> dict[
             "history": r.get("history") or []}
 
 
+PAGE = "variants.md"
+
+
+def flat(config: dict[str, Any], prefix: str = "") -> str:
+    """A resolved config as one ``dotted.path: value`` line per leaf, the paths a spec's sweep uses
+    (``model.dropout: 0.25``); values as JSON (lists and null stay readable)."""
+    lines = []
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            lines.append(flat(value, path + "."))
+        else:
+            lines.append(f"{path}: {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
 def write(sr: StudyResults, docs: Path, env, marker: str, write_page: Callable[[Path, str], bool],
           results_dir: str = "results") -> list[dict[str, Any]]:
-    """Write one page per variant of ``sr`` that has runs or failures; remove generated pages of
-    variants the study no longer has. Returns ``[{label, slug, url, n, reused}]`` for the study
-    page's links (``url`` relative to the study page)."""
+    """Write ``docs/studies/<study>/variants.md`` with a section per variant that has runs or
+    failures (none: no page, and an old one is removed). Returns ``[{label, slug, url, n, reused}]``
+    for the study page's links (``url`` relative to the study page)."""
     folder = docs / "studies" / sr.name
-    template = env.get_template("variant.md.j2")
-    links, keep = [], set()
+    sections, links = [], []
     for v in sr.variants:
         if not v.runs and not v.failed:
             continue
-        configs = [json.dumps(r["config"], indent=2, sort_keys=False) for r in v.runs]
+        configs = [flat(r["config"]) for r in v.runs]
         runs = [_run(sr, v, j, results_dir) for j in range(len(v.runs))]
-        page = template.render(marker=marker, sr=sr, study=sr.spec.study, v=v, runs=runs,
-                               config=configs[0] if configs else "", same_config=len(set(configs)) <= 1,
-                               configs=configs, metrics=[METRICS[m] for m in SEED_METRICS],
-                               acc=fmt(v.interval("test_accuracy"), 2) if v.runs else "—",
-                               edit_source=_edit_source(sr))
-        page = downloads.tables_to_csv(page, docs / "assets" / sr.name / "tables" / v.slug,
-                                       f"../../assets/{sr.name}/tables/{v.slug}")
-        write_page(folder / f"{v.slug}.md", page)
-        keep.add(f"{v.slug}.md")
-        links.append({"label": v.label, "slug": v.slug, "url": f"{sr.name}/{v.slug}.md", "n": len(v.runs),
+        sections.append({"v": v, "runs": runs, "config": configs[0] if configs else "",
+                         "same_config": len(set(configs)) <= 1, "configs": configs,
+                         "acc": fmt(v.interval("test_accuracy"), 2) if v.runs else "—"})
+        links.append({"label": v.label, "slug": v.slug, "url": f"{sr.name}/{PAGE}#{v.slug}", "n": len(v.runs),
                       "reused": sum(bool(r["reused_from"]) for r in runs)})
-    for old in folder.glob("*.md") if folder.is_dir() else ():
-        if old.name not in keep and marker in old.read_text(encoding="utf-8"):
+    path = folder / PAGE
+    if not sections:
+        if path.exists() and marker in path.read_text(encoding="utf-8"):
+            path.unlink()
+        return []
+    page = env.get_template("variant.md.j2").render(
+        marker=marker, sr=sr, study=sr.spec.study, sections=sections, metrics=[METRICS[m] for m in SEED_METRICS],
+        edit_source=_edit_source(sr), history_csv=f"../../assets/{sr.name}/history.csv")
+    page = downloads.tables_to_csv(page, docs / "assets" / sr.name / "tables" / "variants",
+                                   f"../../assets/{sr.name}/tables/variants")
+    write_page(path, page)
+    for old in folder.glob("*.md"):  # pages of an earlier layout (one per variant)
+        if old.name != PAGE and marker in old.read_text(encoding="utf-8"):
             old.unlink()
     return links
 

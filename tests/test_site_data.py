@@ -92,7 +92,7 @@ def test_study_history_and_runs_csv_hold_every_seed_and_epoch(dropout, tmp_path)
     assert {row[header.index("key")] for row in runs[1:]} == {r["key"] for r in dropout.runs}
 
 
-def test_a_page_per_variant_with_config_history_and_provenance(dropout, tmp_path):
+def test_a_details_page_with_every_variant_config_history_and_provenance(dropout, tmp_path):
     written = {}
 
     def write_page(path: Path, text: str) -> bool:
@@ -101,15 +101,20 @@ def test_a_page_per_variant_with_config_history_and_provenance(dropout, tmp_path
 
     links = variantpages.write(dropout, tmp_path, ENV, MARKER, write_page)
     assert [d["label"] for d in links] == [v.label for v in dropout.variants if v.runs]
-    v = dropout.variants[0]
-    page = written[tmp_path / "studies" / dropout.name / f"{v.slug}.md"]
+    assert all(d["url"] == f"dropout_ablation/variants.md#{d['slug']}" for d in links)
+    page = written[tmp_path / "studies" / dropout.name / "variants.md"]
     assert MARKER in page and "edit_source: experiments/dropout_ablation.py" in page
-    for r in v.runs:
-        assert r["key"] in page and f"repo:commit/{r['provenance']['git_commit']}" in page
-        assert f'=== "seed {r["seed"]}"' in page
-    assert json.dumps(v.runs[0]["config"], indent=2) in page
-    tables = list((tmp_path / "assets" / dropout.name / "tables" / v.slug).glob("*.csv"))
-    assert len(tables) == page.count(".table-csv") >= 3 + len(v.runs)
+    for v in dropout.variants:
+        assert f"{{ #{v.slug} }}" in page
+        for r in v.runs:
+            assert r["key"] in page and f"repo:commit/{r['provenance']['git_commit']}" in page
+    v = dropout.variants[0]
+    assert f"model.dropout: {json.dumps(v.runs[0]['config']['model']['dropout'])}" in page
+    # per variant: a line naming history.csv, and a link to it under each seed's history table
+    assert page.count("](../../assets/dropout_ablation/history.csv)") == len(dropout.variants) + len(dropout.runs)
+    tables = list((tmp_path / "assets" / dropout.name / "tables" / "variants").glob("*.csv"))
+    assert len(tables) == 3 * len(dropout.variants)  # per variant: per-seed, runs, provenance
+    assert page.count(".table-csv") == len(tables) + len(dropout.runs)
 
 
 def test_learning_curve_spec_carries_every_run_and_epoch(dropout, tmp_path):

@@ -137,8 +137,9 @@ def target_accuracy(ctx: Context) -> dict[str, Any]:
             "any_reported": bool(ctx.sr.spec.study.reported), "source": ctx.sr.spec.study.reported_source}
 
 
-#: At most this many weight images per figure (in unit order): 512 noisy 28×28 tiles weigh over a megabyte.
-MAX_WEIGHT_TILES = 256
+#: At most this many weight images per figure (in unit order): 512 noisy 28×28 tiles weigh over a
+#: megabyte, 256 still over 300 KB.
+MAX_WEIGHT_TILES = 128
 
 
 def first_layer_weights(ctx: Context) -> dict[str, Any]:
