@@ -48,13 +48,14 @@ def nav(text: Any) -> str:
 
 
 def status_icon(mark: str) -> str:
-    """A status mark (✅ ❌ ➖, as :class:`reportgen.findings.Check` gives it) as a Material icon
-    shortcode (``pymdownx.emoji`` draws it as inline SVG: no emoji font needed); other text unchanged."""
-    names = {"✅": ("check-circle", "held"), "❌": ("close-circle", "contradicted"), "➖": ("minus-circle", "inconclusive")}
+    """A status mark (✅ ❌ ➖, as :class:`reportgen.findings.Check` and the templates write them) as a
+    Material icon shortcode that ``pymdownx.emoji`` draws as inline SVG (no emoji font needed),
+    coloured by class ``status-ok``, ``status-bad`` or ``status-neutral``; other text unchanged."""
+    names = {"✅": ("check-circle", "ok"), "❌": ("close-circle", "bad"), "➖": ("minus-circle", "neutral")}
     if mark not in names:
         return mark
-    icon, outcome = names[mark]
-    return f':material-{icon}:{{ .status-{outcome} title="{outcome}" }}'
+    icon, kind = names[mark]
+    return f":material-{icon}:{{ .status-{kind} }}"
 
 
 def commit_links(text: Any) -> str:

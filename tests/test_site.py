@@ -210,7 +210,8 @@ _LAYOUT = """() => {
   const foreign = [...document.querySelectorAll('script[src], link[rel~="stylesheet"][href]')]
     .map(e => e.src || e.href).filter(u => new URL(u, location.href).origin !== location.origin);
   const imgs = [...document.querySelectorAll("article img")];
-  return {overflow: doc.scrollWidth - doc.clientWidth, foreign,
+  const text = (document.querySelector("article") || document.body).innerText;
+  return {overflow: doc.scrollWidth - doc.clientWidth, foreign, emoji: /[\u2705\u274c\u2796]/u.test(text),
           unsized: imgs.filter(i => !(i.getAttribute("width") && i.getAttribute("height")
                                       && i.getAttribute("loading") === "lazy")).map(i => i.src)};
 }"""
@@ -245,16 +246,18 @@ def test_every_page_fits_the_screen_and_loads_nothing_from_elsewhere(site, brows
                 problems.append(f"{rel} at {width} px: the page is {got['overflow']} px wider than the screen")
             problems += [f"{rel}: script or stylesheet from elsewhere: {u}" for u in got["foreign"]]
             problems += [f"{rel}: image without width/height or lazy loading: {u}" for u in got["unsized"]]
+            if got["emoji"] and width == WIDTHS[0]:
+                problems.append(f"{rel}: a status mark drawn as an emoji (needs an emoji font), not an icon")
         problems += [f"request to another host at {width} px: {u}" for u in sorted(set(outside))]
         context.close()
     assert not problems, "\n".join(problems)
 
 
-# The figures themselves are redrawn for the page width by another change; until then these
-# multi-panel figures are drawn 1,100–1,650 px wide and shown in a ~690 px column.
-@pytest.mark.xfail(reason="multi-panel figures are drawn wider than the text column shows them "
-                          "(custom_images, failed_models, optimizer_comparison, … — the list prints on failure); "
-                          "legible figures are a separate change", strict=False)
+# Known failures, for the change that redraws figures for the displayed width: at 1400 px three
+# multi-panel figures, drawn 1,642 px wide, are shown at 42 % in the ~690 px text column.
+@pytest.mark.xfail(reason="custom_images/robustness.png (3 panels), failed_models/diagnosis_curves.png (6 panels) "
+                          "and prediction_analysis/reliability.png (3 panels) are drawn 1,642 px wide and shown at "
+                          "42 % at 1400 px; legible figures are a separate change", strict=False)
 def test_multi_panel_figures_are_shown_at_a_legible_size(site, browser):
     root, base = site
     context, page, _ = _offline_page(browser, base, WIDTHS[0])
