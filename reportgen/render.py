@@ -48,10 +48,11 @@ def nav(text: Any) -> str:
 
 
 def status_icon(mark: str) -> str:
-    """A status mark (✅ ❌ ➖, as :class:`reportgen.findings.Check` and the templates write them) as a
+    """A status mark (✅ ❌ ➖ ⏳, as :class:`reportgen.findings.Check` and the templates write them) as a
     Material icon shortcode that ``pymdownx.emoji`` draws as inline SVG (no emoji font needed),
     coloured by class ``status-ok``, ``status-bad`` or ``status-neutral``; other text unchanged."""
-    names = {"✅": ("check-circle", "ok"), "❌": ("close-circle", "bad"), "➖": ("minus-circle", "neutral")}
+    names = {"✅": ("check-circle", "ok"), "❌": ("close-circle", "bad"), "➖": ("minus-circle", "neutral"),
+             "⏳": ("timer-sand", "neutral")}
     if mark not in names:
         return mark
     icon, kind = names[mark]

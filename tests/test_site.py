@@ -211,7 +211,7 @@ _LAYOUT = """() => {
     .map(e => e.src || e.href).filter(u => new URL(u, location.href).origin !== location.origin);
   const imgs = [...document.querySelectorAll("article img")];
   const text = (document.querySelector("article") || document.body).innerText;
-  return {overflow: doc.scrollWidth - doc.clientWidth, foreign, emoji: /[\u2705\u274c\u2796]/u.test(text),
+  return {overflow: doc.scrollWidth - doc.clientWidth, foreign, emoji: /[\u2705\u274c\u2796\u23f3]/u.test(text),
           unsized: imgs.filter(i => !(i.getAttribute("width") && i.getAttribute("height")
                                       && i.getAttribute("loading") === "lazy")).map(i => i.src)};
 }"""
