@@ -36,7 +36,11 @@
     var each = narrow ? width - 70 : Math.floor((width - 70 * panels.length) / panels.length);
     panels.forEach(function (p) { p.width = Math.max(180, each); });
     out.config = Object.assign({}, spec.config || {});
-    out.config.legend = Object.assign({}, out.config.legend || {}, {orient: "bottom", direction: "horizontal"});
+    // Below the panels: the variants in a few columns, the three legends stacked on a phone.
+    out.config.legend = Object.assign({}, out.config.legend || {}, {
+      orient: "bottom", direction: "horizontal", columns: narrow ? 2 : 4,
+      layout: {bottom: {anchor: "start", direction: narrow ? "vertical" : "horizontal", margin: 8}},
+    });
     return out;
   }
 
