@@ -89,7 +89,7 @@ def screenshots(c):
     each under .shots/, and refresh the README's screenshot from the dropout study's page."""
     c.run(f'"{sys.executable}" -m pytest -q tests/test_site.py -k every_page')
     shot = Path(".shots/studies_dropout_ablation.png")
-    target = Path("docs/assets/readme/study_page.png")
+    target = Path(".github/readme/study_page.png")  # outside docs/: the site does not ship it
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(shot.read_bytes())
     print(f"{shot} → {target}")

@@ -19,18 +19,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from . import pngopt  # noqa: E402
+
 PALETTE = sns.color_palette("colorblind", 10)
 plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
                      "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Write ``fig`` to ``path`` (PNG) atomically; no metadata, so identical input → identical bytes."""
+    """Write ``fig`` to ``path`` (PNG) atomically, palette-quantized with its panel count recorded
+    (:mod:`reportgen.pngopt`); no timestamp, so identical input → identical bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
+        pngopt.shrink(Path(tmp), pngopt.panel_count(fig))  # 256-colour palette, panel count recorded
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from . import figures, store
+from . import downloads, figures, store, variantpages
 from .analyses import ANALYSES, Context, fmt
 from .analyses.context import cell as metric_cell
 from .catalog import Spec
@@ -51,8 +51,25 @@ def nav(text: Any) -> str:
     return html.escape(str(text), quote=True).replace("[", "(").replace("]", ")")
 
 
-ENV.filters.update(md=md, cell=cell, nav=nav, count=count, plural=plural,
-                   indent4=lambda s: "\n".join("    " + ln if ln else ln for ln in str(s).splitlines()))
+def status_icon(mark: str) -> str:
+    """A status mark (✅ ❌ ➖ ⏳, as :class:`reportgen.findings.Check` and the templates write them) as a
+    Material icon shortcode that ``pymdownx.emoji`` draws as inline SVG (no emoji font needed),
+    coloured by class ``status-ok``, ``status-bad`` or ``status-neutral``; other text unchanged."""
+    names = {"✅": ("check-circle", "ok"), "❌": ("close-circle", "bad"), "➖": ("minus-circle", "neutral"),
+             "⏳": ("timer-sand", "neutral")}
+    if mark not in names:
+        return mark
+    icon, kind = names[mark]
+    return f":material-{icon}:{{ .status-{kind} }}"
+
+
+def commit_links(text: Any) -> str:
+    """A table cell (:func:`cell`) with every 40-hex git commit as a short link ``repo:commit/<sha>``
+    (the site's build hook points ``repo:`` links at the repository, :mod:`reportgen.site_hooks`)."""
+    return re.sub(r"\b[0-9a-f]{40}\b", lambda m: f"[`{m[0][:12]}`](repo:commit/{m[0]})", cell(text))
+
+
+ENV.filters.update(md=md, cell=cell, nav=nav, count=count, plural=plural, status_icon=status_icon, commit_links=commit_links, indent4=lambda s: "\n".join("    " + ln if ln else ln for ln in str(s).splitlines()))
 
 
 def write_page(path: Path, text: str) -> bool:
@@ -121,10 +138,14 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
             sections.append({"name": name, "body": ENV.get_template(f"analyses/{name}.md.j2").render(**out, sr=sr)})
     checks = [check(sr, e) for e in spec.study.expect] if sr.runs else []
     said = compose(ctx, outputs)  # the headlines of the analyses the question asks about
+    data = downloads.study_data(sr, ctx.fig_dir)  # per-seed, per-epoch CSVs, and a page per variant
+    details = variantpages.write(sr, docs, ENV, MARKER, write_page, Path(results).name)
     page = ENV.get_template("study.md.j2").render(
         marker=MARKER, spec=spec, study=spec.study, sr=sr, sections=sections, checks=checks, answer=said.text,
         provenance=data_provenance() if explore else provenance(sr), source=spec.source.rstrip(),
-        chain=selection(spec, results, smoke))
+        chain=selection(spec, results, smoke), data=data, data_url=ctx.fig_url, details=details,
+        edit_source=variantpages._edit_source(sr))
+    page = downloads.tables_to_csv(page, ctx.fig_dir / "tables", f"{ctx.fig_url}/tables")  # a CSV under each table
     write_page(docs / "studies" / f"{spec.name}.md", page)
     return _summary(sr, checks, said)
 
@@ -154,9 +175,10 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
                            [f"{b['study']}: {b['label']}" for b in pts], path, "parameters (log scale)",
                            "test accuracy (%)", "Test accuracy against parameters, every variant (mean ± 95 % CI)")
             pareto_url = "assets/pareto.png"
-    write_page(docs / "index.md", ENV.get_template("index.md.j2").render(
+    index = ENV.get_template("index.md.j2").render(
         marker=MARKER, rows=rows, sections=SECTIONS, problems=problems, board=board, pareto_url=pareto_url, fmt=fmt,
-        has_flops=any(np.isfinite(b["flops"]) for b in board)))
+        has_flops=any(np.isfinite(b["flops"]) for b in board))
+    write_page(docs / "index.md", downloads.tables_to_csv(index, docs / "assets" / "tables", "assets/tables"))
     if problems:
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
     render_reference(docs)

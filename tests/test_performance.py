@@ -28,9 +28,9 @@ def test_page_shows_each_workload_against_its_target_and_the_suite_cost(tmp_path
     bench.write_text(json.dumps([RECORD, slow]))
     render_performance(ENV, MARKER, [spec], results, docs, bench, write_page)
     page = (docs / "performance.md").read_text(encoding="utf-8")
-    assert "| mlp | cpu, 1 thread |" in page and "11.8×" in page and "≥ 10× ✅" in page
-    assert "≥ 3× ❌" in page  # the CNN misses its target, and the page says so
-    assert "| [Alpha](studies/alpha.md) | 2 / 3 ⏳ | 3.0 | cpu |" in page  # seed 2 not run yet
+    assert "| mlp | cpu, 1 thread |" in page and "11.8×" in page and "≥ 10× :material-check-circle:{ .status-ok }" in page
+    assert "≥ 3× :material-close-circle:{ .status-bad }" in page  # the CNN misses its target, and the page says so
+    assert "| [Alpha](studies/alpha.md) | 2 / 3 :material-timer-sand:{ .status-neutral } | 3.0 | cpu |" in page  # seed 2 not run yet
     assert (docs / "assets" / "performance" / "bench.png").is_file()
 
 

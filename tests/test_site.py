@@ -2,6 +2,11 @@
 real browser (headless Chromium driven by Playwright): every page loads without console errors, every
 image loads, no internal link is broken, a table sorts on click, search finds a study, the lightbox
 opens. A screenshot of each page lands in ``.shots/`` (git-ignored; the README's comes from there).
+Every page at 1400 and 390 px: no horizontal overflow, nothing loaded from another host, lazy images
+with their sizes, multi-panel figures shown at ≥ 60 % of their drawn width; with the network blocked,
+every interactive chart draws and toggling a variant changes it; a CSV under every table of a study
+page and a link to each variant's page; search keeps "resnet-50" whole; the site under 12 MB with no
+PNG over 300 KB.
 """
 from __future__ import annotations
 
@@ -19,6 +24,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / ".shots"
+WIDTHS = (1400, 390)  # a laptop and a phone, CSS pixels
+MIN_SHOWN = 0.6  # a figure with more than one panel is shown at least this share of its drawn width
+MAX_SITE_BYTES = 12 * 1024 * 1024
+MAX_PNG_BYTES = 300 * 1024
 
 
 def test_pages_workflow_matches_the_github_workflow_schema():
@@ -98,6 +107,10 @@ def test_every_page_loads_cleanly_in_a_real_browser(site, browser):
         url = urljoin(base, rel.removesuffix("index.html"))
         response = page.goto(url, wait_until="networkidle")
         assert response is not None and response.ok, f"{url}: {response and response.status}"
+        # Images load lazily (when scrolled to): load them all now, then check each one arrived.
+        page.evaluate("document.querySelectorAll('article img').forEach(i => { i.loading = 'eager'; })")
+        page.wait_for_function("[...document.querySelectorAll('article img')].every(i => i.complete)",
+                               timeout=30000)
         broken = page.eval_on_selector_all(
             "article img", "els => els.filter(e => !(e.complete && e.naturalWidth > 0)).map(e => e.src)")
         assert not broken, f"{rel}: images that did not load: {broken}"
@@ -144,7 +157,7 @@ def test_a_figure_opens_in_the_lightbox(site, browser):
     _, base = site
     page = browser.new_page()
     page.goto(urljoin(base, "studies/dropout_ablation/"), wait_until="networkidle")
-    page.locator("a.glightbox").first.click()
+    page.locator("a.glightbox:visible").first.click()  # (a static figure behind an interactive chart is hidden)
     page.locator(".gslide-image img").first.wait_for(state="visible", timeout=10000)
 
 
@@ -174,3 +187,165 @@ def test_reference_pages_cover_every_spec_field(tmp_path):
             assert f"`{name}`" in page, f"{model.__name__}.{name}"
     assert "reportgen run" in (tmp_path / "reference" / "cli.md").read_text(encoding="utf-8")
     assert "`history`" in (tmp_path / "reference" / "results.md").read_text(encoding="utf-8")
+
+
+def _offline_page(browser, base: str, width: int):
+    """A page in a context that aborts every request not to the local server, recording each."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    outside: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(base):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    return context, context.new_page(), outside
+
+
+_LAYOUT = """() => {
+  const doc = document.documentElement;
+  const foreign = [...document.querySelectorAll('script[src], link[rel~="stylesheet"][href]')]
+    .map(e => e.src || e.href).filter(u => new URL(u, location.href).origin !== location.origin);
+  const imgs = [...document.querySelectorAll("article img")];
+  const text = (document.querySelector("article") || document.body).innerText;
+  return {overflow: doc.scrollWidth - doc.clientWidth, foreign, emoji: /[\u2705\u274c\u2796\u23f3]/u.test(text),
+          unsized: imgs.filter(i => !(i.getAttribute("width") && i.getAttribute("height")
+                                      && i.getAttribute("loading") === "lazy")).map(i => i.src)};
+}"""
+
+# Shown width of each multi-panel figure: its box when visible; when hidden (another tab, a closed
+# block) the width it would get, the content box of its nearest visible ancestor (images are at most
+# 100 % wide). A static figure an interactive chart replaces on screen is not shown.
+_FIGURES = """() => [...document.querySelectorAll("article img[data-panels]")]
+  .filter(i => +i.dataset.panels > 1 && !i.closest(".interactive-chart.chart-drawn .chart-static"))
+  .map(i => {
+    const drawn = +i.getAttribute("width");
+    let shown = i.getBoundingClientRect().width;
+    if (!shown) {
+      let a = i.parentElement;
+      while (a && !a.getBoundingClientRect().width) a = a.parentElement;
+      const cs = getComputedStyle(a);
+      shown = Math.min(drawn, a.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight));
+    }
+    return {src: i.getAttribute("src").split("/").slice(-2).join("/"), panels: +i.dataset.panels, drawn, shown};
+  })"""
+
+
+def test_every_page_fits_the_screen_and_loads_nothing_from_elsewhere(site, browser):
+    root, base = site
+    problems: list[str] = []
+    for width in WIDTHS:
+        context, page, outside = _offline_page(browser, base, width)
+        for rel in _pages(root):
+            page.goto(urljoin(base, rel.removesuffix("index.html")), wait_until="load")
+            got = page.evaluate(_LAYOUT)
+            if got["overflow"] > 1:
+                problems.append(f"{rel} at {width} px: the page is {got['overflow']} px wider than the screen")
+            problems += [f"{rel}: script or stylesheet from elsewhere: {u}" for u in got["foreign"]]
+            problems += [f"{rel}: image without width/height or lazy loading: {u}" for u in got["unsized"]]
+            if got["emoji"] and width == WIDTHS[0]:
+                problems.append(f"{rel}: a status mark drawn as an emoji (needs an emoji font), not an icon")
+        problems += [f"request to another host at {width} px: {u}" for u in sorted(set(outside))]
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+# Known failures, for the change that redraws figures for the displayed width: at 1400 px three
+# multi-panel figures, drawn 1,642 px wide, are shown at 42 % in the ~690 px text column.
+@pytest.mark.xfail(reason="custom_images/robustness.png (3 panels), failed_models/diagnosis_curves.png (6 panels) "
+                          "and prediction_analysis/reliability.png (3 panels) are drawn 1,642 px wide and shown at "
+                          "42 % at 1400 px; legible figures are a separate change", strict=False)
+def test_multi_panel_figures_are_shown_at_a_legible_size(site, browser):
+    root, base = site
+    context, page, _ = _offline_page(browser, base, WIDTHS[0])
+    small = []
+    for rel in _pages(root):
+        page.goto(urljoin(base, rel.removesuffix("index.html")), wait_until="load")
+        if page.locator(".interactive-chart").count():
+            page.wait_for_selector(".interactive-chart.chart-drawn, .interactive-chart.chart-failed", timeout=20000)
+        small += [f"{rel}: {f['src']} ({f['panels']} panels) shown at {f['shown'] / f['drawn']:.0%} "
+                  f"of {f['drawn']} px" for f in page.evaluate(_FIGURES) if f["shown"] < MIN_SHOWN * f["drawn"]]
+    context.close()
+    assert not small, "\n".join(small)
+
+
+def test_interactive_charts_draw_and_toggle_with_the_network_blocked(site, browser):
+    """Every page with an interactive chart (the learning curves of every trained study): the chart
+    draws from the vendored scripts alone, and clicking a variant in its legend changes the drawing."""
+    root, base = site
+    context, page, outside = _offline_page(browser, base, WIDTHS[0])
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    charted = []
+    for rel in _pages(root):
+        if "interactive-chart" not in (root / rel).read_text(encoding="utf-8"):
+            continue
+        page.goto(urljoin(base, rel.removesuffix("index.html")), wait_until="load")
+        chart = page.locator(".interactive-chart").first
+        page.wait_for_selector(".interactive-chart.chart-drawn", timeout=20000)
+        svg = chart.locator(".chart-view svg").first
+        before = svg.inner_html()
+        legends = {name: chart.locator(f".{name}_legend_labels text") for name in ("variant", "seed", "split")}
+        assert all(labels.count() for labels in legends.values()), f"{rel}: a legend is missing"
+        # Clicking a variant shows only it: with a single variant that changes nothing, so click a seed.
+        target = legends["variant"] if legends["variant"].count() > 1 else legends["seed"]
+        target.last.click()
+        page.wait_for_timeout(200)
+        assert svg.inner_html() != before, f"{rel}: clicking a legend entry changed nothing"
+        page.mouse.dblclick(*_centre(chart.locator(".chart-view svg").first))  # double-click: everything again
+        page.wait_for_timeout(200)
+        charted.append(rel)
+    context.close()
+    assert charted, "no page has an interactive chart"
+    assert not outside and not errors, (outside, errors)
+
+
+def _centre(locator) -> tuple[float, float]:
+    box = locator.bounding_box()
+    return box["x"] + box["width"] / 4, box["y"] + box["height"] / 3
+
+
+def test_every_study_table_has_a_csv_and_every_variant_a_page(site, browser):
+    root, base = site
+    page = browser.new_page()
+    studies = [p for p in _pages(root) if p.count("/") == 2 and p.startswith("studies/")]
+    assert studies
+    for rel in studies:
+        page.goto(urljoin(base, rel.removesuffix("index.html")), wait_until="load")
+        tables = page.locator("article table").count()
+        links = page.eval_on_selector_all("article a.table-csv", "els => els.map(e => e.href)")
+        assert len(links) == tables, f"{rel}: {tables} tables, {len(links)} CSV links"
+        for href in links:
+            response = page.request.get(href)
+            assert response.ok and response.text().count("\n") >= 1, href
+        name = rel.split("/")[1]
+        has_runs = (root / "assets" / name / "runs.csv").exists()
+        variants = page.eval_on_selector_all(f'article a[href*="{name}/"]', "els => els.map(e => e.href)")
+        assert not has_runs or any(urlparse(h).path.rstrip("/").count("/") >= 3 for h in variants), rel
+
+
+def test_search_keeps_hyphenated_names_whole_and_skips_the_nav_file(site, browser):
+    root, base = site
+    index = (root / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "SUMMARY" not in index
+    page = browser.new_page()
+    page.goto(base, wait_until="networkidle")
+    page.locator("input.md-search__input").click(force=True)
+    page.keyboard.type("resnet-50", delay=20)
+    first = page.locator(".md-search-result__item").first
+    first.wait_for(timeout=10000)
+    assert "architecture_comparison" in first.locator("a").first.get_attribute("href")
+
+
+def test_the_site_is_light(site):
+    root, _ = site
+    files = [p for p in root.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    heavy = {p.relative_to(root).as_posix(): p.stat().st_size for p in files
+             if p.suffix == ".png" and p.stat().st_size > MAX_PNG_BYTES}
+    assert total < MAX_SITE_BYTES, f"the site weighs {total / 2**20:.1f} MiB"
+    assert not heavy, heavy
+    assert not (root / "assets" / "readme").exists()

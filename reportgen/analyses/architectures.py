@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import figures
+from .. import figures, modelpics
 from ..quantized import decode
 from ..significance import against
 from ..summary import device_of, short_device
@@ -41,7 +41,8 @@ def architecture(ctx: Context) -> dict[str, Any]:
         layers = r0.get("architecture") or []
         tables.append({"label": v.label, "rows": [{**row, "output": "×".join(map(str, row["output"]))}
                                                    for row in layers],
-                       "total": sum(row["params"] for row in layers)})
+                       "total": sum(row["params"] for row in layers),
+                       "picture": _picture(ctx, v.slug, v.label, layers)})
     return {"rows": rows, "tables": tables, "any_reported": bool(ctx.sr.spec.study.reported),
             "source": ctx.sr.spec.study.reported_source,
             "devices": [short_device(d) for d in timed_on] if mixed else []}
@@ -56,6 +57,15 @@ def _fastest(v, mixed: bool) -> str:
             best[device_of(r)] = min(best.get(device_of(r), float("inf")), min(secs))
     label = mixed or len(best) > 1
     return "; ".join(f"{s:.2f}" + (f" [{short_device(d)}]" if label else "") for d, s in best.items()) or "—"
+
+
+def _picture(ctx: Context, slug: str, label: str, layers: list[dict]) -> str | None:
+    """The model drawn from its layer table (:mod:`reportgen.modelpics`); its URL, None without a table."""
+    if not layers:
+        return None
+    path, url = ctx.figure(f"model_{slug}.png")
+    modelpics.draw(layers, path, f"{label}: {sum(row['params'] for row in layers):,} parameters")
+    return url
 
 
 def _si(n: float | None) -> str:
@@ -151,10 +161,16 @@ def target_accuracy(ctx: Context) -> dict[str, Any]:
             "any_reported": bool(ctx.sr.spec.study.reported), "source": ctx.sr.spec.study.reported_source}
 
 
+#: At most this many weight images per figure (in unit order): 512 noisy 28×28 tiles weigh over a
+#: megabyte, 256 still over 300 KB.
+MAX_WEIGHT_TILES = 128
+
+
 def first_layer_weights(ctx: Context) -> dict[str, Any]:
     """The first layer's final weights of each variant's first seed (``first_layer_weights`` probe):
     a dense layer on 784 inputs as one 28×28 image per unit, a conv layer as its k×k filters
-    (first input channel), each scaled symmetrically around 0 (blue < 0 < red)."""
+    (first input channel), each scaled symmetrically around 0 (blue < 0 < red); the first
+    ``MAX_WEIGHT_TILES`` units when the layer has more."""
     tabs = []
     for v in ctx.sr.variants:
         rows = probe_rows(v, "first_layer_weights")
@@ -164,8 +180,11 @@ def first_layer_weights(ctx: Context) -> dict[str, Any]:
         images = w if w.ndim == 3 else w[:, 0]
         path, url = ctx.figure(f"first_layer_{v.slug}.png")
         kind = "dense units (784 → 28×28)" if w.ndim == 3 else f"conv filters {w.shape[-2]}×{w.shape[-1]}"
-        figures.weight_grid(images, path, f"{v.label}, seed {v.runs[0]['seed']}: {len(images)} {kind}")
-        tabs.append({"label": v.label, "url": url, "shape": "×".join(map(str, w.shape)), "count": len(images)})
+        shown = min(len(images), MAX_WEIGHT_TILES)
+        what = f"{len(images)} {kind}" if shown == len(images) else f"the first {shown} of {len(images)} {kind}"
+        figures.weight_grid(images[:shown], path, f"{v.label}, seed {v.runs[0]['seed']}: {what}")
+        tabs.append({"label": v.label, "url": url, "shape": "×".join(map(str, w.shape)), "count": len(images),
+                     "shown": shown})
     return {"tabs": tabs}
 
 

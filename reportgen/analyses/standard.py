@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import figures
+from .. import figures, interactive
 from ..significance import comparisons
 from ..summary import METRICS, short_device
 from .context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, per_seed
@@ -62,7 +62,9 @@ def learning_curves(ctx: Context) -> dict[str, Any]:
              if v.runs and v.runs[0]["config"]["train"]["early_stopping"]}
     figures.learning_curves(_curves(ctx), path, marks=stops or None)
     best = {v.label: [r["best_epoch"] for r in v.runs] for v in ctx.sr.variants if v.runs}
-    return {"url": url, "best_epochs": best, "marked": bool(stops)}
+    spec_path, spec_url = ctx.figure("learning_curves.vl.json")  # the same curves, interactive (every seed)
+    interactive.learning_curves(ctx.sr, spec_path)
+    return {"url": url, "best_epochs": best, "marked": bool(stops), "chart_url": spec_url}
 
 
 def confusion_matrix(ctx: Context) -> dict[str, Any]:

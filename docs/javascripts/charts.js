@@ -1,0 +1,82 @@
+// Interactive charts: Vega 6.4.0, Vega-Lite 6.5.0 and vega-embed 7.3.0, vendored beside this file
+// (BSD-3-Clause, licences in *.LICENCE.txt); nothing is loaded from the network. A chart is a
+// <div class="interactive-chart"> holding a link to its Vega-Lite spec (a.chart-spec, written by
+// `reportgen render`, data inline) and the static figure, which stays for print and as the fallback
+// when scripts do not run. The three libraries are loaded on the first page that has a chart;
+// Material's instant loading swaps pages without a reload, so charts are drawn on every page change.
+(function () {
+  var base = document.currentScript.src.replace(/[^/]*$/, "");
+  var libs = ["vega.min.js", "vega-lite.min.js", "vega-embed.min.js"];
+  var ready = null;
+
+  function load(i) {
+    return new Promise(function (resolve, reject) {
+      if (i >= libs.length) return resolve();
+      var s = document.createElement("script");
+      s.src = base + libs[i];
+      s.onload = function () { load(i + 1).then(resolve, reject); };
+      s.onerror = function () { reject(new Error("could not load " + s.src)); };
+      document.head.appendChild(s);
+    });
+  }
+
+  function dark() {
+    return document.body.getAttribute("data-md-color-scheme") === "slate";
+  }
+
+  // Two panels side by side where there is room, stacked on a phone; each panel as wide as fits;
+  // legends below the panels, so the panels keep the width.
+  function fit(spec, width) {
+    var panels = spec.hconcat || spec.vconcat;
+    var narrow = width < 600;
+    var out = Object.assign({}, spec);
+    delete out.hconcat;
+    delete out.vconcat;
+    out[narrow ? "vconcat" : "hconcat"] = panels;
+    var each = narrow ? width - 70 : Math.floor((width - 70 * panels.length) / panels.length);
+    panels.forEach(function (p) { p.width = Math.max(180, each); });
+    out.config = Object.assign({}, spec.config || {});
+    // Below the panels: the variants in a few columns, the three legends stacked on a phone.
+    out.config.legend = Object.assign({}, out.config.legend || {}, {
+      orient: "bottom", direction: "horizontal", columns: narrow ? 2 : 4,
+      layout: {bottom: {anchor: "start", direction: narrow ? "vertical" : "horizontal", margin: 8}},
+    });
+    return out;
+  }
+
+  function draw(box) {
+    var link = box.querySelector("a.chart-spec");
+    var target = box.querySelector(".chart-view");
+    if (!link || !target) return;
+    fetch(link.href).then(function (r) {
+      if (!r.ok) throw new Error(link.href + ": HTTP " + r.status);
+      return r.json();
+    }).then(function (spec) {
+      return vegaEmbed(target, fit(spec, box.clientWidth), {
+        renderer: "svg",
+        theme: dark() ? "dark" : undefined,
+        actions: {export: true, source: false, compiled: false, editor: false},
+      });
+    }).then(function () {
+      box.classList.add("chart-drawn");
+    }).catch(function (err) {
+      box.classList.add("chart-failed");  // the static figure stays in view
+      console.warn("interactive chart not drawn:", err);
+    });
+  }
+
+  function drawAll() {
+    var boxes = document.querySelectorAll(".interactive-chart");
+    if (!boxes.length) return;
+    ready = ready || load(0);
+    ready.then(function () { boxes.forEach(draw); }, function (err) {
+      console.warn(err);
+      ready = null;
+    });
+  }
+
+  document$.subscribe(drawAll);
+  // Redraw in the other palette when the reader toggles light/dark mode.
+  new MutationObserver(function () { if (ready) drawAll(); })
+    .observe(document.body, {attributes: true, attributeFilter: ["data-md-color-scheme"]});
+})();
