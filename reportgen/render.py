@@ -15,7 +15,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from . import figures, store
+from . import claimdates, figures, store
 from .analyses import ANALYSES, Context, fmt
 from .catalog import Spec
 from .findings import answer, check
@@ -47,6 +47,7 @@ def nav(text: Any) -> str:
     return html.escape(str(text), quote=True).replace("[", "(").replace("]", ")")
 
 
+ENV.globals.update(tally=claimdates.tally)
 ENV.filters.update(md=md, cell=cell, nav=nav, indent4=lambda s: "\n".join("    " + ln if ln else ln for ln in str(s).splitlines()))
 
 
@@ -109,7 +110,7 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
             out = ANALYSES[name](ctx)
             summaries.append(out.get("summary", ""))  # an analysis's own one-line finding joins the answer
             sections.append({"name": name, "body": ENV.get_template(f"analyses/{name}.md.j2").render(**out, sr=sr)})
-    checks = [check(sr, e) for e in spec.study.expect] if sr.runs else []
+    checks = claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else []
     page = ENV.get_template("study.md.j2").render(
         marker=MARKER, spec=spec, study=spec.study, sr=sr, sections=sections, checks=checks,
         answer=" ".join(filter(None, ([] if explore else [answer(sr)]) + summaries)),
@@ -217,7 +218,7 @@ def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _index_row(spec: Spec, results: Path, smoke: bool) -> dict[str, Any]:
     sr = collect(spec, results, smoke)
-    return _summary(sr, [check(sr, e) for e in spec.study.expect] if sr.runs else [])
+    return _summary(sr, claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else [])
 
 
 def _summary(sr: StudyResults, checks: list) -> dict[str, Any]:
