@@ -141,9 +141,11 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
         path = docs / "assets" / "pareto.png"
         pts = [b for b in board if np.isfinite(b["params"])]
         if pts:
-            figures.pareto([b["params"] for b in pts], [b["acc"].mean for b in pts], [b["acc"].half_width for b in pts],
+            seeds = {(r["spec"].name, v.label): [x * 100 for x in v.values("test_accuracy")]
+                     for r in rows for v in r["sr"].variants}
+            figures.pareto([b["params"] for b in pts], [seeds[(b["study"], b["label"])] for b in pts],
                            [f"{b['study']}: {b['label']}" for b in pts], path, "parameters (log scale)",
-                           "test accuracy (%)", "Test accuracy against parameters, every variant (mean ± 95 % CI)")
+                           "Test error rate against parameters, every variant of the leaderboard")
             pareto_url = "assets/pareto.png"
     write_page(docs / "index.md", ENV.get_template("index.md.j2").render(
         marker=MARKER, rows=rows, sections=SECTIONS, problems=problems, board=board, pareto_url=pareto_url, fmt=fmt,
