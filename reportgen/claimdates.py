@@ -250,9 +250,9 @@ class Dating:
     @property
     def detail(self) -> str:
         """One line: where the claim was declared and when the runs it checks were computed."""
-        claim = (f"claim in {self.commit[:7]}, {_utc(self.declared)}" if self.commit and self.declared
+        claim = (f"claim in commit {self.commit[:7]} of {_utc(self.declared)}" if self.commit and self.declared
                  else "claim not committed yet" if self.status in ("after", "no runs") else "")
-        runs = f"first run of {self.runs_of} started {_utc(self.runs_at)} ({self.runs_how})" if self.runs_at else ""
+        runs = f"first run of {self.runs_of} started {_utc(self.runs_at)}, from {self.runs_how}" if self.runs_at else ""
         return "; ".join(filter(None, (claim, runs, self.reason)))
 
 

@@ -105,7 +105,8 @@ def test_a_claim_committed_before_the_runs_is_marked_before_and_one_added_later_
     assert first.label == "declared before the runs" and second.label == "added after the runs"
     # the reworded source does not re-date the first claim; the run time is provenance.created
     assert first.declared == "2026-01-01T10:00:00+00:00" and first.runs_at == "2026-01-01T11:00:00+00:00"
-    assert "2026-01-01 10:00:00 UTC" in first.detail and "first run of a started 2026-01-01 11:00:00 UTC" in first.detail
+    assert first.detail == (f"claim in commit {first.commit[:7]} of 2026-01-01 10:00:00 UTC; first run of a started "
+                            "2026-01-01 11:00:00 UTC, from provenance.created")
     assert checks[0].outcome == check(sr, sr.spec.study.expect[0]).outcome  # the check's own attributes pass through
     record = json.loads((repo / "experiments" / claimdates.RECORD).read_text())
     assert set(record["claims"]["toy"]) == {claimdates.claim_id(e) for e in sr.spec.study.expect}
