@@ -7,12 +7,12 @@ spec file's revisions, newest back, that contain it (read from each revision wit
 removed and added again dates from the re-adding). A claim that is in the working tree but in no
 commit is declared after every existing run.
 
-A run's time is the earliest trustworthy record of its numbers: ``provenance.created`` of the
-result file and of the older committed versions of that file that hold the same experiment (same
-seed, and the same value for every config field both versions record, or the same test numbers),
-and the committer dates of those commits — a re-keyed or migrated file can carry a later
-``created`` than the commit that first held its numbers. A reused run (``provenance.reused_from``)
-also counts the record of the file it was copied from.
+A run's time is the earliest trustworthy record of its start: ``provenance.created`` (stamped when
+the run starts) of the result file and of the older committed versions of that file that hold the
+same experiment (same seed, and the same value for every config field both versions record, or the
+same test numbers), and the committer dates of those commits — a re-keyed or migrated file can
+carry a later ``created`` than the commit that first held its numbers. A reused run
+(``provenance.reused_from``) also counts the record of the file it was copied from.
 
 The runs a claim checks: for a claim on one variant (a threshold, or ``variant`` compared with
 another), that variant's runs (the reference's for a threshold without ``variant``); for a ranking
@@ -20,9 +20,9 @@ another), that variant's runs (the reference's for a threshold without ``variant
 runs" when its commit is older than the earliest of those runs, else "added after the runs".
 
 History needs a full clone. :func:`dated` refreshes ``<spec folder>/declared.json`` (a committed,
-generated record of every claim's declaration and of the run times of results inside the
-repository) whenever the history is there, and reads it instead in a shallow clone
-(``git rev-parse --is-shallow-repository``), so the marks are the same in both.
+generated record of every claim's declaration and of the start times of the runs under the
+repository's own ``results/``) whenever the history is there, and reads it instead in a shallow
+clone (``git rev-parse --is-shallow-repository``), so the marks are the same in both.
 """
 from __future__ import annotations
 
@@ -30,72 +30,17 @@ import ast
 import datetime as dt
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .gitlog import Repo
+
 RECORD = "declared.json"
 LABELS = {"before": "declared before the runs", "after": "added after the runs", "no runs": "no runs yet",
           "unknown": "date unknown"}
-
-
-# ---- git -------------------------------------------------------------------------------------------
-
-def _git(cwd: Path, *args: str) -> str | None:
-    """stdout of ``git args`` in ``cwd``; None when git fails or is not installed."""
-    try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout if out.returncode == 0 else None
-
-
-@dataclass(frozen=True)
-class Repo:
-    """The git work tree holding a file, with its HEAD and whether the clone is shallow."""
-
-    root: Path
-    head: str
-    shallow: bool
-
-    @staticmethod
-    def of(path: Path) -> "Repo | None":
-        where = path if path.is_dir() else path.parent
-        top = _git(where, "rev-parse", "--show-toplevel") if where.exists() else None
-        head = _git(where, "rev-parse", "HEAD") if top else None
-        if not top or not head:
-            return None
-        shallow = (_git(where, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
-        return Repo(Path(top.strip()).resolve(), head.strip(), shallow)
-
-    def rel(self, path: Path) -> str | None:
-        """``path`` relative to the work tree (POSIX), or None when it lies outside."""
-        try:
-            return Path(path).resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return None
-
-    def revisions(self, rel: str) -> list[tuple[str, str]]:
-        """(commit, committer date ISO 8601) of each commit that changed ``rel``, newest first."""
-        return _revisions(self.root, self.head, rel)
-
-    def show(self, commit: str, rel: str) -> str | None:
-        """``rel``'s text at ``commit``; None where the commit deleted it."""
-        return _show(self.root, commit, rel)
-
-
-@lru_cache(maxsize=4096)
-def _revisions(root: Path, head: str, rel: str) -> list[tuple[str, str]]:
-    out = _git(root, "log", "--format=%H %cI", head, "--", rel) or ""
-    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.strip()]  # type: ignore[misc]
-
-
-@lru_cache(maxsize=8192)
-def _show(root: Path, commit: str, rel: str) -> str | None:
-    return _git(root, "show", f"{commit}:{rel}")
 
 
 # ---- claims ----------------------------------------------------------------------------------------
@@ -158,7 +103,7 @@ def declared(repo: Repo, spec_path: Path, ids: list[str]) -> dict[str, tuple[str
     """Each claim's (commit, committer date) of first declaration; None for a claim in no commit."""
     rel = repo.rel(spec_path)
     revs = repo.revisions(rel) if rel else []
-    present = [(c, t, claims_in(repo.show(c, rel) or "")) for c, t in revs]
+    present = [(c, t, _claims_at(repo, c, rel)) for c, t in revs]
     out: dict[str, tuple[str, str] | None] = {}
     for i in ids:
         first = None
@@ -191,18 +136,34 @@ def same_experiment(a: dict, b: dict) -> bool:
     return a.get("seed") == b.get("seed") and (_agree(a.get("config"), b.get("config")) or _numbers(a) == _numbers(b))
 
 
+@lru_cache(maxsize=1024)
+def _claims_at(repo: Repo, commit: str, rel: str) -> frozenset[str]:
+    return frozenset(claims_in(repo.show(commit, rel) or ""))
+
+
+@lru_cache(maxsize=8192)
+def _result_at(repo: Repo, commit: str, rel: str) -> dict | None:
+    """What dating reads of a result file at ``commit`` (seed, config, numbers, provenance); None
+    when absent or not a JSON object. Only these fields are kept: result files can be large."""
+    try:
+        old = json.loads(repo.show(commit, rel) or "null")
+    except ValueError:
+        return None
+    if not isinstance(old, dict):
+        return None
+    return {"seed": old.get("seed"), "config": old.get("config"), "provenance": old.get("provenance") or {},
+            "test": {k: v for k, v in (old.get("test") or {}).items() if k in ("accuracy", "loss")},
+            "history": (old.get("history") or [])[-1:]}
+
+
 def run_time(repo: Repo | None, path: Path, result: dict, depth: int = 0) -> tuple[str, str]:
     """(earliest trustworthy time ISO 8601, what it was read from) for one result file."""
     times = [(result["provenance"]["created"], "provenance.created")]
     rel = repo.rel(path) if repo else None
     if repo and rel:
         for commit, ctime in repo.revisions(rel):
-            text = repo.show(commit, rel)
-            try:
-                old = json.loads(text) if text else None
-            except ValueError:
-                old = None
-            if not isinstance(old, dict) or not same_experiment(result, old):
+            old = _result_at(repo, commit, rel)
+            if old is None or not same_experiment(result, old):
                 break
             times.append((ctime, f"date of commit {commit[:7]}"))
             if (old.get("provenance") or {}).get("created"):
@@ -291,6 +252,8 @@ def dated(sr: Any, checks: list[Any], results: Path) -> list[Dated]:
         found = {i: (mine[i]["commit"], mine[i]["declared"]) if mine.get(i, {}).get("commit") else None
                  for i in ids if i in mine}
     results_repo = Repo.of(Path(results)) if history else None
+    # the record describes the repository's own results/ (not a smoke folder or a test's copy)
+    recording = history and results_repo is not None and Path(results).resolve() == repo.root / "results"
     out, runs_seen = [], {}
     for c, i in zip(checks, ids):
         try:
@@ -310,7 +273,7 @@ def dated(sr: Any, checks: list[Any], results: Path) -> list[Dated]:
                     at, how = kept["at"], kept["how"]
                 else:
                     at, how = run_time(None, path, r)[0], "provenance.created; not in the record"
-                if rel and history and results_repo and results_repo.root == repo.root:
+                if rel and recording:
                     runs_seen[rel] = {"key": r["key"], "at": at, "how": how}
                 times.append((at, how))
         runs_of = ", ".join(v.label for v in subjects) if len(subjects) < 4 else "every variant"

@@ -111,6 +111,12 @@ def test_a_claim_committed_before_the_runs_is_marked_before_and_one_added_later_
     record = json.loads((repo / "experiments" / claimdates.RECORD).read_text())
     assert set(record["claims"]["toy"]) == {claimdates.claim_id(e) for e in sr.spec.study.expect}
     assert record["runs"]["results/toy/a/seed0.json"]["key"] == "k-a"
+    # results elsewhere (a smoke folder, a test's copy) are dated but never enter the record
+    other = repo / ".smoke" / "results"
+    shutil.copytree(repo / "results", other)
+    (other / "toy" / "a" / "seed0.json").write_text(json.dumps({**sr.variants[0].runs[0], "key": "k-smoke"}))
+    claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], other)
+    assert json.loads((repo / "experiments" / claimdates.RECORD).read_text()) == record
 
 
 def test_a_ranking_claim_is_dated_against_every_variant_and_an_uncommitted_one_is_after(repo):
