@@ -143,13 +143,17 @@ def range_test(curves: list[tuple[list[float], list[float], int]], suggested: fl
 
 
 def heatmap(values: np.ndarray, xlabels: list[str], ylabels: list[str], xname: str, yname: str, path: Path,
-            title: str, mark: tuple[int, int] | None = None) -> Path:
-    """Annotated heat map of ``values`` (rows × cols, fractions shown as %); ``mark`` outlines one cell."""
-    fig, ax = plt.subplots(figsize=(1.3 * len(xlabels) + 2.5, 0.8 * len(ylabels) + 1.8))
-    sns.heatmap(values * 100, annot=True, fmt=".2f", cmap="viridis", xticklabels=xlabels, yticklabels=ylabels,
-                cbar_kws={"label": "%"}, ax=ax, annot_kws={"fontsize": 8})
+            title: str, mark: tuple[int, int] | None = None, annot: list[list[str]] | None = None,
+            cbar: str = "%") -> Path:
+    """Annotated heat map of ``values`` (rows × cols, drawn as they are); ``annot``: each cell's text
+    (default: the value to 2 decimals); ``mark`` outlines one cell; ``cbar``: the colour bar's label."""
+    fig, ax = plt.subplots(figsize=(1.5 * len(xlabels) + 2.8, 0.8 * len(ylabels) + 1.8))
+    sns.heatmap(values, annot=np.asarray(annot, dtype=object) if annot is not None else True,
+                fmt="" if annot is not None else ".2f", cmap="viridis", xticklabels=xlabels, yticklabels=ylabels,
+                cbar_kws={"label": cbar}, ax=ax, annot_kws={"fontsize": 8})
     if mark is not None:
         ax.add_patch(plt.Rectangle((mark[1], mark[0]), 1, 1, fill=False, edgecolor="red", lw=2.5))
+    ax.grid(False)
     ax.set(xlabel=xname, ylabel=yname, title=title)
     return save(fig, path)
 
@@ -266,21 +270,54 @@ def pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
     return front
 
 
-def pareto(xs: Sequence[float], ys: Sequence[float], errs: Sequence[float], labels: Sequence[str], path: Path,
-           xlabel: str, ylabel: str, title: str) -> Path:
-    """Scatter (log x) with error bars and the Pareto front (fewest x for the most y) as a step line;
-    front points are labelled."""
-    fig, ax = plt.subplots(figsize=(8, 4.6))
-    ax.errorbar(xs, ys, yerr=[0 if not np.isfinite(e) else e for e in errs], fmt="o", color=PALETTE[0],
-                ms=4, alpha=0.7, capsize=2, lw=0.8)
-    front = pareto_front(xs, ys)
-    ax.step([xs[i] for i in front], [ys[i] for i in front], where="post", color=PALETTE[3], lw=1.4,
+def pareto(xs: Sequence[float], seeds: Sequence[Sequence[float]], labels: Sequence[str], path: Path,
+           xlabel: str, title: str) -> Path:
+    """Test error rate (100 − accuracy, %, log scale) against ``xs`` (log scale): a dot per seed, a
+    ring at each variant's median (a collapsed seed moves neither the ring nor the axes' span of the
+    others), and the Pareto front of the medians (fewest x for the lowest error) as a step line; the
+    front's points are numbered and named in the legend. ``seeds``: accuracies in % per variant."""
+    err = [np.array([100 - a for a in s if np.isfinite(a)]) for s in seeds]
+    keep = [i for i, e in enumerate(err) if len(e)]
+    med = {i: max(float(np.median(err[i])), 0.01) for i in keep}  # 0 % error has no place on a log axis
+    fig, ax = plt.subplots(figsize=(8.5, 5))
+    for i in keep:
+        ax.scatter([xs[i]] * len(err[i]), np.maximum(err[i], 0.01), s=9, color=PALETTE[0], alpha=0.45, lw=0)
+    ax.scatter([xs[i] for i in keep], [med[i] for i in keep], s=30, facecolors="none", edgecolors=PALETTE[0],
+               lw=1, label="median over seeds (dots: each seed)")
+    front = [keep[j] for j in pareto_front([xs[i] for i in keep], [-med[i] for i in keep])]
+    ax.step([xs[i] for i in front], [med[i] for i in front], where="post", color=PALETTE[3], lw=1.4,
             label="Pareto front")
-    for i in front:
-        ax.annotate(labels[i], (xs[i], ys[i]), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    for k, i in enumerate(front, 1):
+        ax.annotate(str(k), (xs[i], med[i]), textcoords="offset points", xytext=(0, 7), fontsize=7,
+                    ha="center", color=PALETTE[3], fontweight="bold")
+        ax.plot([], [], " ", label=f"{k}: {labels[i]} ({xs[i]:,.0f}, {med[i]:.2f} %)")
     ax.set_xscale("log")
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g} %"))
+    ax.set(xlabel=xlabel, ylabel="test error rate (100 − accuracy, %; log scale)", title=title)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return save(fig, path)
+
+
+def hbars(labels: list[str], values: list[float], path: Path, xlabel: str, title: str,
+          targets: Sequence[float | None] = (), unit: str = "×") -> Path:
+    """Horizontal bars (one per label, labels beside them so long ones never overlap) with each value
+    written at the bar's end; ``targets[i]``: a dashed mark on bar i."""
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(labels) + 1.2))
+    y = np.arange(len(labels))[::-1]
+    ax.barh(y, values, color=[PALETTE[i % 10] for i in range(len(labels))], height=0.6)
+    for yi, v in zip(y, values):
+        ax.annotate(f"{v:.1f}{unit}", (v, yi), textcoords="offset points", xytext=(3, 0), va="center", fontsize=8)
+    marked = False
+    for yi, t in zip(y, targets):
+        if t is not None:
+            ax.plot([t, t], [yi - 0.4, yi + 0.4], "--", color="black", lw=1.2, label=None if marked else "target")
+            marked = True
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, max(list(values) + [t for t in targets if t is not None]) * 1.15)
+    ax.set(xlabel=xlabel, title=title)
+    if marked:
+        ax.legend(fontsize=8, loc="lower right")
     return save(fig, path)
 
 

@@ -60,9 +60,11 @@ def render_performance(env, marker: str, specs: list, results: Path, docs: Path,
     url = None
     if rows:
         path = docs / "assets" / "performance" / "bench.png"
-        figures.bars([f"{r['workload']} ({r['device']})" for r in rows], [r["speedup"] for r in rows],
-                     [0.0] * len(rows), path, "speedup per epoch (×)",
-                     "reportgen's runner vs the canonical DataLoader loop")
+        figures.hbars([f"{r['workload']} ({r['device']}" + (f", {r['threads']} threads)" if r.get("threads") else ")")
+                       for r in rows], [r["speedup"] for r in rows], path,
+                      "speedup per epoch over the canonical loop (×, training pass only)",
+                      "reportgen's runner vs the canonical DataLoader loop",
+                      targets=[CPU_TARGETS.get(r["workload"]) if r["device"] == "cpu" else None for r in rows])
         url = "assets/performance/bench.png"
     cost = suite_cost(specs, results, smoke)
     total = sum(c["minutes"] or 0 for c in cost)

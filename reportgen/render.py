@@ -15,7 +15,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from . import downloads, figures, store, variantpages
+from . import claimdates, downloads, figures, store, variantpages
 from .analyses import ANALYSES, Context, fmt
 from .analyses.context import cell as metric_cell
 from .catalog import Spec
@@ -51,6 +51,7 @@ def nav(text: Any) -> str:
     return html.escape(str(text), quote=True).replace("[", "(").replace("]", ")")
 
 
+ENV.globals.update(tally=claimdates.tally)
 def status_icon(mark: str) -> str:
     """A status mark (✅ ❌ ➖ ⏳, as :class:`reportgen.findings.Check` and the templates write them) as a
     Material icon shortcode that ``pymdownx.emoji`` draws as inline SVG (no emoji font needed),
@@ -136,7 +137,7 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
         for name in spec.study.analyses:
             out = outputs[name] = ANALYSES[name](ctx)
             sections.append({"name": name, "body": ENV.get_template(f"analyses/{name}.md.j2").render(**out, sr=sr)})
-    checks = [check(sr, e) for e in spec.study.expect] if sr.runs else []
+    checks = claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else []
     said = compose(ctx, outputs)  # the headlines of the analyses the question asks about
     data = downloads.study_data(sr, ctx.fig_dir)  # per-seed, per-epoch CSVs, and a page per variant
     details = variantpages.write(sr, docs, ENV, MARKER, write_page, Path(results).name)
@@ -171,9 +172,11 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
         path = docs / "assets" / "pareto.png"
         pts = [b for b in board if np.isfinite(b["params"])]
         if pts:
-            figures.pareto([b["params"] for b in pts], [b["acc"].mean for b in pts], [b["acc"].half_width for b in pts],
+            seeds = {(r["spec"].name, v.label): [x * 100 for x in v.values("test_accuracy")]
+                     for r in rows for v in r["sr"].variants}
+            figures.pareto([b["params"] for b in pts], [seeds[(b["study"], b["label"])] for b in pts],
                            [f"{b['study']}: {b['label']}" for b in pts], path, "parameters (log scale)",
-                           "test accuracy (%)", "Test accuracy against parameters, every variant (mean ± 95 % CI)")
+                           "Test error rate against parameters, every variant of the leaderboard")
             pareto_url = "assets/pareto.png"
     index = ENV.get_template("index.md.j2").render(
         marker=MARKER, rows=rows, sections=SECTIONS, problems=problems, board=board, pareto_url=pareto_url, fmt=fmt,
@@ -259,7 +262,7 @@ def _index_row(spec: Spec, results: Path, smoke: bool, data_root: Path | None = 
     sr = collect(spec, results, smoke)
     with tempfile.TemporaryDirectory(prefix="reportgen-index-") as tmp:
         said = compose(Context(sr, Path(tmp), "", data_root))
-    return _summary(sr, [check(sr, e) for e in spec.study.expect] if sr.runs else [], said)
+    return _summary(sr, claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else [], said)
 
 
 def _summary(sr: StudyResults, checks: list, said: Answer) -> dict[str, Any]:

@@ -201,7 +201,8 @@ def feature_maps(ctx: Context) -> dict[str, Any]:
         path, url = ctx.figure(f"feature_maps_{best.slug}_{row['layer']}.png")
         figures.image_grid(maps[:32], [f"ch {i}" for i in range(min(32, len(maps)))], path,
                            f"{best.label}: {row['layer']} on test image #{row['index']} (a {row['label']}), "
-                           f"{len(maps)} channels of {maps.shape[1]}×{maps.shape[2]}", cols=8)
+                           + (f"all {len(maps)} channels" if len(maps) <= 32 else f"the first 32 of {len(maps)} channels")
+                           + f", each {maps.shape[1]}×{maps.shape[2]}", cols=8)
         panels.append({"layer": row["layer"], "url": url, "channels": len(maps), "shown": min(32, len(maps)),
                        "size": f"{maps.shape[1]}×{maps.shape[2]}"})
     idx = probe_rows(best, "feature_maps")[0][0]["index"]

@@ -41,9 +41,29 @@ def lr_range_test(ctx: Context) -> dict[str, Any]:
     return {"tests": tests, "rows": rows, "best": best, "summary": summary}
 
 
+#: Axis titles for grid parameters: what the number is, in words (with its unit where it has one).
+AXIS_NAMES = {"optim.lr": "learning rate", "optim.weight_decay": "weight decay coefficient",
+              "optim.momentum": "momentum coefficient", "optim.l2": "L2 penalty coefficient",
+              "train.batch_size": "batch size (images)", "train.epochs": "epochs", "model.dropout": "dropout probability"}
+
+
+def axis_name(path: str, config: dict) -> str:
+    """A grid parameter's axis title: words, the optimizer for its settings, then the config path on a
+    second line, e.g. ``optim.lr`` → 'learning rate of sgd\\n(optim.lr)'; an unknown path as it is."""
+    words = AXIS_NAMES.get(path)
+    if not words:
+        return path
+    if path.startswith("optim."):
+        name = config["optim"]["name"]
+        words += f" of {name}" + ("" if path != "optim.weight_decay" else
+                                  ", decoupled" if name == "adamw" else ", added to the gradient")
+    return f"{words}\n({path})"
+
+
 def grid_heatmap(ctx: Context) -> dict[str, Any]:
-    """For a two-parameter grid: mean validation accuracy (last epoch) of every cell as a heat map,
-    and the selected cell (highest mean validation accuracy; the test set plays no part)."""
+    """For a two-parameter grid: mean validation accuracy (%, last epoch) of every cell as a heat map,
+    each cell also showing every seed's value, axes titled in words (:func:`axis_name`), and the
+    selected cell (highest mean validation accuracy; the test set plays no part)."""
     grid = list(ctx.sr.spec.study.sweep.grid)
     vs = [v for v in ctx.sr.variants if v.runs]
     if len(grid) != 2 or not vs:
@@ -59,13 +79,22 @@ def grid_heatmap(ctx: Context) -> dict[str, Any]:
     xs = sorted({value(v, pa) for v in vs})
     ys = sorted({value(v, pb) for v in vs})
     acc = np.full((len(ys), len(xs)), np.nan)
+    text = [[""] * len(xs) for _ in ys]
     for v in vs:
-        acc[ys.index(value(v, pb)), xs.index(value(v, pa))] = v.interval("val_acc").mean
+        i, j = ys.index(value(v, pb)), xs.index(value(v, pa))
+        seeds = [x * 100 for x in v.values("val_acc")]
+        acc[i, j] = v.interval("val_acc").mean  # already in % (display units)
+        text[i][j] = f"{acc[i, j]:.2f} %" + (f"\n({', '.join(f'{x:.2f}' for x in seeds)})" if len(seeds) > 1 else "")
     best = max(vs, key=lambda v: v.interval("val_acc").mean)
     path, url = ctx.figure("grid_heatmap.png")
-    figures.heatmap(acc, [f"{x:g}" for x in xs], [f"{y:g}" for y in ys], pa, pb, path,
-                    "Validation accuracy (%), mean over seeds",
-                    mark=(ys.index(value(best, pb)), xs.index(value(best, pa))))
+    n = sorted({len(v.runs) for v in vs})
+    epochs = sorted({len(r["history"]) for v in vs for r in v.runs})
+    figures.heatmap(acc, [f"{x:g}" for x in xs], [f"{y:g}" for y in ys], axis_name(pa, vs[0].runs[0]["config"]),
+                    axis_name(pb, vs[0].runs[0]["config"]), path,
+                    f"Validation accuracy (%) after {'/'.join(map(str, epochs))} epochs, mean of "
+                    f"{'/'.join(map(str, n))} seeds\n(in brackets: each seed, in seed order; the test set plays no part)",
+                    mark=(ys.index(value(best, pb)), xs.index(value(best, pa))), annot=text,
+                    cbar="validation accuracy (%), mean over seeds")
     rows = sorted(({"label": v.label, "val": cell(v, "val_acc"), "n": len(v.runs),
                     "mean": v.interval("val_acc").mean} for v in vs), key=lambda r: -r["mean"])
     return {"summary": f"Selected on validation accuracy: **{best.label}** (validation accuracy "

@@ -1,0 +1,101 @@
+"""Figures read as they should: the grid heat map's values and axis titles, the Pareto figure with a
+collapsed seed, the feature-map title's channel count, and bar labels that do not overlap. Each test
+catches the figure just before it is saved and inspects its artists."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen import figures
+from reportgen.analyses import Context
+from reportgen.catalog import load_spec
+from reportgen.summary import StudyResults, VariantResults
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def caught(monkeypatch):
+    """Every figure saved during the test, drawn, in order."""
+    figs = []
+    real = figures.save
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        fig.caught_renderer = fig.canvas.get_renderer()  # closing the figure detaches its canvas
+        figs.append(fig)
+        return real(fig, path)
+
+    monkeypatch.setattr(figures, "save", keep)
+    return figs
+
+
+def _overlap(boxes) -> bool:
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_grid_heatmap_shows_percent_once_per_seed_and_names_its_axes(tmp_path, caught):
+    from reportgen.analyses.tuning import grid_heatmap
+
+    spec = load_spec(REPO / "experiments" / "lr_wd_grid.py")
+    vs = []
+    for lr in (0.01, 0.03):
+        for wd in (0.0, 1e-4):
+            runs = [{"seed": s, "config": {"optim": {"name": "sgd", "lr": lr, "weight_decay": wd}},
+                     "history": [{"val_acc": 0.988 + lr / 10 + s / 1000}]} for s in (0, 1)]
+            vs.append(VariantResults(f"lr={lr}, weight_decay={wd}", f"lr={lr}, weight_decay={wd}", runs, 2))
+    out = grid_heatmap(Context(StudyResults(spec, vs, vs[0].slug), tmp_path, "x"))
+    ax = caught[0].axes[0]
+    cells = sorted(t.get_text() for t in ax.texts)
+    assert "98.95 %\n(98.90, 99.00)" in cells  # lr 0.01: 98.9 %, 99.0 % on seed 1; the mean in %, each seed beside it
+    assert not any("9880" in c for c in cells)
+    assert ax.get_xlabel() == "learning rate of sgd\n(optim.lr)"
+    assert ax.get_ylabel() == "weight decay coefficient of sgd, added to the gradient\n(optim.weight_decay)"
+    assert "Validation accuracy" in ax.get_title() and "test set plays no part" in ax.get_title()
+    assert out["best"] == "lr=0.03, weight_decay=0.0"
+
+
+def test_a_collapsed_seed_neither_moves_its_median_nor_stretches_the_axis(tmp_path, caught):
+    seeds = [[97.73, 97.60, 11.35], [98.0, 98.2, 98.1], [97.9, 98.0, 98.1], [99.1, 99.2, 99.3]]
+    figures.pareto([2e5, 1e5, 8e3, 5e5], seeds, ["cnn: lr-1e-2", "mlp", "small cnn", "big"], tmp_path / "p.png",
+                   "parameters (log scale)", "t")
+    ax = caught[0].axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
+    low, high = ax.get_ylim()
+    assert 0 < low and high < 150  # an error rate: no −50 … 200 % axis
+    rings = ax.collections[-1].get_offsets()  # the medians, drawn after the per-seed dots
+    assert np.isclose(rings[0][1], 100 - 97.60)  # the collapsed variant's ring sits with its good seeds
+    dots = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections[:-1]])
+    assert np.isclose(dots, 100 - 11.35).any()  # the collapsed seed is shown, not averaged away
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[2:] == ["1: small cnn (8,000, 2.00 %)", "2: mlp (100,000, 1.90 %)", "3: big (500,000, 0.80 %)"]
+    assert not any("lr-1e-2" in t for t in legend)  # only the front is named
+
+
+def test_the_bench_bars_name_each_workload_without_overlap(tmp_path, caught):
+    labels = ["mlp (cpu, 2 threads)", "examples_cnn (cpu, 2 threads)", "budget_model3 (cpu, 2 threads)"]
+    figures.hbars(labels, [7.4, 1.2, 1.3], tmp_path / "b.png", "speedup (×)", "t", targets=[10.0, 3.0, None])
+    ax = caught[0].axes[0]
+    ticks = ax.get_yticklabels()
+    assert [t.get_text() for t in sorted(ticks, key=lambda t: -t.get_position()[1])] == labels  # top to bottom
+    renderer = caught[0].caught_renderer
+    assert not _overlap([t.get_window_extent(renderer) for t in ticks])
+    assert sorted(t.get_text() for t in ax.texts) == ["1.2×", "1.3×", "7.4×"]
+    assert ax.get_xlim()[1] > 10.0  # the 10× target is inside the axes
+
+
+def test_feature_map_titles_count_the_channels_they_show(tmp_path, caught):
+    from reportgen.analyses.architectures import feature_maps
+
+    spec = load_spec(REPO / "experiments" / "architecture_comparison.py")
+    maps = [{"layer": "conv2", "index": 0, "label": 7, "maps": np.zeros((64, 14, 14)).tolist()},
+            {"layer": "conv1", "index": 0, "label": 7, "maps": np.zeros((16, 26, 26)).tolist()}]
+    v = VariantResults("convnet", "convnet", [{"history": [{"val_acc": 0.99}], "probes": {"feature_maps": maps}}], 1)
+    ctx = Context(StudyResults(spec, [v], "convnet"), tmp_path, "x")
+    ctx.__dict__["test_images"] = np.zeros((10, 28, 28), np.uint8)
+    feature_maps(ctx)
+    titles = [f._suptitle.get_text() for f in caught[:2]]
+    assert titles[0].endswith("the first 32 of 64 channels, each 14×14")
+    assert titles[1].endswith("all 16 channels, each 26×26")
