@@ -88,10 +88,11 @@ def test_the_bench_bars_name_each_workload_without_overlap(tmp_path, caught):
 
 def test_feature_map_titles_count_the_channels_they_show(tmp_path, caught):
     from reportgen.analyses.architectures import feature_maps
+    from reportgen.quantized import encode
 
     spec = load_spec(REPO / "experiments" / "architecture_comparison.py")
-    maps = [{"layer": "conv2", "index": 0, "label": 7, "maps": np.zeros((64, 14, 14)).tolist()},
-            {"layer": "conv1", "index": 0, "label": 7, "maps": np.zeros((16, 26, 26)).tolist()}]
+    maps = [{"layer": "conv2", "index": 0, "label": 7, "maps": encode(np.zeros((64, 14, 14)))},
+            {"layer": "conv1", "index": 0, "label": 7, "maps": encode(np.zeros((16, 26, 26)))}]
     v = VariantResults("convnet", "convnet", [{"history": [{"val_acc": 0.99}], "probes": {"feature_maps": maps}}], 1)
     ctx = Context(StudyResults(spec, [v], "convnet"), tmp_path, "x")
     ctx.__dict__["test_images"] = np.zeros((10, 28, 28), np.uint8)
