@@ -57,7 +57,10 @@ def _config(smoke: bool) -> str:
         return "mkdocs.yml"
     cfg = Path(".smoke/mkdocs.yml")
     cfg.parent.mkdir(exist_ok=True)
-    cfg.write_text("INHERIT: ../mkdocs.yml\ndocs_dir: docs\nsite_dir: site\n")
+    root = Path(__file__).resolve().parent  # an inherited config's paths resolve against .smoke/: name them
+    cfg.write_text("INHERIT: ../mkdocs.yml\ndocs_dir: docs\nsite_dir: site\n"
+                   f"theme:\n  name: material\n  custom_dir: {root / 'overrides'}\n"
+                   f"hooks:\n  - {root / 'reportgen' / 'site_hooks.py'}\n")
     return str(cfg)
 
 
