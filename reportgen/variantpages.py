@@ -34,7 +34,7 @@ def _run(sr: StudyResults, v: VariantResults, j: int, results_dir: str) -> dict[
     return {"seed": r["seed"], "status": r["status"], "key": r["key"],
             "file": result_path(Path(results_dir), sr.name, v.slug, r["seed"]).as_posix(),
             "values": [_value(v, m, j) for m in SEED_METRICS],
-            "commit": prov.get("git_commit", ""), "runner": r.get("runner_version", ""),
+            "commit": prov.get("git_commit", ""), "numerics": ", ".join(f"{k} {v}" for k, v in (r.get("numerics") or {}).items()) or "—",
             "torch": prov.get("torch", ""), "python": prov.get("python", ""), "device": prov.get("device", ""),
             "data_md5": prov.get("data_md5", ""), "created": prov.get("created", ""),
             "reused_from": prov.get("reused_from"), "wall_min": f"{r.get('wall_seconds', 0.0) / 60:.1f}",
