@@ -60,7 +60,7 @@ def _config(smoke: bool) -> str:
     root = Path(__file__).resolve().parent  # an inherited config's paths resolve against .smoke/: name them
     cfg.write_text("INHERIT: ../mkdocs.yml\ndocs_dir: docs\nsite_dir: site\n"
                    f"theme:\n  name: material\n  custom_dir: {root / 'overrides'}\n"
-                   f"hooks:\n  - {root / 'reportgen' / 'site_hooks.py'}\n")
+                   f"hooks:\n  - {root / 'reportgen' / 'report' / 'site_hooks.py'}\n")
     return str(cfg)
 
 
@@ -105,7 +105,7 @@ def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json")
     """The canonical DataLoader loop vs the runner, side by side: a table and bench/latest.json."""
     flags = " --quick" if quick else ""
     flags += f" --workloads {workloads}" if workloads else ""
-    c.run(f'{PY} bench{flags} --device {device} --json "{json}"', pty=sys.stdout.isatty())
+    c.run(f'"{sys.executable}" -m bench.runner{flags} --device {device} --json "{json}"', pty=sys.stdout.isatty())
 
 
 @task

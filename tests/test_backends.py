@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import checkpoint, store
-from reportgen.backends import make_backend
+from reportgen.run import checkpoint
+from reportgen.results import store
+from reportgen.run.backends import make_backend
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("REPORTGEN_DATA")
@@ -120,7 +121,7 @@ def test_packed_runs_are_stored_like_runs_trained_alone(serial, real_mnist, tmp_
     on every host would no longer tell a run's result from its neighbour's."""
     from test_multirun import close
 
-    from reportgen.multirun import train_packed
+    from reportgen.run.multirun import train_packed
     from reportgen.spec import RunConfig
 
     results = tmp_path / "results"

@@ -1,4 +1,4 @@
-"""``reportgen bench`` on a tiny subset of real MNIST: the JSON's shape and that both sides agree.
+"""``python -m bench.runner`` on a tiny subset of real MNIST: the JSON's shape and that both sides agree.
 
 No timing assertions: timings on a shared 2-core machine say nothing about correctness.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import bench, cli
+from bench import runner as bench
 from conftest import RAW_NAMES
 
 TYPES = {"workload": str, "device": str, "baseline_s_per_epoch": float, "ours_s_per_epoch": float,
@@ -30,7 +30,7 @@ def mnist_root() -> Path:
 def records(mnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Every workload, 1 epoch on 640 training images, tested on 500, through the CLI."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    code = cli.main(["bench", "--device", "cpu", "--epochs", "1", "--images", "640", "--test-images", "500",
+    code = bench.main(["--device", "cpu", "--epochs", "1", "--images", "640", "--test-images", "500",
                      "--val-size", "200", "--data-dir", str(mnist_root), "--json", str(out)])
     assert code == 0
     return json.loads(out.read_text())
@@ -67,7 +67,7 @@ def test_examples_cnn_matches_the_pytorch_example() -> None:
     import torch
     from torch import nn
 
-    from reportgen.models import build
+    from reportgen.run.models import build
 
     class Net(nn.Module):  # pytorch/examples mnist/main.py, verbatim layers
         def __init__(self) -> None:
@@ -81,5 +81,5 @@ def test_examples_cnn_matches_the_pytorch_example() -> None:
 
 
 def test_unknown_workload_is_bad_input(tmp_path: Path) -> None:
-    assert cli.main(["bench", "--workloads", "nope", "--json", str(tmp_path / "b.json")]) == 2
+    assert bench.main(["--workloads", "nope", "--json", str(tmp_path / "b.json")]) == 2
     assert not (tmp_path / "b.json").exists()

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 from conftest import valid_result
-from reportgen import expand as expand_mod
-from reportgen import numerics, store
-from reportgen.catalog import load_spec
+from reportgen.spec import expand as expand_mod
+from reportgen.spec import numerics
+from reportgen.results import store
+from reportgen.spec.catalog import load_spec
 from reportgen.cli import main
-from reportgen.execute import plan
-from reportgen.expand import Run, expand
+from reportgen.run.plan import plan
+from reportgen.spec.expand import Run, expand
 from reportgen.spec import CNN, Augment, ProbeSpec, RangeTest, RunConfig, Train
 
 HEADER = "from reportgen.spec import MLP, Expect, Optim, Study, Sweep, Train\n"
@@ -187,7 +188,7 @@ def test_a_version_bump_changes_exactly_the_keys_of_runs_that_use_the_component(
 def test_every_model_family_and_probe_has_a_numerics_version():
     from typing import get_args
 
-    from reportgen.models import FAMILIES
+    from reportgen.run.models import FAMILIES
     from reportgen.spec import ProbeName
 
     assert {f"model.{k}" for k in FAMILIES} | {f"probe.{p}" for p in get_args(ProbeName)} <= set(numerics.VERSIONS)
@@ -242,8 +243,8 @@ def test_provenance_names_the_cpu_kernels_and_threads():
     numbers: the provenance says which ones a run used."""
     import torch
 
-    from reportgen.execute import provenance
-    from reportgen.resultschema import Provenance
+    from reportgen.run.provenance import provenance
+    from reportgen.results.schema import Provenance
 
     p = provenance(torch.device("cpu"))
     Provenance.model_validate(p)

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from conftest import valid_result
-from reportgen import store
-from reportgen.catalog import SpecError, load_spec
-from reportgen.chain import Pending, levels, resolve
-from reportgen.execute import plan
-from reportgen.summary import collect
+from reportgen.results import store
+from reportgen.spec.catalog import SpecError, load_spec
+from reportgen.results.chain import Pending, levels, resolve
+from reportgen.run.plan import plan
+from reportgen.results.chain import collect
 
 DOC = '"""Q?\n\nRun: x\nExpected: y\nCost: z\n"""\n'
 IMPORTS = "from reportgen.spec import MLP, FromResults, Optim, RangeTest, Selected, Study, Sweep, Train\n"
@@ -121,7 +121,7 @@ def test_base_and_own_config_are_exclusive(tmp_path: Path):
 
 
 def test_range_test_runs_one_epoch_and_suggests_a_tenth_of_the_minimum(tiny_mnist):
-    from reportgen.lrfinder import range_test, suggest
+    from reportgen.run.lrfinder import range_test, suggest
     from reportgen.spec import RangeTest, RunConfig
 
     config = RunConfig(optim={"name": "sgd", "lr": 0.01}, train={"batch_size": 50, "range_test": RangeTest(start_lr=1e-5, end_lr=10.0)},
@@ -137,7 +137,7 @@ def test_range_test_runs_one_epoch_and_suggests_a_tenth_of_the_minimum(tiny_mnis
 
 
 def test_late_config_fields_at_their_default_keep_earlier_keys():
-    from reportgen.expand import Run, key_config
+    from reportgen.spec.expand import Run, key_config
     from reportgen.spec import RangeTest, RunConfig
 
     assert "range_test" not in key_config(RunConfig())["train"]
@@ -149,13 +149,13 @@ def test_a_saved_model_reloads_and_reproduces_its_recorded_predictions(tmp_path:
     import torch
 
     from conftest import write_raw_mnist
-    from reportgen import fetch
+    from reportgen.data import fetch
 
     synthetic_md5 = write_raw_mnist(tmp_path / "mnist", n_train=130, n_test=40)
     monkeypatch.setattr(fetch, "MD5", dict(synthetic_md5.md5))
 
-    from reportgen.execute import execute
-    from reportgen.modelstore import evaluate, load, model_path
+    from reportgen.run.execute import execute
+    from reportgen.run.modelstore import evaluate, load, model_path
 
     folder = tmp_path / "experiments"
     folder.mkdir()

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import valid_result
-from reportgen import claimdates
-from reportgen.catalog import load_spec
-from reportgen.findings import check
+from reportgen.report import claimdates
+from reportgen.spec.catalog import load_spec
+from reportgen.report.findings import check
 from reportgen.spec import Expect
-from reportgen.summary import StudyResults, VariantResults
+from reportgen.results.summary import StudyResults, VariantResults
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from reportgen import data as data_mod
-from reportgen import fetch as fetch_mod
-from reportgen.data import DataError, data_root, ensure, load, verify
+from reportgen.data import mnist as data_mod
+from reportgen.data import fetch as fetch_mod
+from reportgen.data.mnist import DataError, data_root, ensure, load, verify
 
 RAW_NAMES = tuple(data_mod.MD5)
 

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from reportgen.analyses import ANALYSES, Context
-from reportgen.analyses.diagnosis import LABELS, RULES, THRESHOLDS, diagnose, diagnosis
-from reportgen.expand import set_path
-from reportgen.probes import make_probes
+from reportgen.report.analyses import ANALYSES, Context
+from reportgen.report.analyses.diagnosis import LABELS, RULES, THRESHOLDS, diagnose, diagnosis
+from reportgen.spec.expand import set_path
+from reportgen.run.probes.training import make_probes
 from reportgen.spec import ANALYSIS_NAMES, RunConfig
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 BASE = RunConfig.model_validate({
     "model": {"kind": "mlp", "hidden": [32]}, "optim": {"name": "adam", "lr": 1e-3},
@@ -111,7 +111,7 @@ def test_rules_on_hand_built_results(run, label):
 
 
 def test_analysis_labels_variants_and_draws_its_evidence(tmp_path):
-    from reportgen.render import ENV
+    from reportgen.report.render import ENV
 
     variants = [
         SimpleNamespace(label="ok", slug="ok", runs=[result(), result(), result(train_acc=1.0, val_acc=0.9)]),

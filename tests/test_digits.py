@@ -1,4 +1,4 @@
-"""reportgen.digits: MNIST-form preprocessing (checked against the real MNIST files), folder loading
+"""reportgen.data.digits: MNIST-form preprocessing (checked against the real MNIST files), folder loading
 with rejections, the synthetic fallback set, and the batched robustness perturbations."""
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from reportgen import digits
-from reportgen.expand import fonts_digest
+from reportgen.data import digits
+from reportgen.run import perturb
+from reportgen.spec.expand import fonts_digest
 
 CENTRE = 14.0  # the convention: centre of mass at array index (row 14, column 14), as in real MNIST
 
@@ -216,7 +217,7 @@ def test_synthetic_set_without_installed_fonts(monkeypatch):
 
 
 def test_preprocessing_imports_without_torch():
-    code = "import sys, reportgen.digits; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
+    code = "import sys, reportgen.data.digits; print('torch' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
 
@@ -230,7 +231,7 @@ def batch() -> torch.Tensor:
 
 
 def test_perturbations_keep_shape_and_zero_is_identity(batch):
-    transforms = digits.robustness_transforms()
+    transforms = perturb.robustness_transforms()
     assert set(transforms) == {"rotation", "shift", "noise"}
     for p in transforms.values():
         assert p.severities[0] == 0 and list(p.severities) == sorted(set(p.severities))
@@ -244,19 +245,19 @@ def test_perturbations_keep_shape_and_zero_is_identity(batch):
 
 
 def test_rotation_and_shift_are_what_they_say(batch):
-    torch.testing.assert_close(digits.rotate(batch, 360), batch, atol=1e-5, rtol=0)
+    torch.testing.assert_close(perturb.rotate(batch, 360), batch, atol=1e-5, rtol=0)
     dot = torch.zeros(1, 1, 28, 28)
     dot[..., 2, 14] = 1                                   # above the centre ...
-    row, col = divmod(int(digits.rotate(dot, 90).argmax()), 28)
+    row, col = divmod(int(perturb.rotate(dot, 90).argmax()), 28)
     assert (row, col) == (13, 2)                          # ... counter-clockwise to its left
     expected = torch.zeros_like(batch)
     expected[..., 3:] = batch[..., :-3]
-    torch.testing.assert_close(digits.shift(batch, 3), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(perturb.shift(batch, 3), expected, atol=1e-5, rtol=0)
 
 
 def test_noise_is_seeded_and_stays_in_range(batch):
-    a, b = digits.gaussian_noise(batch, 0.3, seed=4), digits.gaussian_noise(batch, 0.3, seed=4)
-    assert torch.equal(a, b) and not torch.equal(a, digits.gaussian_noise(batch, 0.3, seed=5))
+    a, b = perturb.gaussian_noise(batch, 0.3, seed=4), perturb.gaussian_noise(batch, 0.3, seed=4)
+    assert torch.equal(a, b) and not torch.equal(a, perturb.gaussian_noise(batch, 0.3, seed=5))
     assert a.min() >= 0 and a.max() <= 1
-    small = digits.gaussian_noise(torch.full((64, 1, 28, 28), 0.5), 0.1, seed=0) - 0.5
+    small = perturb.gaussian_noise(torch.full((64, 1, 28, 28), 0.5), 0.1, seed=0) - 0.5
     assert small.std().item() == pytest.approx(0.1, rel=0.05)

@@ -13,13 +13,13 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import idx_bytes, write_raw_mnist
-from reportgen import fetch
-from reportgen.analyses import ANALYSES, Context, data
-from reportgen.catalog import Spec, load_spec
+from reportgen.data import fetch
+from reportgen.report.analyses import ANALYSES, Context, data
+from reportgen.spec.catalog import Spec, load_spec
 from reportgen.cli import main
-from reportgen.expand import SpecError, expand, variants
+from reportgen.spec.expand import SpecError, expand, variants
 from reportgen.spec import DATA_ANALYSES, Data, Expect, ProbeSpec, Study, Sweep
-from reportgen.summary import collect
+from reportgen.results.chain import collect
 
 N_TRAIN, N_TEST, VAL = 160, 40, 100  # val_size ≥ 100 (schema): validation is train[60:160]
 TRAIN_X, TRAIN_Y = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
@@ -98,8 +98,8 @@ def test_pixel_statistics_match_numpy(tmp_path, planted):
     assert train["mean"] == pytest.approx(x[: N_TRAIN - VAL].mean(), abs=1e-12)
     assert whole["min"] == arrays[TRAIN_X].min() and whole["max"] == arrays[TRAIN_X].max()
     assert whole["zero"] == pytest.approx(np.mean(arrays[TRAIN_X] == 0))
-    used = next(c for c in out["constants"] if "reportgen.data" in c["what"])
-    assert (used["mean"], used["std"]) == (0.1307, 0.3081)  # reportgen.data's constants, shown beside
+    used = next(c for c in out["constants"] if "reportgen.data.mnist" in c["what"])
+    assert (used["mean"], used["std"]) == (0.1307, 0.3081)  # reportgen.data.mnist's constants, shown beside
     assert used["agree"] is False  # random pixels are nothing like MNIST's
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen import figures
-from reportgen.analyses import Context
-from reportgen.catalog import load_spec
-from reportgen.summary import StudyResults, VariantResults
+from reportgen.report import figures
+from reportgen.report.analyses import Context
+from reportgen.spec.catalog import load_spec
+from reportgen.results.summary import StudyResults, VariantResults
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def _overlap(boxes) -> bool:
 
 
 def test_grid_heatmap_shows_percent_once_per_seed_and_names_its_axes(tmp_path, caught):
-    from reportgen.analyses.tuning import grid_heatmap
+    from reportgen.report.analyses.tuning import grid_heatmap
 
     spec = load_spec(REPO / "experiments" / "lr_wd_grid.py")
     vs = []
@@ -87,8 +87,8 @@ def test_the_bench_bars_name_each_workload_without_overlap(tmp_path, caught):
 
 
 def test_feature_map_titles_count_the_channels_they_show(tmp_path, caught):
-    from reportgen.analyses.architectures import feature_maps
-    from reportgen.quantized import encode
+    from reportgen.report.analyses.architectures import feature_maps
+    from reportgen.results.quantized import encode
 
     spec = load_spec(REPO / "experiments" / "architecture_comparison.py")
     maps = [{"layer": "conv2", "index": 0, "label": 7, "maps": encode(np.zeros((64, 14, 14)))},

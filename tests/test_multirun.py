@@ -1,4 +1,4 @@
-"""Multi-run training (reportgen.multirun) against the loop it packs: K runs trained together give each
+"""Multi-run training (reportgen.run.multirun) against the loop it packs: K runs trained together give each
 run the history, best epoch, test metrics and weights of that run trained alone by ``train_run``, on
 tiny synthetic data on the CPU.
 
@@ -41,12 +41,12 @@ import math
 import pytest
 import torch
 
-from reportgen.data import MNIST
-from reportgen.models import build
-from reportgen.multirun import can_pack, groups, pack_key, train_packed
+from reportgen.data.mnist import MNIST
+from reportgen.run.models import build
+from reportgen.run.multirun import can_pack, groups, pack_key, train_packed
 from reportgen.spec import (CNN, MLP, Augment, Conv, Data, Dense, EarlyStopping, Layers, MaxPool, Optim, Plateau,
                             ProbeSpec, ResNet, RunConfig, StepLR, Train)
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 U32 = 2.0 ** -24  # float32 unit roundoff
 FLOAT_REL = 64 * U32
@@ -243,8 +243,8 @@ def test_what_packs_and_what_does_not():
 def test_execute_packs_by_architecture_and_size():
     """``--pack K`` splits each packable group into packs of at most K, in order of first appearance;
     on the CPU without ``--pack`` nothing is packed; the memory estimate grows with the batch."""
-    from reportgen.execute import Job
-    from reportgen.packing import make_packs, run_bytes
+    from reportgen.run.jobs import Job
+    from reportgen.run.packing import make_packs, run_bytes
 
     def job(i, config):
         return Job(f"k{i}", f"/r/s/v/seed{i}.json", {"study": "s", "variant": "v"}, config.model_dump(mode="json"), i, "/d")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import fingerprints, numerics
-from reportgen.fingerprints import DEFAULT_DIR, check, loads, record
+from reportgen.run import fingerprints
+from reportgen.spec import numerics
+from reportgen.run.fingerprints import DEFAULT_DIR, check, loads, record
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "reportgen"
@@ -58,20 +59,20 @@ def run_in(src: Path, *args: str, work: Path | None = None) -> subprocess.Comple
 
 
 def check_in(src: Path, component: str) -> subprocess.CompletedProcess:
-    return run_in(src, "-m", "reportgen.numerics", "check", component, "--dir", str(DEFAULT_DIR))
+    return run_in(src, "-m", "reportgen.run.fingerprints", "check", component, "--dir", str(DEFAULT_DIR))
 
 
 # What each edit changes: the loss reduction, the data order, the optimizer, the initialisation order,
 # the augmentation; each must fail its component's fingerprint until the version is bumped.
 EDITS = [
-    ("trainer", "train.py", "loss = F.cross_entropy(logits.float(), y[idx])",
+    ("trainer", "run/train.py", "loss = F.cross_entropy(logits.float(), y[idx])",
      'loss = F.cross_entropy(logits.float(), y[idx], reduction="sum")'),
-    ("trainer", "train.py", "perm = torch.randperm(len(x), generator=order).to(device)",
+    ("trainer", "run/train.py", "perm = torch.randperm(len(x), generator=order).to(device)",
      "perm = torch.randperm(len(x), generator=order).flip(0).to(device)"),
-    ("trainer", "optim.py", 'nesterov=o["nesterov"]', "nesterov=False"),
-    ("model.mlp", "models/common.py", "    for m in model.modules():\n        if isinstance(m, (nn.Linear, nn.Conv2d)):",
+    ("trainer", "run/optim.py", 'nesterov=o["nesterov"]', "nesterov=False"),
+    ("model.mlp", "run/models/common.py", "    for m in model.modules():\n        if isinstance(m, (nn.Linear, nn.Conv2d)):",
      "    for m in reversed(list(model.modules())):\n        if isinstance(m, (nn.Linear, nn.Conv2d)):"),
-    ("augment", "augment.py", "scale=(1 - s, 1 + s) if s else None", "scale=(1 - s, 1 + 2 * s) if s else None"),
+    ("augment", "run/augment.py", "scale=(1 - s, 1 + s) if s else None", "scale=(1 - s, 1 + 2 * s) if s else None"),
 ]
 
 
@@ -94,7 +95,7 @@ def test_the_unedited_copy_passes(tmp_path):
 def test_a_bump_without_re_recording_fails(tmp_path):
     src = package_copy(tmp_path)
     v = numerics.VERSIONS["augment"]
-    edit(src, "numerics.py", f'    "augment": {v},', f'    "augment": {v + 1},')
+    edit(src, "spec/numerics.py", f'    "augment": {v},', f'    "augment": {v + 1},')
     out = check_in(src, "augment")
     assert out.returncode == 1
     assert f"numerics version {v + 1}" in out.stdout and "re-record it" in out.stdout

@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 from conftest import valid_result
-from reportgen import store
-from reportgen.catalog import Spec
-from reportgen.performance import render_performance, suite_cost
-from reportgen.render import ENV, MARKER, write_page
+from reportgen.results import store
+from reportgen.spec.catalog import Spec
+from reportgen.report.performance import render_performance, suite_cost
+from reportgen.report.render import ENV, MARKER, write_page
 from reportgen.spec import Study
 
 RECORD = {"workload": "mlp", "device": "cpu", "mode": "quick", "images": 10000, "epochs": 1, "threads": 1,

@@ -12,13 +12,13 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from torch import nn
 
-from reportgen import probes_predict as PP
-from reportgen.analyses.predictions import reliability_bins
-from reportgen.analyses.sanity import _checks
-from reportgen.expand import IMAGES_ENV, Run, expand, key_config
-from reportgen.probe_registry import make_probes
+from reportgen.run.probes import predictions as PP
+from reportgen.report.analyses.predictions import reliability_bins
+from reportgen.report.analyses.sanity import _checks
+from reportgen.spec.expand import IMAGES_ENV, Run, expand, key_config
+from reportgen.run.probes import make_probes
 from reportgen.spec import MLP, Data, Optim, ProbeSpec, RunConfig, Study, Sweep, Train
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 
 def config(probes, epochs=2, **data) -> RunConfig:
@@ -115,8 +115,8 @@ def test_custom_digits_falls_back_to_synthetic_digits_for_an_empty_folder(tiny_m
 def test_an_original_is_shown_only_while_it_still_gives_the_recorded_mnist_form(tmp_path):
     """The page shows an image beside the 28×28 the model saw only if that file (or that synthetic
     drawing, on a machine with other fonts) still preprocesses to the recorded bytes."""
-    from reportgen.analyses.custom import _originals
-    from reportgen import digits
+    from reportgen.report.analyses.custom import _originals
+    from reportgen.data import digits
 
     digit_png(tmp_path / "1_a.png")
     digit_png(tmp_path / "1_b.png")
@@ -151,7 +151,7 @@ def test_the_image_folder_contents_enter_the_key(tmp_path, monkeypatch):
 
 
 def test_the_fonts_of_the_synthetic_set_enter_the_key_of_custom_digits_runs_only(tmp_path, monkeypatch):
-    from reportgen import expand as expand_mod
+    from reportgen.spec import expand as expand_mod
 
     monkeypatch.delenv(IMAGES_ENV, raising=False)
     (run,) = expand(study_with_folder(str(tmp_path)), "t")
@@ -230,7 +230,7 @@ def test_images_flag_must_name_a_folder(tmp_path, capsys):
 def test_run_names_the_files_it_will_skip_before_training(tmp_path, monkeypatch):
     from rich.console import Console
 
-    from reportgen.catalog import load_all
+    from reportgen.spec.catalog import load_all
     from reportgen.cli import _warn_rejected_images
 
     digit_png(tmp_path / "1_a.png")

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from reportgen import probes as P
-from reportgen.expand import set_path
-from reportgen.models import build
-from reportgen.quantized import decode
+from reportgen.run.probes import training as P
+from reportgen.spec.expand import set_path
+from reportgen.run.models import build
+from reportgen.results.quantized import decode
 from reportgen.spec import CNN, MLP, Data, Optim, ProbeSpec, RunConfig, Train
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 ALL = tuple(ProbeSpec(name=n, indices=(0, 1, 2)) for n in P.PROBES)
 
@@ -176,7 +176,7 @@ def test_resume_with_probes_is_bit_exact(tiny_mnist):
 def test_every_declared_probe_name_is_implemented():
     from typing import get_args
 
-    from reportgen.probe_registry import PROBES
+    from reportgen.run.probes import PROBES
     from reportgen.spec import ProbeName
     assert set(get_args(ProbeName)) == set(PROBES)
     assert all(isinstance(c.name, str) and issubclass(c, P.Probe) for c in PROBES.values())

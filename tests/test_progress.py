@@ -7,9 +7,9 @@ import pytest
 from rich.console import Console
 
 from conftest import valid_result
-from reportgen import store
-from reportgen.estimate import estimate, scaled_estimate
-from reportgen.progress import Reporter
+from reportgen.results import store
+from reportgen.run.estimate import estimate, scaled_estimate
+from reportgen.run.progress import Reporter
 from reportgen.spec import CNN, MLP, Data, RunConfig, Train
 
 H = {"epoch": 1, "train_loss": 0.5, "val_acc": 0.9, "seconds": 1.0}

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from reportgen import execute, fetch, provenance
-from reportgen.backends import make_backend
-from reportgen.catalog import load_spec
-from reportgen.execute import DEFAULT_THREADS, Job, job_of, plan, run_job
-from reportgen.resultschema import Result
+from reportgen.run import execute, jobs, provenance
+from reportgen.data import fetch
+from reportgen.run.backends import make_backend
+from reportgen.spec.catalog import load_spec
+from reportgen.run.jobs import DEFAULT_THREADS, Job, job_of
+from reportgen.run.plan import plan
+from reportgen.run.worker import run_job
+from reportgen.results.schema import Result
 
 SPEC = '''"""Provenance?\n\nRun: x\nExpected: y\nCost: z\n"""
 from reportgen.spec import MLP, Data, Study, Sweep, Train
@@ -28,7 +31,7 @@ def planned(tmp_path, tiny_mnist, monkeypatch):
     (tmp_path / "exp").mkdir()
     (tmp_path / "exp" / "p.py").write_text(SPEC, encoding="utf-8")
     (p,) = plan([load_spec(tmp_path / "exp" / "p.py")], tmp_path / "results")
-    monkeypatch.setitem(execute._DATA, (str(tmp_path / "data"), "cpu"), tiny_mnist)
+    monkeypatch.setitem(jobs._DATA, (str(tmp_path / "data"), "cpu"), tiny_mnist)
     return p
 
 
@@ -67,11 +70,11 @@ def test_created_is_when_the_result_was_written(planned, tmp_path, monkeypatch):
         out["provenance"]["created"] = started
         return out
 
-    monkeypatch.setattr("reportgen.backends.run_job", finished_run)
+    monkeypatch.setattr("reportgen.run.backends.run_job", finished_run)
     monkeypatch.setattr(fetch, "ensure", lambda root: "synthetic")
     before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     execute.execute([planned], tmp_path / "data", device="cpu", quiet=True)
-    from reportgen.store import read_result
+    from reportgen.results.store import read_result
 
     stored = read_result(planned.path)
     Result.model_validate(stored)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import checkpoint, store
+from reportgen.run import checkpoint
+from reportgen.results import store
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("REPORTGEN_DATA")
@@ -219,7 +220,7 @@ def suite(tmp_path_factory):
     # build hook by their place in the checkout.
     (tmp / "mkdocs.yml").write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ndocs_dir: docs\nsite_dir: site\n"
                                     f"theme:\n  name: material\n  custom_dir: {REPO / 'overrides'}\n"
-                                    f"hooks:\n  - {REPO / 'reportgen' / 'site_hooks.py'}\n")
+                                    f"hooks:\n  - {REPO / 'reportgen' / 'report' / 'site_hooks.py'}\n")
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", str(tmp / "mkdocs.yml")], capture_output=True,
                            text=True, env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true"})
     return {"tmp": tmp, "code": proc.returncode, "err": err, "render": (render.returncode, render_err), "build": build,
@@ -296,7 +297,8 @@ def test_disk_full_and_permission_denied_leave_no_partial_file(tmp_path, monkeyp
 
 
 def test_cli_reports_an_unwritable_results_folder_with_exit_2(tmp_path, monkeypatch, capsys):
-    from reportgen import cli, execute
+    from reportgen import cli
+    from reportgen.run import execute
 
     exp = tmp_path / "exp"
     exp.mkdir()

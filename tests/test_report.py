@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from conftest import valid_result
-from reportgen import figures
-from reportgen.analyses.context import Context, cell, epochs
-from reportgen.analyses.dynamics import epochs_to, factors, gap_opens
-from reportgen.analyses.internals import _loglog_slope
-from reportgen.catalog import load_spec
-from reportgen.findings import check
+from reportgen.report import figures
+from reportgen.report.analyses.context import Context, cell, epochs
+from reportgen.report.analyses.dynamics import epochs_to, factors, gap_opens
+from reportgen.report.analyses.internals import _loglog_slope
+from reportgen.spec.catalog import load_spec
+from reportgen.report.findings import check
 from reportgen.spec import Expect
-from reportgen.summary import METRICS, StudyResults, VariantResults
+from reportgen.results.summary import METRICS, StudyResults, VariantResults
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -137,7 +137,7 @@ def test_new_metrics_read_results():
 
 def test_factors_group_one_factor_variants_around_the_reference(tmp_path):
     spec = load_spec(REPO / "experiments" / "cnn_hyperparameters.py")
-    from reportgen.expand import variants
+    from reportgen.spec.expand import variants
     vs = [VariantResults(slug, label, [], 3) for slug, label, _ in variants(spec.study)]
     ctx = Context(StudyResults(spec, vs, "baseline"), tmp_path, "assets")
     groups = {name: [v.slug for v in members] for name, members in factors(ctx).items()}
@@ -166,9 +166,9 @@ def test_line_and_histogram_figures_are_byte_stable(tmp_path):
 def test_a_changed_result_file_flips_the_verdict(tmp_path):
     """Verdicts are recomputed from the JSON on every render: editing one variant's results turns
     "dropout=0.1 has the highest test accuracy" from held into contradicted."""
-    from reportgen import store
-    from reportgen.execute import header, plan
-    from reportgen.summary import collect
+    from reportgen.results import store
+    from reportgen.run.plan import header, plan
+    from reportgen.results.chain import collect
 
     spec = load_spec(REPO / "experiments" / "dropout_ablation.py")
     accuracy = {"dropout-0": 0.970, "dropout-0.1": 0.980, "dropout-0.3": 0.975, "dropout-0.5": 0.972}
@@ -201,7 +201,7 @@ def test_equivalence_and_monotone_claims():
 
 
 def test_leaderboard_lists_reused_runs_once_and_sorts_by_accuracy():
-    from reportgen.render import leaderboard
+    from reportgen.report.render import leaderboard
 
     def row(name, vs, diagnostic=False):
         study = type("T", (), {"title": name.title(), "section": "Data & baselines", "diagnostic": diagnostic})()

@@ -165,8 +165,8 @@ def test_the_tutorial_spec_is_valid(tmp_path):
     """The spec the "Write a study" page tells a newcomer to write loads, expands and names real variants."""
     import re
 
-    from reportgen.catalog import load_spec
-    from reportgen.expand import expand
+    from reportgen.spec.catalog import load_spec
+    from reportgen.spec.expand import expand
 
     code = re.findall(r"```python\n(.*?)```", (REPO / "docs" / "tutorial.md").read_text(encoding="utf-8"), re.S)[0]
     path = tmp_path / "hidden_width.py"
@@ -176,10 +176,12 @@ def test_the_tutorial_spec_is_valid(tmp_path):
 
 
 def test_reference_pages_cover_every_spec_field(tmp_path):
-    from reportgen import reference
-    from reportgen.render import render_reference
+    from reportgen.report import reference
+    from reportgen.report.render import render_reference
 
-    render_reference(tmp_path)
+    from reportgen.cli import parser
+
+    render_reference(tmp_path, parser())
     page = (tmp_path / "reference" / "spec.md").read_text(encoding="utf-8")
     for model in reference.SPEC_MODELS:
         assert f"## {model.__name__}" in page

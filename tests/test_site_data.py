@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import downloads, interactive, variantpages
-from reportgen.catalog import load_spec
-from reportgen.render import ENV, MARKER
-from reportgen.summary import collect
+from reportgen.report import downloads, interactive, variantpages
+from reportgen.spec.catalog import load_spec
+from reportgen.report.render import ENV, MARKER
+from reportgen.results.chain import collect
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,7 @@ def test_learning_curve_spec_carries_every_run_and_epoch(dropout, tmp_path):
 
 
 def test_a_missing_or_nan_history_value_is_a_gap_not_an_error():
-    from reportgen.summary import StudyResults, VariantResults
+    from reportgen.results.summary import StudyResults, VariantResults
 
     class Spec:
         class study:

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
-from reportgen import figures, modelpics, pngopt
+from reportgen.report import figures, modelpics, pngopt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,7 +121,7 @@ def test_generated_pages_edit_their_source(tmp_path):
     assert study.edit_url == "https://example.org/me/fork/edit/main/experiments/x.py"
     index = SimpleNamespace(meta={}, file=SimpleNamespace(src_uri="index.md"), edit_url="…")
     hooks.on_page_markdown(marker, index, config, None)
-    assert index.edit_url == "https://example.org/me/fork/edit/main/reportgen/templates/index.md.j2"
+    assert index.edit_url == "https://example.org/me/fork/edit/main/reportgen/report/templates/index.md.j2"
     hand = SimpleNamespace(meta={}, file=SimpleNamespace(src_uri="tutorial.md"), edit_url="kept")
     hooks.on_page_markdown("# A hand-written page", hand, config, None)
     assert hand.edit_url == "kept"

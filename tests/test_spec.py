@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.catalog import load_all, load_spec, select
+from reportgen.spec.catalog import load_all, load_spec, select
 from reportgen.cli import main
-from reportgen.expand import SpecError, expand
+from reportgen.spec.expand import SpecError, expand
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -186,8 +186,8 @@ def test_select_unknown_name_lists_available(tmp_path):
 
 def test_validating_specs_does_not_import_torch():
     """DESIGN: spec.py imports pydantic only; listing and validating work without torch."""
-    code = ("import sys; from pathlib import Path; from reportgen.catalog import load_all; "
-            "from reportgen.expand import expand; specs, errors = load_all(Path('experiments')); "
+    code = ("import sys; from pathlib import Path; from reportgen.spec.catalog import load_all; "
+            "from reportgen.spec.expand import expand; specs, errors = load_all(Path('experiments')); "
             "assert not errors, errors; [expand(s.study, s.name) for s in specs.values()]; "
             "print(len(specs), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import store
-from reportgen.catalog import load_spec, spec_paths
-from reportgen.chain import resolve
-from reportgen.expand import expand
-from reportgen.resultschema import Result
+from reportgen.results import store
+from reportgen.spec.catalog import load_spec, spec_paths
+from reportgen.results.chain import resolve
+from reportgen.spec.expand import expand
+from reportgen.results.schema import Result
 from reportgen.spec import VARIANT_SLUG
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def test_spec_docstring_has_house_style_header(path):
 
 
 def _upstream_closure(spec) -> list[str]:
-    from reportgen.chain import levels
+    from reportgen.results.chain import levels
 
     return [s.name for stage in levels([spec]) for s in stage if s.name != spec.name]
 
@@ -120,7 +120,7 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
     page = (docs / "studies" / f"{spec.name}.md").read_text(encoding="utf-8")
     assert "Incomplete results" not in page and "No run of this study recorded" not in page
     for name in spec.study.analyses:  # each analysis' section, under its template's own heading
-        template = REPO / "reportgen" / "templates" / "analyses" / f"{name}.md.j2"
+        template = REPO / "reportgen" / "report" / "templates" / "analyses" / f"{name}.md.j2"
         heading = template.read_text(encoding="utf-8").splitlines()[0]
         assert heading.startswith("## ") and heading in page.splitlines(), f"{name}: {heading!r} missing"
     images = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", page)

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from reportgen.analyses.context import Context, cell, per_seed
-from reportgen.catalog import load_spec
-from reportgen.findings import check, compare
-from reportgen.significance import against, paired_by_design, two_sample, within
+from reportgen.report.analyses.context import Context, cell, per_seed
+from reportgen.spec.catalog import load_spec
+from reportgen.report.findings import check, compare
+from reportgen.report.significance import against, paired_by_design, two_sample, within
 from reportgen.spec import Expect
-from reportgen.summary import StudyResults, VariantResults, collect
+from reportgen.results.chain import collect
+from reportgen.results.summary import StudyResults, VariantResults
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = {"kind": "mlp", "hidden": [128], "activation": "relu", "dropout": 0.1, "init": "default"}
@@ -108,7 +109,7 @@ def test_a_directional_claim_is_tested_one_sided_and_says_so():
 # --- one rule for thresholds and targets ---------------------------------------------------------
 
 def test_the_target_column_and_the_claim_use_one_rule():
-    from reportgen.analyses.architectures import target_accuracy
+    from reportgen.report.analyses.architectures import target_accuracy
 
     spec = load_spec(REPO / "experiments" / "budget_cnns.py")
     sr = collect(spec, REPO / "results")
@@ -125,7 +126,7 @@ def test_the_target_column_and_the_claim_use_one_rule():
 
 
 def _without_figures(analysis, ctx):
-    from reportgen import figures
+    from reportgen.report import figures
 
     real = figures.lines
     figures.lines = lambda *a, **k: None
@@ -176,7 +177,7 @@ def test_an_outlier_is_never_averaged_into_an_impossible_interval():
 
 
 def test_a_planted_collapsed_seed_is_flagged_on_the_page_and_the_leaderboard_stays_sane(tmp_path):
-    from reportgen.render import leaderboard, render_study
+    from reportgen.report.render import leaderboard, render_study
 
     spec = load_spec(REPO / "experiments" / "dropout_ablation.py")
     spec = type(spec)(spec.name, spec.path, spec.study.model_copy(update={"analyses": ("comparison_table",)}),
@@ -231,9 +232,9 @@ TIMED = ("comparison_table", "factor_tables", "architecture", "gradient_noise")
 def test_no_rendered_table_carries_a_t_interval_on_seconds(tmp_path):
     """Every study whose page shows timings, rendered from the committed results (read only) with the
     analyses that print them, and the leaderboard: no timing cell has a ±."""
-    from reportgen import figures
-    from reportgen.catalog import load_all
-    from reportgen.render import leaderboard, render_study
+    from reportgen.report import figures
+    from reportgen.spec.catalog import load_all
+    from reportgen.report.render import leaderboard, render_study
 
     real = figures.lines
     figures.lines = lambda *a, **k: None

@@ -1,4 +1,4 @@
-"""Tests for reportgen.stats against hand-computed values and independent references."""
+"""Tests for reportgen.results.stats against hand-computed values and independent references."""
 
 import dataclasses
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from reportgen.stats import (
+from reportgen.results.stats import (
     Interval,
     correct_vector,
     holm,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import valid_result
-from reportgen import store
+from reportgen.results import store
 
 
 def strict_loads(text: str):
@@ -150,7 +150,7 @@ def test_empty_or_missing_results_dir(tmp_path):
 
 
 def test_quantized_arrays_keep_each_slice_within_half_a_step_and_its_range():
-    from reportgen.quantized import decode, encode
+    from reportgen.results.quantized import decode, encode
 
     rng = np.random.default_rng(0)
     a = rng.normal(0, [[[0.01]], [[1.0]], [[30.0]]], (3, 28, 28))  # slices of very different scales
@@ -167,7 +167,7 @@ def test_quantized_arrays_keep_each_slice_within_half_a_step_and_its_range():
 
 
 def test_quantized_rejects_what_it_cannot_store():
-    from reportgen.quantized import decode, encode
+    from reportgen.results.quantized import decode, encode
 
     with pytest.raises(ValueError, match="non-finite"):
         encode([[1.0, float("nan")]])
@@ -181,7 +181,7 @@ def test_quantized_rejects_what_it_cannot_store():
 
 
 def test_a_schema_2_result_is_read_with_compact_probe_arrays(tmp_path):
-    from reportgen.quantized import decode
+    from reportgen.results.quantized import decode
 
     weights = np.round(np.random.default_rng(1).normal(0, 0.05, (4, 28, 28)), 5)
     maps = np.round(np.random.default_rng(2).normal(0, 1, (2, 5, 5)), 4)
@@ -202,7 +202,7 @@ def test_a_schema_2_result_is_read_with_compact_probe_arrays(tmp_path):
 
 def test_committed_results_stay_small():
     """The published report is rebuilt from the repository: no result file over 1 MB, all of them
-    under 25 MB (large probe arrays are stored as uint8 codes, reportgen.quantized)."""
+    under 25 MB (large probe arrays are stored as uint8 codes, reportgen.results.quantized)."""
     files = list((Path(__file__).resolve().parents[1] / "results").glob("**/seed*.json"))
     sizes = {str(f): f.stat().st_size for f in files}
     assert files and max(sizes.values()) <= 1_000_000, max(sizes, key=sizes.get)

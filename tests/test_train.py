@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from reportgen import store
-from reportgen.expand import set_path
-from reportgen.metrics import test_metrics as compute_test_metrics
+from reportgen.results import store
+from reportgen.spec.expand import set_path
+from reportgen.run.metrics import test_metrics as compute_test_metrics
 from reportgen.spec import MLP, Data, Optim, RunConfig, Train
-from reportgen.train import train_run
+from reportgen.run.train import train_run
 
 BASE = RunConfig(model=MLP(hidden=(32,)), optim=Optim(name="adam", lr=1e-3),
                  train=Train(epochs=2, batch_size=64), data=Data(val_size=100))

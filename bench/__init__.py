@@ -1,0 +1,1 @@
+"""Benchmarks of the runner (not part of the installed package): ``python -m bench.runner``."""

@@ -1,0 +1,1 @@
+"""Stage 3: the report. Results → summaries, statistics, analyses, figures and Markdown pages."""

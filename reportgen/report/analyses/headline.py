@@ -1,0 +1,153 @@
+"""What a headline is, and the small statistics and wordings the headline functions share.
+
+A :class:`Headline` is an analysis's own finding in words: sentences filled with numbers computed from
+the results and a verdict, plus a short form for the index. A :class:`Rule` says when a study's answer
+uses it: where its topic appears in the study's question (``topics``, a regular expression: a headline
+whose topic the question does not mention is left out), and whether it is a finding of its own
+(``specific``), the generic test-accuracy sentence (``accuracy``: left out where another headline states
+test accuracy) or a pointer to a figure (``pointer``: placed last).
+:mod:`reportgen.report.answers` composes the answer from them.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+
+from reportgen.report.significance import ALPHA, Tested, two_sample
+from reportgen.results.summary import METRICS, VariantResults, device_of, short_device
+from reportgen.report.words import seeds
+from reportgen.report.analyses.context import Context
+
+
+@dataclass(frozen=True)
+class Headline:
+    """An analysis's finding: ``sentences`` (Markdown; the first states the quantity the analysis
+    measures, its number and a verdict) and ``short`` (one line for an index table cell)."""
+
+    sentences: tuple[str, ...]
+    short: str
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When and how a study's answer uses one analysis's headline.
+
+    ``fn(ctx, out)`` returns the :class:`Headline` or None when it has nothing to say (no results, a
+    diagnostic study's accuracy). ``out`` is the analysis's returned context when ``reads_output``
+    (the answer composer runs the analysis if the caller has not), else None. ``topics``: a regular
+    expression searched in the lowercased question; its first match orders the headline, and a
+    headline without a match is left out (unless none matches). ``covers_accuracy``: the headline
+    states test accuracy itself, so the generic ``accuracy`` sentence is not repeated beside it."""
+
+    fn: Callable[[Context, dict[str, Any] | None], Headline | None]
+    topics: str
+    role: Literal["specific", "accuracy", "pointer"] = "specific"
+    covers_accuracy: bool = False
+    reads_output: bool = False
+
+
+def p_text(p: float) -> str:
+    """"p = 0.065", "p < 0.001" or "p = n/a"."""
+    return "p = n/a" if not math.isfinite(p) else "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def tested_clause(t: Tested, a: str, b: str, unit: str = "pp", digits: int = 2) -> str:
+    """A tested difference ``a − b`` naming its test and what it left out, e.g. "+0.29 pp (last −
+    best-validation epoch; paired t test over seeds 0, 1, 2, 95 % CI -0.04 to 0.62, p = 0.065)"."""
+    u = f" {unit}" if unit else ""
+    x = t.test
+    if t.why_not:
+        return f"{x.diff:+.{digits}f}{u} ({a} − {b}; not testable: {t.why_not}{t.note})"
+    return (f"{x.diff:+.{digits}f}{u} ({a} − {b}; {t.how}, 95 % CI {x.low:.{digits}f} to {x.high:.{digits}f}, "
+            f"{p_text(x.p)}{t.note})")
+
+
+def detectable(t: Tested) -> bool:
+    """Whether a tested difference is detectable at ``ALPHA`` (a zero difference never is)."""
+    return not t.why_not and t.test.p < ALPHA and t.test.diff != 0
+
+
+def tested_verdict(t: Tested) -> str:
+    """": a detectable difference", ": no detectable difference", or "" when there is no test."""
+    if t.why_not:
+        return ""
+    return f": {'a detectable' if detectable(t) else 'no detectable'} difference"
+
+
+def compared(a: VariantResults, b: VariantResults, metric: str) -> tuple[str, Tested]:
+    """(clause, test) for variants ``a`` against ``b`` on ``metric`` by the study's one rule
+    (:func:`reportgen.report.significance.two_sample`: paired where the design pairs the seeds, else Welch;
+    outlier seeds left out), e.g. "−1.27 pp (Welch's t test over 3 + 3 seeds, 95 % CI …, p = 0.004)"."""
+    m = METRICS[metric]
+    t = two_sample(a, b, metric)
+    unit = "pp" if m.unit == "%" else m.unit
+    u = f" {unit}" if unit else ""
+    x = t.test
+    if t.why_not:
+        return f"{x.diff:+.{m.digits}f}{u} (not testable: {t.why_not}{t.note})", t
+    return (f"{x.diff:+.{m.digits}f}{u} ({t.how}, 95 % CI {x.low:.{m.digits}f} to {x.high:.{m.digits}f}, "
+            f"{p_text(x.p)}{t.note})", t)
+
+
+def accuracy(v: VariantResults, metric: str = "test_accuracy") -> str:
+    """A variant's accuracy in words: "97.60 ± 0.44 % (n = 3)", or with outlier seeds
+    (:meth:`VariantResults.outliers`) "2 of 3 seeds reach 97.73 and 97.60 %; seed 2 collapsed to
+    11.35 % (chance level)": never a mean over an outlier."""
+    m = METRICS[metric]
+    outs = v.outliers()
+    if outs:
+        good = [x * m.scale for x in v.clean.values(metric)]
+        return (f"{len(good)} of {len(v.runs)} seeds reach {seeds(good, m.digits, ' and ')} %; "
+                + "; ".join(o.describe() for o in outs))
+    iv = v.interval(metric)
+    half = f" ± {iv.half_width:.{m.digits}f}" if iv.n > 1 and math.isfinite(iv.half_width) else ""
+    return f"{iv.mean:.{m.digits}f}{half} % (n = {iv.n})"
+
+
+def mean_of(v: VariantResults, metric: str) -> float:
+    """Mean over the seeds that are not outliers, in display units (NaN without runs)."""
+    c = v.clean
+    return c.interval(metric).mean if c.runs else math.nan
+
+
+def timing_device(vs: Sequence[VariantResults]) -> tuple[str, int, int]:
+    """(the device most of ``vs``' runs were timed on, runs on it, runs in all): timings are compared
+    only between runs of one device and thread count."""
+    devs = Counter(device_of(r) for v in vs for r in v.runs)
+    if not devs:
+        return "", 0, 0
+    name, n = devs.most_common(1)[0]
+    return name, n, sum(devs.values())
+
+
+def device_words(device: str) -> str:
+    """"cpu (x86_64, 2 threads)" → "the CPU with 2 threads"; a GPU's name as it is."""
+    short = short_device(device)
+    return f"the CPU with {short}" if device.startswith("cpu") and short != device else device
+
+
+def seconds(v: VariantResults, on: str, key: str = "seconds_per_epoch") -> list[float]:
+    """Per-run values of ``key`` (a METRICS name) for the runs of ``v`` timed on device ``on``."""
+    return [x for r, x in zip(v.runs, v.values(key)) if device_of(r) == on and math.isfinite(x)]
+
+
+def median_range(xs: Sequence[float], digits: int = 1, unit: str = "s") -> str:
+    """"2.3 s (2.1–2.3)": median and range over runs, no t-interval (timings are not normal)."""
+    if not xs:
+        return "—"
+    lo, mid, hi = min(xs), float(np.median(xs)), max(xs)
+    u = f" {unit}" if unit else ""
+    return f"{mid:.{digits}f}{u}" if len(xs) == 1 or f"{lo:.{digits}f}" == f"{hi:.{digits}f}" \
+        else f"{mid:.{digits}f}{u} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def with_runs(ctx: Context) -> list[VariantResults]:
+    return [v for v in ctx.sr.variants if v.runs]

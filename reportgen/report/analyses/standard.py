@@ -1,0 +1,120 @@
+"""The standard analyses every study may use: comparison table, learning curves, confusion
+matrices, misclassified examples and the generalization gap."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reportgen.report import figures, interactive
+from reportgen.report.significance import comparisons
+from reportgen.results.summary import METRICS, short_device
+from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, per_seed
+
+
+def _best_differs(ctx: Context) -> bool:
+    """Whether any run's best-validation-epoch weights score differently from its final weights."""
+    return any(r["test_best_epoch"]["accuracy"] != r["test"]["accuracy"] for r in ctx.sr.runs if "test_best_epoch" in r)
+
+
+def comparison_table(ctx: Context) -> dict[str, Any]:
+    """Each variant's standard measures over its seeds (mean ± 95 % CI; epochs and timings as median
+    and range; outlier seeds left out and flagged), every seed's test accuracy, the test accuracy of
+    the best-validation epoch beside the last where they differ, and the study's comparisons (the
+    t test :func:`reportgen.report.significance.two_sample` picks and McNemar per image, Holm-adjusted)."""
+    metrics = list(TABLE_METRICS)
+    if _best_differs(ctx):
+        metrics.insert(1, "test_accuracy_best_epoch")
+    cols = [m for m in metrics if any(np.isfinite(v.values(m)).any() for v in ctx.sr.variants if v.runs)]
+    timed_on = devices(ctx.sr)
+    mixed = len(timed_on) > 1
+    rows = []
+    for v in ctx.sr.variants:
+        cells = {m: cell(v, m, mixed=mixed) for m in cols}
+        rows.append({"label": v.label, "slug": v.slug, "n": len(v.runs), "expected": v.expected,
+                     "reference": v.slug == ctx.sr.reference, "cells": cells,
+                     "per_seed": per_seed(v, "test_accuracy") if "test_accuracy" in cols else ""})
+    tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.test.diff:+.2f}", "how": c.tested.how,
+              "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
+              "p": _p(c.test.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence}
+             for c in comparisons(ctx.sr)]
+    return {"columns": [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols],
+            "rows": rows, "tests": tests, "per_seed": "test_accuracy" in cols,
+            "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
+            "mark": OUTLIER_MARK, "timed": "seconds_per_epoch" in cols,
+            "devices": [short_device(d) for d in timed_on] if mixed else []}
+
+
+def _p(p: float) -> str:
+    return "—" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _curves(ctx: Context) -> dict[str, dict[str, list[list[float]]]]:
+    return {v.label: {k: [[h[k] for h in r["history"]] for r in v.runs]
+                      for k in ("train_loss", "val_loss", "train_acc", "val_acc")}
+            for v in ctx.sr.variants if v.runs}
+
+
+def learning_curves(ctx: Context) -> dict[str, Any]:
+    """Train (dashed) and validation (solid) loss and accuracy per epoch, mean over seeds with band."""
+    path, url = ctx.figure("learning_curves.png")
+    stops = {v.label: float(np.mean([r["best_epoch"] for r in v.runs])) for v in ctx.sr.variants
+             if v.runs and v.runs[0]["config"]["train"]["early_stopping"]}
+    figures.learning_curves(_curves(ctx), path, marks=stops or None)
+    best = {v.label: [r["best_epoch"] for r in v.runs] for v in ctx.sr.variants if v.runs}
+    spec_path, spec_url = ctx.figure("learning_curves.vl.json")  # the same curves, interactive (every seed)
+    interactive.learning_curves(ctx.sr, spec_path)
+    return {"url": url, "best_epochs": best, "marked": bool(stops), "chart_url": spec_url}
+
+
+def confusion_matrix(ctx: Context) -> dict[str, Any]:
+    """Per variant: the confusion matrix summed over seeds (a tab each) and its most-confused pairs."""
+    tabs = []
+    for v in ctx.sr.variants:
+        if not v.runs:
+            continue
+        cm = np.sum([r["test"]["confusion_matrix"] for r in v.runs], axis=0)
+        path, url = ctx.figure(f"confusion_{v.slug}.png")
+        figures.confusion_matrix(cm, path, f"{v.label} — summed over {len(v.runs)} seed(s)")
+        off = [(int(cm[i, j]), i, j) for i in range(10) for j in range(10) if i != j]
+        pairs = [{"true": i, "pred": j, "count": c, "per_seed": c / len(v.runs)}
+                 for c, i, j in sorted(off, key=lambda t: (-t[0], t[1], t[2]))[:5]]
+        tabs.append({"label": v.label, "url": url, "pairs": pairs, "n": len(v.runs)})
+    return {"tabs": tabs}
+
+
+def misclassified_examples(ctx: Context, per_variant: int = 30) -> dict[str, Any]:
+    """The most confident errors of each variant's first seed, shown as true → predicted (confidence)."""
+    tabs = []
+    for v in ctx.sr.variants:
+        if not v.runs:
+            continue
+        t = v.runs[0]["test"]
+        if not t["misclassified"]:
+            continue
+        order = np.argsort(-np.asarray(t["misclassified_conf"]), kind="stable")[:per_variant]
+        idx = [t["misclassified"][i] for i in order]
+        truth = ctx.test_labels[idx]
+        caps = [f"#{i}\n{y}→{t['misclassified_pred'][o]} ({t['misclassified_conf'][o]:.0%})"
+                for i, y, o in zip(idx, truth, order)]
+        path, url = ctx.figure(f"misclassified_{v.slug}.png")
+        figures.image_grid(ctx.test_images[idx], caps, path,
+                           f"{v.label}, seed {v.runs[0]['seed']}: most confident errors (test index: true→predicted)")
+        tabs.append({"label": v.label, "url": url, "seed": v.runs[0]["seed"], "shown": len(idx),
+                     "total": len(t["misclassified"])})
+    return {"tabs": tabs}
+
+
+def generalization_gap(ctx: Context) -> dict[str, Any]:
+    """Train accuracy (eval mode) minus validation accuracy at the last epoch, per variant (outlier
+    seeds left out, as in every table)."""
+    vs = [v for v in ctx.sr.variants if v.runs]
+    ivs = [v.clean.interval("generalization_gap") for v in vs]
+    path, url = ctx.figure("generalization_gap.png")
+    figures.bars([v.label for v in vs], [i.mean for i in ivs], [i.half_width for i in ivs], path,
+                 "train − val accuracy (pp)", "Generalization gap at the last epoch (mean ± 95 % CI)")
+    rows = [{"label": v.label, "train": cell(v, "train_acc"), "val": cell(v, "val_acc"),
+             "gap": cell(v, "generalization_gap"), "best_epoch": cell(v, "best_epoch")} for v in vs]
+    return {"url": url, "rows": rows}
+
+

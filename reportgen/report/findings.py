@@ -1,0 +1,247 @@
+"""Words from numbers: the answer admonition and the verdict on each expectation of a study.
+
+Every sentence is a template filled with computed values; nothing here states a number or a
+ranking that it did not compute. Intervals: Student t over seeds, outlier seeds left out;
+differences between variants: the t test :func:`reportgen.report.significance.two_sample` picks (paired by
+seed where the design pairs the variants, else Welch), one-sided for a directional claim.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.report.significance import against, two_sample
+from reportgen.spec.schema import Expect
+from reportgen.results.stats import verdict
+from reportgen.results.summary import METRICS, StudyResults, VariantResults, short_device
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation's outcome: ``held``, ``contradicted`` or ``inconclusive``, with evidence."""
+
+    expect: Expect
+    outcome: str
+    evidence: str
+
+    @property
+    def icon(self) -> str:
+        return {"held": "✅", "contradicted": "❌", "inconclusive": "➖"}[self.outcome]
+
+    @property
+    def claim(self) -> str:
+        e, m = self.expect, METRICS.get(self.expect.metric)
+        label = m.label if m else e.metric
+        if e.at_least is not None or e.at_most is not None:
+            bound = e.at_least if e.at_least is not None else e.at_most
+            shown = f"{bound * m.scale:g} {m.unit}".strip() if m else f"{bound:g}"
+            return f"{label} of {e.variant or 'the reference'} ≥ {shown}" if e.at_least is not None \
+                else f"{label} of {e.variant or 'the reference'} ≤ {shown}"
+        if e.equal_to:
+            return (f"{label} of {e.variant or 'the reference'} equals that of {e.equal_to} within "
+                    f"{e.delta * (m.scale if m else 1):g} {_diff_unit(m.unit) if m else ''}".rstrip())
+        if e.monotone:
+            return f"{label} {'rises' if e.monotone == 'increasing' else 'falls'} along the variants in declaration order"
+        if e.higher_than or e.lower_than:
+            return (f"{label} of {e.variant or 'the reference'} is "
+                    f"{'higher' if e.higher_than else 'lower'} than that of {e.higher_than or e.lower_than}")
+        return f"{e.highest or e.lowest} has the {'highest' if e.highest else 'lowest'} {label}"
+
+
+def _mean_ci(v: VariantResults, metric: str) -> str:
+    """``97.67 ± 0.83 % (n = 3)`` over the seeds that are not outliers (``n = 2 of 3, …`` when one
+    was left out); a timing as median (min–max) per device; no interval past the metric's bounds."""
+    from reportgen.report.analyses.context import cell
+
+    m, c = METRICS[metric], v.clean
+    if m.timing:
+        return cell(v, metric, mixed=True) + (f" {m.unit}" if m.unit else "")
+    n = f"n = {len(c.runs)}" + (f" of {len(v.runs)}, {_left_out(v)} left out" if c is not v else "")
+    return f"{cell(v, metric, mark=False)} {m.unit}".strip() + f" ({n})"
+
+
+def _left_out(v: VariantResults) -> str:
+    seeds = [str(o.seed) for o in v.outliers()]
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}"
+
+
+def _diff_unit(unit: str) -> str:
+    """The unit of a difference: percentage points for percentages."""
+    return "pp" if unit == "%" else unit
+
+
+def compare(sr: StudyResults, a: VariantResults, b: VariantResults, metric: str) -> tuple[str, float, float]:
+    """(sentence, a − b in display units, p) for a vs b on ``metric``: the two-sided test
+    :func:`reportgen.report.significance.two_sample` picks (paired by seed where the design pairs the
+    variants, else Welch; outlier seeds left out and named). A timing is not tested: the sentence
+    gives both medians on a device they share, or says they share none; p is then NaN."""
+    m = METRICS[metric]
+    if m.timing:
+        return _timings(a, b, metric), math.nan, math.nan
+    t = two_sample(a, b, metric)
+    w = t.test
+    if t.why_not:
+        return f"{a.label} vs {b.label}: not testable ({t.why_not}){t.note}", w.diff, w.p
+    diff, lo, hi = (w.diff, w.low, w.high) if m.higher_is_better else (-w.diff, -w.high, -w.low)
+    return verdict(a.label, b.label, diff, lo, hi, w.p, alpha=ALPHA, unit=_diff_unit(m.unit), test=w.name) + t.note, \
+        w.diff, w.p
+
+
+def _timings(a: VariantResults, b: VariantResults, metric: str) -> str:
+    """Two variants' timings side by side, only on a device (and thread count) both ran on."""
+    m = METRICS[metric]
+    sa, sb = {s.device: s for s in a.spread(metric)}, {s.device: s for s in b.spread(metric)}
+    shared = [d for d in sa if d in sb]
+    if not shared:
+        where = "; ".join(f"{v.label} on {', '.join(short_device(d) for d in s)}" for v, s in ((a, sa), (b, sb)))
+        return f"{a.label} and {b.label} not compared on {m.label}: no device in common ({where})"
+    d = shared[0]
+    both = ", ".join(f"{v.label} {s[d].median:.{m.digits}f} ({s[d].low:.{m.digits}f}–{s[d].high:.{m.digits}f}) {m.unit}"
+                     for v, s in ((a, sa), (b, sb)))
+    return f"{m.label} on {short_device(d)}, median (range) over seeds: {both}"
+
+
+def check(sr: StudyResults, e: Expect) -> Check:
+    """Evaluate one expectation; outlier seeds are left out and named in the evidence.
+
+    Thresholds (``at_least``/``at_most``): :func:`reportgen.report.significance.against`, the rule the
+    target column uses too (held when the one-sided 95 % confidence bound of the mean is on the
+    claimed side). Directional claims (``higher_than``/``lower_than``, ``highest``/``lowest``): a
+    one-sided t test in the claimed direction (paired where the design pairs the variants), held
+    at p < 0.05; contradicted when the one-sided test the other way has p < 0.05. Equivalence: two
+    one-sided tests; monotone trends: Spearman's rank correlation."""
+    if e.metric not in METRICS:
+        return Check(e, "inconclusive", f"unknown metric {e.metric!r}; known: {', '.join(METRICS)}")
+    m = METRICS[e.metric]
+    if m.timing:
+        return Check(e, "inconclusive", f"{e.metric} is a timing: timings are compared per device, not tested")
+    try:
+        if e.at_least is not None or e.at_most is not None:
+            v = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
+            if not np.isfinite(v.values(e.metric)).any():
+                return Check(e, "inconclusive", _no_mean(v))
+            bound = (e.at_least if e.at_least is not None else e.at_most) * m.scale
+            th = against(v, e.metric, bound, e.at_least is not None)
+            return Check(e, th.outcome, th.evidence)
+        if e.higher_than or e.lower_than:
+            return _pair(sr, e, m)
+        if e.equal_to:
+            return _equivalent(sr, e, m)
+        if e.monotone:
+            return _monotone(sr, e, m)
+        return _rank(sr, e, m)
+    except KeyError as err:
+        return Check(e, "inconclusive", str(err.args[0]))
+
+
+def _rank(sr: StudyResults, e: Expect, m) -> Check:
+    """``highest``/``lowest``: held when the named variant ranks first (mean over its seeds, outliers
+    left out) and a one-sided test shows it above (below) the runner-up; contradicted when another
+    variant ranks first and a one-sided test shows it above (below) the named one."""
+    named = sr.variant(e.highest or e.lowest)
+    want_high = e.highest is not None
+    # A variant without a finite mean (e.g. never reached a target) cannot rank first.
+    ranked = sorted((v for v in sr.variants if v.runs and np.isfinite(v.clean.interval(e.metric).mean)),
+                    key=lambda v: v.clean.interval(e.metric).mean, reverse=want_high)
+    if len(ranked) < 2:
+        return Check(e, "inconclusive", "fewer than two variants with results")
+    top = ranked[0]
+    first, second = (named, ranked[1]) if top is named else (top, named)
+    text, p = _directional(first, second, e.metric, want_high)
+    outcome = "inconclusive" if not p < ALPHA else "held" if top is named else "contradicted"
+    means = "; ".join(f"{v.label}: {v.clean.interval(e.metric).mean:.{m.digits}f}" for v in ranked)
+    return Check(e, outcome, f"{text}. Means ({m.unit or 'value'}): {means}")
+
+
+def _directional(a: VariantResults, b: VariantResults, metric: str, greater: bool) -> tuple[str, float]:
+    """(evidence, p) of the one-sided test of "a > b" (``greater``) or "a < b" on ``metric``."""
+    m = METRICS[metric]
+    t = two_sample(a, b, metric, "greater" if greater else "less")
+    w, unit = t.test, _diff_unit(m.unit)
+    claim = f"{a.label} {'>' if greater else '<'} {b.label}"
+    if t.why_not:
+        return f"{claim}: not testable ({t.why_not}){t.note}", math.nan
+    u = f" {unit}" if unit else ""
+    edge = f"lower bound {w.low:.{m.digits}f}{u}" if greater else f"upper bound {w.high:.{m.digits}f}{u}"
+    return (f"{a.label} − {b.label} = {w.diff:+.{m.digits}f}{u} (one-sided 95 % {edge}); "
+            f"{t.how}, H1 {claim}: p = {w.p:.2g}{t.note}"), w.p
+
+
+def _no_mean(v: VariantResults) -> str:
+    """Why ``v`` has no mean to check: not trained yet, or no run with a finite value (diverged)."""
+    return f"{v.label}: no results yet" if not v.runs else f"{v.label}: no finite results"
+
+
+def _pair(sr: StudyResults, e: Expect, m) -> Check:
+    """``variant`` higher/lower than another, tested one-sided in the claimed direction: held when
+    that test gives p < ALPHA, contradicted when the one-sided test the other way does, else
+    inconclusive. A quantity equal on every seed (parameters, FLOPs) is compared as it is."""
+    a = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
+    b = sr.variant(e.higher_than or e.lower_than)
+    ma, mb = a.clean.interval(e.metric).mean, b.clean.interval(e.metric).mean
+    if not (np.isfinite(ma) and np.isfinite(mb)):
+        return Check(e, "inconclusive", "; ".join(_no_mean(v) for v, mv in ((a, ma), (b, mb)) if not np.isfinite(mv)))
+    claimed = 1 if e.higher_than else -1
+    xa, xb = a.clean.values(e.metric), b.clean.values(e.metric)
+    if len(set(xa)) == 1 and len(set(xb)) == 1:  # the same on every seed (parameters, FLOPs): no test to make
+        outcome = "held" if np.sign(ma - mb) == claimed else "contradicted"
+        return Check(e, outcome, f"{a.label}: {_value(ma, m)}; {b.label}: {_value(mb, m)} "
+                                 "(the same on every seed)")
+    text, p = _directional(a, b, e.metric, claimed > 0)
+    _, p_other = _directional(a, b, e.metric, claimed < 0)
+    outcome = "held" if p < ALPHA else "contradicted" if p_other < ALPHA else "inconclusive"
+    return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; {text}")
+
+
+def _value(x: float, m) -> str:
+    return (f"{x:,.0f}" if m.digits == 0 else f"{x:.{m.digits}f}") + (f" {m.unit}" if m.unit else "")
+
+
+def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
+    """Equal within ±delta by two one-sided tests (Schuirmann 1987): held when the 90 % CI of the
+    difference lies inside ±delta, contradicted when the 95 % CI lies wholly outside it. The test
+    (paired or Welch) and the seeds left out follow :func:`reportgen.report.significance.two_sample`."""
+    a = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
+    b = sr.variant(e.equal_to)
+    d = e.delta * m.scale
+    t90, t95 = two_sample(a, b, e.metric, confidence=0.90), two_sample(a, b, e.metric)
+    w90, w95 = t90.test, t95.test
+    if not (np.isfinite(w90.low) and np.isfinite(w90.high)):
+        return Check(e, "inconclusive", f"fewer than two seeds per variant: no interval{t90.note}")
+    if -d < w90.low and w90.high < d:
+        outcome = "held"
+    elif w95.low > d or w95.high < -d:
+        outcome = "contradicted"
+    else:
+        outcome = "inconclusive"
+    unit = _diff_unit(m.unit)
+    return Check(e, outcome, f"{a.label} − {b.label} = {w90.diff:+.{m.digits}f} {unit}, 90 % CI "
+                             f"{w90.low:.{m.digits}f} to {w90.high:.{m.digits}f} against ±{d:g} {unit} "
+                             f"({t90.how}){t90.note}")
+
+
+def _monotone(sr: StudyResults, e: Expect, m) -> Check:
+    """Monotone along the declared variant order: Spearman's rank correlation between position and
+    every seed's value, outlier seeds left out (scipy.stats.spearmanr); held with the claimed sign
+    and p < ALPHA, contradicted with the other sign and p < ALPHA."""
+    from scipy.stats import spearmanr
+
+    pos, vals = [], []
+    for i, v in enumerate(v for v in sr.variants if v.runs):
+        for x in v.clean.values(e.metric):
+            if np.isfinite(x):
+                pos.append(i)
+                vals.append(x)
+    if len(set(pos)) < 3:
+        return Check(e, "inconclusive", "fewer than three variants with results")
+    rho, p = spearmanr(pos, vals)
+    want = 1 if e.monotone == "increasing" else -1
+    outcome = "inconclusive" if not p < ALPHA else "held" if np.sign(rho) == want else "contradicted"
+    means = " → ".join(f"{v.clean.interval(e.metric).mean:.{m.digits}f}" for v in sr.variants if v.runs)
+    gone = "; ".join(f"{o.describe()} of {v.label}" for v in sr.variants for o in v.outliers())
+    return Check(e, outcome, f"Spearman ρ = {rho:+.2f} (p = {p:.2g}, n = {len(vals)} runs); means: {means} {m.unit}"
+                             + (f"; left out: {gone}" if gone else ""))

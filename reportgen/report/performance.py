@@ -1,0 +1,73 @@
+"""The generated Performance page: the last ``invoke bench`` (``bench/latest.json``) against the
+canonical DataLoader loop, and the cost of every study in the suite from its recorded runs (wall
+time, device). Torch-free: it reads JSON only."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from reportgen.report import figures
+from reportgen.results import store
+
+#: Issue 8's targets: speedup per epoch over the canonical loop on 2 CPU cores.
+CPU_TARGETS = {"mlp": 10.0, "examples_cnn": 3.0, "budget_model3": 3.0}
+
+
+def bench_rows(path: Path) -> list[dict[str, Any]]:
+    """The benchmark records, or [] when the file is absent or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+
+
+def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str, Any]]:
+    """Per study: runs with a result and runs declared (variants × seeds), their summed wall time
+    (min), the devices they ran on (the device string without the thread count), the highest
+    recorded ``peak_mem_mb`` (results written before it was recorded have none) and how many runs
+    trained in a pack. ``smoke``: one seed declared per variant, as ``--smoke`` runs."""
+    from reportgen.spec.expand import variants
+
+    rows = []
+    for spec in specs:
+        runs = [r for _, r in store.iter_results(results, spec.name) if r.get("status") in store.FINAL]
+        declared = len(variants(spec.study)) * (1 if smoke else len(spec.study.sweep.seeds))
+        if not runs:
+            rows.append({"study": spec.name, "title": spec.study.title, "runs": 0, "declared": declared,
+                         "minutes": None, "devices": "—", "peak_mb": None, "peak_runs": 0, "packed": 0})
+            continue
+        own = [r for r in runs if not r.get("provenance", {}).get("reused_from")]
+        devices = sorted({re.sub(r",? \d+ threads?", "", r["provenance"]["device"]) for r in own}) or ["(reused)"]
+        peaks = [r["peak_mem_mb"] for r in own if r.get("peak_mem_mb")]
+        packed = sum(1 for r in own if r["provenance"].get("packed_with"))
+        rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs), "declared": declared,
+                     "minutes": sum(_seconds(r) for r in own) / 60, "devices": "; ".join(devices),
+                     "peak_mb": max(peaks) if peaks else None, "peak_runs": len(peaks), "packed": packed})
+    return rows
+
+
+def _seconds(r: dict) -> float:
+    """A run's wall time, at least the sum of its epochs' seconds: results stored before resumed runs
+    counted their killed attempts recorded only the last attempt's time."""
+    return max(r.get("wall_seconds") or 0.0, sum(h.get("seconds", 0.0) for h in r.get("history") or []))
+
+
+def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write,
+                       smoke: bool = False) -> None:
+    """Write ``docs/performance.md`` (and its figure when there is a benchmark)."""
+    rows = bench_rows(bench_json)
+    url = None
+    if rows:
+        path = docs / "assets" / "performance" / "bench.png"
+        figures.hbars([f"{r['workload']} ({r['device']}" + (f", {r['threads']} threads)" if r.get("threads") else ")")
+                       for r in rows], [r["speedup"] for r in rows], path,
+                      "speedup per epoch over the canonical loop (×, training pass only)",
+                      "reportgen's runner vs the canonical DataLoader loop",
+                      targets=[CPU_TARGETS.get(r["workload"]) if r["device"] == "cpu" else None for r in rows])
+        url = "assets/performance/bench.png"
+    cost = suite_cost(specs, results, smoke)
+    total = sum(c["minutes"] or 0 for c in cost)
+    write(docs / "performance.md", env.get_template("performance.md.j2").render(
+        marker=marker, rows=rows, url=url, cost=cost, total=total, targets=CPU_TARGETS))

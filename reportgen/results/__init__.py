@@ -1,0 +1,1 @@
+"""Stored run results: the JSON store, its schema and the compact encoding of large arrays."""

@@ -1,0 +1,1 @@
+"""Stage 2: training. Executes planned runs (serial, processes, Ray), trains, probes, stores."""

@@ -1,0 +1,32 @@
+"""Per-image random augmentation of a training batch on its device (kornia.augmentation).
+
+Kornia draws one set of parameters per image from the global torch RNG, so a seeded run is
+reproducible. Geometric transforms run in pixel space ([0, 1], background 0) so that padding is
+background, then the batch is normalised again.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from reportgen.data.mnist import MEAN, STD
+
+
+def make(cfg: dict | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """A function float (B, 1, 28, 28) normalised → same shape, or None when ``cfg`` is None."""
+    if not cfg:
+        return None
+    import kornia.augmentation as K
+
+    s = cfg["scale"]
+    ops = [K.RandomAffine(degrees=cfg["rotation"], translate=(cfg["translate"],) * 2,
+                          scale=(1 - s, 1 + s) if s else None, p=1.0)]
+    if cfg["perspective"] > 0:
+        ops.append(K.RandomPerspective(distortion_scale=cfg["perspective"], p=cfg["perspective_p"]))
+    pipeline = K.AugmentationSequential(*ops)
+
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        return (pipeline(x * STD + MEAN) - MEAN) / STD
+
+    return apply

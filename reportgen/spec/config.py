@@ -1,0 +1,367 @@
+"""What a run is: the pydantic models of one run's configuration (:class:`RunConfig`: model, optimizer,
+training, data, probes), no torch.
+
+Everything here is pure data, so listing, validating and rendering never import torch. Every model
+forbids unknown keys, and every number carries its allowed range, so a typo fails with the field's
+path and what is allowed. A study (:mod:`reportgen.spec.schema`) sweeps these fields.
+"""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+#: Variant names also become folder names: no path separators, no leading dot.
+VARIANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+Activation = Literal["relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softsign", "elu", "selu"]
+Init = Literal["default", "xavier_uniform", "kaiming_normal", "normal_0.01"]
+
+#: The closed set of analyses a spec may name; ``reportgen.report.analyses.ANALYSES`` implements exactly these.
+ANALYSIS_NAMES = (
+    "comparison_table",
+    "learning_curves",
+    "confusion_matrix",
+    "misclassified_examples",
+    "generalization_gap",
+    "overfitting",
+    "early_stopping",
+    "convergence",
+    "weight_norms",
+    "weight_histograms",
+    "gradient_noise",
+    "gradient_flow",
+    "saturation",
+    "factor_tables",
+    "architecture",
+    "capacity_curve",
+    "target_accuracy",
+    "first_layer_weights",
+    "feature_maps",
+    "lr_range_test",
+    "grid_heatmap",
+    "diagnosis",
+    "split_overview",
+    "data_checks",
+    "pixel_statistics",
+    "class_images",
+    "duplicates",
+    "prediction_panel",
+    "confidence_extremes",
+    "calibration",
+    "confused_pairs",
+    "custom_images",
+    "robustness",
+    "sanity_checks",
+)
+AnalysisName = Literal[ANALYSIS_NAMES]  # type: ignore[valid-type]
+#: The analyses that read the data set only (no run results): the ones an ``explore`` study may name.
+DATA_ANALYSES = ("split_overview", "data_checks", "pixel_statistics", "class_images", "duplicates")
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MLP(Strict):
+    """A dense stack: Flatten → [Linear → activation → Dropout] × len(hidden) → Linear(…, 10)."""
+
+    kind: Literal["mlp"] = "mlp"
+    hidden: tuple[Annotated[int, Field(ge=1, le=65536)], ...] = (128,)
+    activation: Activation = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="drop probability after each hidden layer")
+    init: Init = "default"
+
+
+class CNN(Strict):
+    """Conv blocks then a dense head.
+
+    Each block is ``convs_per_block`` × (Conv(k×k) → [BatchNorm] → activation), with an identity/1×1
+    skip around the block when ``residual``, then MaxPool(2). The head is Flatten (``dense``) or global
+    average pooling (``gap``), then ``hidden`` dense layers with ``dropout``, then Linear(…, 10).
+    """
+
+    kind: Literal["cnn"] = "cnn"
+    channels: tuple[Annotated[int, Field(ge=1, le=1024)], ...] = Field((32, 64), min_length=1, max_length=4)
+    convs_per_block: int = Field(1, ge=1, le=4)
+    kernel_size: Literal[1, 3, 5, 7] = 3
+    padding: Literal["valid", "same"] = "valid"
+    activation: Activation = "relu"
+    batchnorm: bool = False
+    residual: bool = False
+    head: Literal["dense", "gap"] = "dense"
+    hidden: tuple[Annotated[int, Field(ge=1, le=65536)], ...] = (128,)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    init: Init = "default"
+
+
+class _OutFirst(Strict):
+    """A layer whose output size may be given positionally: ``Conv(8)``, ``Dense(10)``."""
+
+    def __init__(self, out: int | None = None, /, **data: Any) -> None:
+        if out is not None:
+            data["out"] = out
+        super().__init__(**data)
+
+
+class Conv(_OutFirst):
+    """Conv2d(k×k, stride 1) → [BatchNorm2d] → activation → [Dropout(p)]."""
+
+    type: Literal["conv"] = "conv"
+    out: int = Field(ge=1, le=2048, description="output channels")
+    kernel: Literal[1, 3, 5, 7] = 3
+    padding: Literal["valid", "same"] = "same"
+    batchnorm: bool = False
+    activation: Activation | Literal["none"] = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class MaxPool(Strict):
+    """MaxPool2d(size): height and width divided by ``size`` (rounded down)."""
+
+    type: Literal["maxpool"] = "maxpool"
+    size: int = Field(2, ge=2, le=8)
+
+
+class Residual(Strict):
+    """``body(x) + skip(x)``: the skip is the identity, or a 1×1 conv when the channels differ
+    (He et al. 2016, "Deep Residual Learning", option B). Body convs keep the size ("same")."""
+
+    type: Literal["residual"] = "residual"
+    body: tuple[Conv, ...] = Field(min_length=1, max_length=8)
+
+    @field_validator("body")
+    @classmethod
+    def _same_padding(cls, body: tuple[Conv, ...]) -> tuple[Conv, ...]:
+        if any(c.padding != "same" for c in body):
+            raise ValueError("convs inside a residual block need padding='same' (the sum needs equal sizes)")
+        return body
+
+
+class GAP(Strict):
+    """Global average pooling: (C, H, W) → (C, 1, 1) (Lin et al. 2014, "Network in Network")."""
+
+    type: Literal["gap"] = "gap"
+
+
+class Dense(_OutFirst):
+    """Flatten (when the input is a feature map) → Linear(out) → activation → [Dropout(p)]."""
+
+    type: Literal["dense"] = "dense"
+    out: int = Field(ge=1, le=65536)
+    activation: Activation | Literal["none"] = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+Layer = Annotated[Union[Conv, MaxPool, Residual, GAP, Dense], Field(discriminator="type")]
+
+
+def layer_shapes(layers: tuple[Any, ...]) -> list[tuple[int, ...]]:
+    """Output shape per layer for a (1, 28, 28) input: (C, H, W) for maps, (N,) after a Dense.
+    Raises ValueError naming ``layers[i]`` when a layer would shrink the image below 1 pixel or
+    follows a Dense with a conv. Torch-free, so ``reportgen validate`` catches it before training."""
+    shape: tuple[int, ...] = (1, 28, 28)
+    out = []
+    for i, layer in enumerate(layers):
+        if len(shape) == 1 and layer.type != "dense":
+            raise ValueError(f"layers[{i}] ({layer.type}) follows a dense layer: only dense layers may come after one")
+        if layer.type == "conv":
+            shape = conv_shape(shape, layer, i)
+        elif layer.type == "residual":
+            for conv in layer.body:
+                shape = conv_shape(shape, conv, i)
+        elif layer.type == "maxpool":
+            if shape[1] < layer.size or shape[2] < layer.size:
+                raise ValueError(f"layers[{i}] (maxpool {layer.size}) gets a {shape[1]}×{shape[2]} map: too small")
+            shape = (shape[0], shape[1] // layer.size, shape[2] // layer.size)
+        elif layer.type == "gap":
+            shape = (shape[0], 1, 1)
+        else:
+            shape = (layer.out,)
+        out.append(shape)
+    return out
+
+
+def conv_shape(shape: tuple[int, ...], conv: "Conv", i: int) -> tuple[int, ...]:
+    if conv.padding == "same":
+        return (conv.out, shape[1], shape[2])
+    h, w = shape[1] - conv.kernel + 1, shape[2] - conv.kernel + 1
+    if h < 1 or w < 1:
+        raise ValueError(f"layers[{i}] (conv {conv.kernel}×{conv.kernel}, valid) gets a {shape[1]}×{shape[2]} map: too small")
+    return (conv.out, h, w)
+
+
+class Layers(Strict):
+    """A model written as a list of layers (``Conv``, ``MaxPool``, ``Residual``, ``GAP``, ``Dense``) on a
+    (1, 28, 28) image. The last layer's output, flattened, must have exactly 10 values: the logits (a
+    final ``Dense(10, activation="none")``, or a conv to 10 channels at 1×1, as in the budget CNNs)."""
+
+    kind: Literal["layers"] = "layers"
+    layers: tuple[Layer, ...] = Field(min_length=1, max_length=64)
+    init: Init = "default"
+
+    @model_validator(mode="after")
+    def _ends_in_ten_logits(self) -> "Layers":
+        shape = layer_shapes(self.layers)[-1]
+        n = 1
+        for d in shape:
+            n *= d
+        if n != 10:
+            raise ValueError(f"the last layer outputs {shape} = {n} values; the model must end in 10 logits "
+                             "(e.g. Dense(10, activation='none'))")
+        if self.layers[-1].type in ("conv", "dense") and self.layers[-1].activation != "none":
+            raise ValueError(f"the last layer has activation {self.layers[-1].activation!r}: logits need "
+                             "activation='none'")
+        return self
+
+
+class ResNet(Strict):
+    """torchvision's ResNet-``depth`` (He et al. 2016) as it is, trained from scratch, with a 1-channel
+    stem (conv1 takes 1 channel) and a 10-way head; the 28×28 input is zero-padded to 32×32."""
+
+    kind: Literal["resnet"] = "resnet"
+    depth: Literal[18, 34, 50] = 18
+
+
+Model = Annotated[Union[MLP, CNN, Layers, ResNet], Field(discriminator="kind")]
+
+
+class Optim(Strict):
+    """Optimizer. ``weight_decay`` is the optimizer's own (decoupled for AdamW); ``l2`` adds
+    ``l2 · Σ‖W‖²`` over dense kernels to the loss, like Keras' ``kernel_regularizer=l2(l2)``."""
+
+    name: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
+    lr: float = Field(1e-3, gt=0.0, le=10.0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0.0, le=1.0)
+    l2: float = Field(0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _momentum_only_for_sgd(self) -> "Optim":
+        if self.name not in ("sgd", "rmsprop") and self.momentum:
+            raise ValueError(f"momentum applies to sgd and rmsprop, not {self.name!r}")
+        if self.nesterov and not (self.name == "sgd" and self.momentum > 0):
+            raise ValueError("nesterov needs name='sgd' and momentum > 0")
+        return self
+
+
+class EarlyStopping(Strict):
+    """Stop when ``val_loss`` has not improved for ``patience`` epochs; optionally restore the best."""
+
+    patience: int = Field(5, ge=1, le=1000)
+    restore_best: bool = True
+
+
+class Plateau(Strict):
+    """``torch.optim.lr_scheduler.ReduceLROnPlateau`` on ``val_loss``, stepped once per epoch."""
+
+    name: Literal["plateau"] = "plateau"
+    factor: float = Field(0.1, gt=0.0, lt=1.0)
+    patience: int = Field(2, ge=0, le=100)
+
+
+class StepLR(Strict):
+    """``torch.optim.lr_scheduler.StepLR``: lr × gamma every ``step_size`` epochs."""
+
+    name: Literal["step"] = "step"
+    step_size: int = Field(5, ge=1, le=1000)
+    gamma: float = Field(0.1, gt=0.0, le=1.0)
+
+
+class Cosine(Strict):
+    """``torch.optim.lr_scheduler.CosineAnnealingLR`` over the run's epochs (Loshchilov & Hutter 2017)."""
+
+    name: Literal["cosine"] = "cosine"
+
+
+Scheduler = Annotated[Union[Plateau, StepLR, Cosine], Field(discriminator="name")]
+
+
+class Augment(Strict):
+    """Per-image random augmentation of training batches on the device (kornia.augmentation):
+    rotation ±``rotation`` degrees, translation up to ``translate`` × image size, scale in
+    [1-``scale``, 1+``scale``], perspective distortion ``perspective`` (0 = off), each with p=1 except
+    perspective (p=``perspective_p``)."""
+
+    rotation: float = Field(0.0, ge=0.0, le=180.0)
+    translate: float = Field(0.0, ge=0.0, le=0.5)
+    scale: float = Field(0.0, ge=0.0, le=0.5)
+    perspective: float = Field(0.0, ge=0.0, le=1.0)
+    perspective_p: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class RangeTest(Strict):
+    """Instead of training: the learning-rate range test (Smith 2017), one epoch with the lr growing
+    exponentially from ``start_lr`` to ``end_lr`` (see :mod:`reportgen.run.lrfinder`)."""
+
+    start_lr: float = Field(1e-7, gt=0.0, le=1.0)
+    end_lr: float = Field(10.0, gt=0.0, le=100.0)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> "RangeTest":
+        if self.end_lr <= self.start_lr:
+            raise ValueError(f"end_lr ({self.end_lr}) must exceed start_lr ({self.start_lr})")
+        return self
+
+
+class Train(Strict):
+    epochs: int = Field(10, ge=1, le=1000)
+    batch_size: int = Field(32, ge=1, le=65536)
+    early_stopping: EarlyStopping | None = None
+    scheduler: Scheduler | None = None
+    augment: Augment | None = None
+    range_test: RangeTest | None = Field(None, description="run an lr range test instead of training")
+
+
+class Data(Strict):
+    """Which images a run sees. Validation is the *last* ``val_size`` training images."""
+
+    val_size: int = Field(5000, ge=100, le=30000)
+    train_subset: int | None = Field(None, ge=10, le=60000, description="first N of the training split")
+    test_subset: int | None = Field(None, ge=10, le=10000, description="first N test images (smoke only)")
+    shuffled_labels: float = Field(0.0, ge=0.0, le=1.0, description="fraction of training labels permuted")
+
+
+ProbeName = Literal["grad_norms", "weight_norms", "weight_histograms", "first_layer_weights",
+                    "saturation", "grad_noise", "digit_panel", "test_curve", "feature_maps",
+                    "predictions", "custom_digits", "robustness", "sanity"]
+
+#: Where the ``custom_digits`` probe reads images when its spec names no folder (relative to the project root).
+CUSTOM_DIGITS_DIR = "experiments/custom_digits"
+
+
+class ProbeSpec(Strict):
+    """A training-time measurement recorded into the run's JSON under ``probes.<name>``, taken every
+    ``every`` epochs (and after the last). ``indices``: test images for ``digit_panel`` and
+    ``feature_maps``. ``images``: the folder ``custom_digits`` reads (default ``CUSTOM_DIGITS_DIR``;
+    ``reportgen run --images DIR`` overrides it); its files' contents enter the run's key."""
+
+    name: ProbeName
+    every: int = Field(1, ge=1, le=1000)
+    indices: tuple[Annotated[int, Field(ge=0, lt=10000)], ...] = ()
+    images: str | None = Field(None, min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _images_for_custom_digits(self) -> "ProbeSpec":
+        if self.images is not None and self.name != "custom_digits":
+            raise ValueError(f"images= is read by the custom_digits probe only, not {self.name!r}")
+        return self
+
+    def images_dir(self) -> str | None:
+        """The folder of a ``custom_digits`` probe (its own or the default); None for other probes."""
+        return (self.images or CUSTOM_DIGITS_DIR) if self.name == "custom_digits" else None
+
+
+class RunConfig(Strict):
+    """Everything that determines a run's numbers, apart from the seed. Its canonical JSON is hashed."""
+
+    model: Model = Field(default_factory=MLP)
+    optim: Optim = Field(default_factory=Optim)
+    train: Train = Field(default_factory=Train)
+    data: Data = Field(default_factory=Data)
+    probes: tuple[ProbeSpec, ...] = ()
