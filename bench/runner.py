@@ -127,7 +127,7 @@ def _timed_evaluations(log: list[float]) -> Iterator[None]:
         train_mod.evaluate = original
 
 
-def _warm_up(cfg: dict, device: Any) -> None:
+def _warm_up(config: RunConfig, device: Any) -> None:
     """One untimed forward/backward (and eval forward) of a throwaway model: kernel selection and
     thread-pool start-up land here, not in whichever side happens to run first."""
     import torch
@@ -136,9 +136,9 @@ def _warm_up(cfg: dict, device: Any) -> None:
     from reportgen.run import augment
     from reportgen.run.models import build
 
-    model = build(cfg["model"]).to(device)
-    x = torch.zeros(cfg["train"]["batch_size"], 1, 28, 28, device=device)
-    aug = augment.make(cfg["train"]["augment"])
+    model = build(config.model.model_dump()).to(device)
+    x = torch.zeros(config.train.batch_size, 1, 28, 28, device=device)
+    aug = augment.make(config.train.augment)
     F.cross_entropy(model(aug(x) if aug else x), torch.zeros(len(x), dtype=torch.long, device=device)).backward()
     with torch.no_grad():
         model.eval()(torch.zeros(1000, 1, 28, 28, device=device))
@@ -148,7 +148,7 @@ def run_baseline(config: RunConfig, seed: int, root: Path, device: Any, n_train:
     """The canonical loop (:mod:`bench.canonical`) on ``config``."""
     import torch
 
-    from bench import canonical  # noqa: F401 - imported (sklearn, torchvision) before any memory is measured
+    from bench import canonical
     from reportgen.run.models import build
     from reportgen.run.optim import make_optimizer, make_scheduler
 
@@ -158,8 +158,8 @@ def run_baseline(config: RunConfig, seed: int, root: Path, device: Any, n_train:
                                                   cfg["train"]["augment"], seed)
     torch.manual_seed(seed)  # as train_run: the same initial weights and dropout stream
     model = build(cfg["model"]).to(device)
-    opt = make_optimizer(model, cfg["optim"])
-    sched = make_scheduler(opt, cfg["train"]["scheduler"], cfg["train"]["epochs"])
+    opt = make_optimizer(model, config.optim)
+    sched = make_scheduler(opt, config.train.scheduler, config.train.epochs)
     out = canonical.fit(model, device, train_loader, test_loader, opt, cfg["train"]["epochs"], sched,
                         cfg["optim"]["l2"])
     return {"train_s": out["train_seconds"], "with_eval_s": [a + b for a, b in zip(out["train_seconds"],
@@ -242,7 +242,7 @@ def run_bench(root: Path, device: str = "auto", workloads: tuple[str, ...] = WOR
         split = data.split(d.val_size, d.train_subset, d.test_subset)
         n_train, n_test = len(split["train"][1]), len(split["test"][1])
         log(f"{w}: {DESCRIPTIONS[w]}; {epochs} epoch(s) on {n_train:,} images, test on {n_test:,}")
-        _warm_up(config.model_dump(), dev)
+        _warm_up(config, dev)
         load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0  # other work on the machine
         with Peak(dev) as base_mem:
             base = run_baseline(config, seed, root, dev, n_train, n_test)

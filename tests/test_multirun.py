@@ -247,7 +247,7 @@ def test_execute_packs_by_architecture_and_size():
     from reportgen.run.packing import make_packs, run_bytes
 
     def job(i, config):
-        return Job(f"k{i}", f"/r/s/v/seed{i}.json", {"study": "s", "variant": "v"}, config.model_dump(mode="json"), i, "/d")
+        return Job(f"k{i}", f"/r/s/v/seed{i}.json", {"study": "s", "variant": "v"}, config, i, "/d")
 
     a, b = RunConfig(model=MLP(hidden=(32,))), RunConfig(model=MLP(hidden=(64,)))
     jobs = [job(0, a), job(1, a), job(2, b), job(3, a), job(4, RunConfig(model=ResNet(depth=18)))]
@@ -255,6 +255,6 @@ def test_execute_packs_by_architecture_and_size():
     assert [(j.key, [m.key for m in j.members]) for j in packed] == [
         ("pack:k0", ["k0", "k1"]), ("k3", []), ("k2", []), ("k4", [])]
     assert make_packs(jobs, None, "cpu") == jobs
-    small = run_bytes(a.model_dump(mode="json"))
-    big = run_bytes(RunConfig(model=MLP(hidden=(32,)), train=Train(batch_size=512)).model_dump(mode="json"))
+    small = run_bytes(a)
+    big = run_bytes(RunConfig(model=MLP(hidden=(32,)), train=Train(batch_size=512)))
     assert 4 * 4 * 25_450 < small < big  # 784·32+32 + 32·10+10 = 25,450 parameters

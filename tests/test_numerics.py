@@ -67,9 +67,9 @@ def check_in(src: Path, component: str) -> subprocess.CompletedProcess:
 EDITS = [
     ("trainer", "run/train.py", "loss = F.cross_entropy(logits.float(), y[idx])",
      'loss = F.cross_entropy(logits.float(), y[idx], reduction="sum")'),
-    ("trainer", "run/train.py", "perm = torch.randperm(len(x), generator=order).to(device)",
-     "perm = torch.randperm(len(x), generator=order).flip(0).to(device)"),
-    ("trainer", "run/optim.py", 'nesterov=o["nesterov"]', "nesterov=False"),
+    ("trainer", "run/train.py", "perm = torch.randperm(len(x), generator=order).to(x.device)",
+     "perm = torch.randperm(len(x), generator=order).flip(0).to(x.device)"),
+    ("trainer", "run/optim.py", "nesterov=o.nesterov", "nesterov=False"),
     ("model.mlp", "run/models/common.py", "    for m in model.modules():\n        if isinstance(m, (nn.Linear, nn.Conv2d)):",
      "    for m in reversed(list(model.modules())):\n        if isinstance(m, (nn.Linear, nn.Conv2d)):"),
     ("augment", "run/augment.py", "scale=(1 - s, 1 + s) if s else None", "scale=(1 - s, 1 + 2 * s) if s else None"),
@@ -119,8 +119,8 @@ def test_record_refuses_other_numbers_under_the_same_version_and_writes_after_a_
 KEYS = """
 import json, sys
 from pathlib import Path
-from reportgen.catalog import load_all
-from reportgen.expand import expand
+from reportgen.spec.catalog import load_all
+from reportgen.spec.expand import expand
 specs, errors = load_all(Path("experiments"))
 assert not errors, errors
 import reportgen

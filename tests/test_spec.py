@@ -185,7 +185,7 @@ def test_select_unknown_name_lists_available(tmp_path):
 
 
 def test_validating_specs_does_not_import_torch():
-    """DESIGN: spec.py imports pydantic only; listing and validating work without torch."""
+    """DESIGN: the spec stage imports pydantic only; listing and validating work without torch."""
     code = ("import sys; from pathlib import Path; from reportgen.spec.catalog import load_all; "
             "from reportgen.spec.expand import expand; specs, errors = load_all(Path('experiments')); "
             "assert not errors, errors; [expand(s.study, s.name) for s in specs.values()]; "

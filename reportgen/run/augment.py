@@ -11,19 +11,20 @@ from typing import Callable
 import torch
 
 from reportgen.data.mnist import MEAN, STD
+from reportgen.spec.config import Augment
 
 
-def make(cfg: dict | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+def make(cfg: Augment | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """A function float (B, 1, 28, 28) normalised → same shape, or None when ``cfg`` is None."""
-    if not cfg:
+    if cfg is None:
         return None
     import kornia.augmentation as K
 
-    s = cfg["scale"]
-    ops = [K.RandomAffine(degrees=cfg["rotation"], translate=(cfg["translate"],) * 2,
+    s = cfg.scale
+    ops = [K.RandomAffine(degrees=cfg.rotation, translate=(cfg.translate,) * 2,
                           scale=(1 - s, 1 + s) if s else None, p=1.0)]
-    if cfg["perspective"] > 0:
-        ops.append(K.RandomPerspective(distortion_scale=cfg["perspective"], p=cfg["perspective_p"]))
+    if cfg.perspective > 0:
+        ops.append(K.RandomPerspective(distortion_scale=cfg.perspective, p=cfg.perspective_p))
     pipeline = K.AugmentationSequential(*ops)
 
     def apply(x: torch.Tensor) -> torch.Tensor:

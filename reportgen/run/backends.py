@@ -43,7 +43,7 @@ class Serial:
 
     def run(self, jobs: list[Job], arrived: Arrived, interrupted: Interrupted, report) -> None:
         for job in jobs:
-            report.run_started(job.tag, job.config["train"]["epochs"])
+            report.run_started(job.tag, job.config.train.epochs)
             try:
                 result = run_job(job, on_epoch=report.epoch)
             except KeyboardInterrupt:

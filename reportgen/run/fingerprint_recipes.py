@@ -209,7 +209,7 @@ def augment() -> Values:
     for name, cfg in {"affine": Augment(rotation=15, translate=0.1, scale=0.1),
                       "all": Augment(rotation=30, translate=0.2, scale=0.2, perspective=0.4, perspective_p=0.5)}.items():
         torch.manual_seed(0)
-        y = make(cfg.model_dump())(x)
+        y = make(cfg)(x)
         out[name] = Entry([v for img in y for v in tensor_summary(img)])
     return out
 

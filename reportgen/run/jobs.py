@@ -11,6 +11,7 @@ from typing import Any
 
 from reportgen.run.plan import Planned, header
 from reportgen.run.provenance import provenance
+from reportgen.spec.config import RunConfig
 
 #: torch CPU threads per run when ``--threads`` is not given, on every backend: a run's CPU numbers
 #: depend on its thread count, so serial, processes and ray give the same numbers by default. The
@@ -34,7 +35,7 @@ class Job:
     key: str
     path: str  # where the driver will store the result
     header: dict
-    config: dict
+    config: RunConfig  # pydantic: pickles as it is (pool processes, Ray)
     seed: int
     data_root: str
     device: str = "auto"
@@ -55,7 +56,7 @@ class Job:
 
 def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job:
     """The job of a planned run; ``threads`` None: :data:`DEFAULT_THREADS` (whatever the backend)."""
-    return Job(p.key, str(p.path), header(p), p.run.config.model_dump(mode="json"), p.run.seed, str(data_root),
+    return Job(p.key, str(p.path), header(p), p.run.config, p.run.seed, str(data_root),
                device, threads or DEFAULT_THREADS, p.save_model)
 
 

@@ -35,11 +35,11 @@ def range_test(config: RunConfig, seed: int, data: MNIST) -> dict[str, Any]:
     out (the rule of thumb of Smith 2017 and fastai's ``lr_find``, robust to a noisy slope);
     ``steepest_lr`` (the steepest descent of the smoothed loss) is recorded beside it.
     """
-    rt, cfg = config.train.range_test, config.model_dump()
+    rt = config.train.range_test
     device = data.x_train.device
     torch.manual_seed(seed)
-    model = build(cfg["model"]).to(device)
-    opt = make_optimizer(model, {**cfg["optim"], "lr": rt.start_lr})
+    model = build(config.model.model_dump()).to(device)
+    opt = make_optimizer(model, config.optim.model_copy(update={"lr": rt.start_lr}))
     x, y = data.split(config.data.val_size, config.data.train_subset, config.data.test_subset,
                       config.data.shuffled_labels, seed)["train"]
     order = torch.Generator().manual_seed(seed)

@@ -42,14 +42,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reportgen.run import metrics
 from reportgen.data.mnist import MNIST
-from reportgen.run.models import build
 from reportgen.run.optim import l2_penalty, make_optimizer, make_scheduler
+# The loop's own pieces, imported rather than copied, so a packed run is set up, evaluated, decides best
+# epoch / early stop / divergence, computes precision and closes exactly as an unpacked one.
+from reportgen.run.train import (
+    TRAIN_EVAL_IMAGES,
+    TrainState,
+    decide,
+    evaluate,
+    finish,
+    outcome,
+    precision,
+    start,
+)
 from reportgen.spec.config import RunConfig
-# The loop's own pieces, imported rather than copied, so a packed run evaluates, decides best epoch /
-# early stop / divergence and computes precision exactly as an unpacked one.
-from reportgen.run.train import TRAIN_EVAL_IMAGES, _decide, evaluate, precision, predict
 
 T = TypeVar("T")
 PACKABLE_KINDS = ("mlp", "cnn", "layers")
@@ -111,37 +118,30 @@ class _NoiseDropout(nn.Module):
 
 @dataclass
 class _Run:
-    config: dict
+    config: RunConfig
     seed: int
     model: nn.Module
     split: dict
     order: torch.Generator
-    rng: torch.Generator  # dropout masks: the global RNG as train_run would find it after build()
+    rng: torch.Generator  # dropout masks: the global RNG as train_run would find it after its set-up
     opt: Any = None
     sched: Any = None
-    s: dict = field(default_factory=lambda: {"history": [], "best_loss": math.inf, "best_epoch": 0, "best_state": None,
-                                             "step": 0, "status": "completed", "reason": "", "done": False})
+    s: TrainState = field(default_factory=TrainState)
 
     @property
     def live(self) -> bool:
-        return not self.s["done"] and len(self.s["history"]) < self.config["train"]["epochs"]
+        return not self.s.done and len(self.s.history) < self.config.train.epochs
 
 
 def _start(config: RunConfig, seed: int, data: MNIST) -> _Run:
-    """Everything train_run sets up before its first epoch, in the same order (same RNG draws)."""
-    cfg = config.model_dump()
+    """train_run's set-up (:func:`reportgen.run.train.start`), plus the run's own dropout generator."""
+    run = start(config, seed, data)
     device = data.x_train.device
-    torch.manual_seed(seed)
-    model = build(cfg["model"]).to(device)
-    if device.type == "cuda" and cfg["model"]["kind"] != "mlp":
-        model = model.to(memory_format=torch.channels_last)
     if device.type == "cpu":
         rng = torch.Generator().set_state(torch.get_rng_state())
     else:  # CUDA dropout is a fused kernel whose draws cannot be mirrored: same distribution, own stream
         rng = torch.Generator(device=device).manual_seed(seed)
-    d = cfg["data"]
-    split = data.split(d["val_size"], d["train_subset"], d["test_subset"], d["shuffled_labels"], seed)
-    return _Run(cfg, seed, model, split, torch.Generator().manual_seed(seed), rng)
+    return _Run(config, seed, run.model, run.split, run.order, rng)
 
 
 def _optimizers(runs: list[_Run]) -> None:
@@ -150,14 +150,13 @@ def _optimizers(runs: list[_Run]) -> None:
     a run with a scheduler gets its own, since a plateau schedule follows that run's val_loss."""
     shared: dict[str, list[_Run]] = {}
     for i, r in enumerate(runs):
-        t = r.config["train"]
-        key = json.dumps(r.config["optim"], sort_keys=True) + (f"#{i}" if t["scheduler"] else "")
+        key = r.config.optim.model_dump_json() + (f"#{i}" if r.config.train.scheduler else "")
         shared.setdefault(key, []).append(r)
     for rs in shared.values():
-        opt = make_optimizer(nn.ModuleList([r.model for r in rs]), rs[0].config["optim"])
+        opt = make_optimizer(nn.ModuleList([r.model for r in rs]), rs[0].config.optim)
         for r in rs:
             r.opt = opt
-            r.sched = make_scheduler(opt, r.config["train"]["scheduler"], r.config["train"]["epochs"])
+            r.sched = make_scheduler(opt, r.config.train.scheduler, r.config.train.epochs)
 
 
 def _skeleton(model: nn.Module) -> tuple[nn.Module, dict[str, tuple[int, ...]]]:
@@ -207,7 +206,7 @@ def _noise(runs: list[_Run], shapes: dict[str, tuple[int, ...]], batch: int, dev
 
 def _packed_epoch(runs: list[_Run], skeleton: nn.Module, shapes: dict, x: torch.Tensor) -> tuple[list, list]:
     """One epoch of every run in ``runs`` (same batch_size, same x): per run (train_loss, train_acc)."""
-    device, k, bs = x.device, len(runs), runs[0].config["train"]["batch_size"]
+    device, k, bs = x.device, len(runs), runs[0].config.train.batch_size
     perms = torch.stack([torch.randperm(len(x), generator=r.order) for r in runs]).to(device)
     ys = torch.stack([r.split["train"][1] for r in runs])
     weights = [[dict(r.model.named_parameters())[n] for r in runs] for n, _ in skeleton.named_parameters()]
@@ -216,7 +215,7 @@ def _packed_epoch(runs: list[_Run], skeleton: nn.Module, shapes: dict, x: torch.
     # stacked copy, which is written back before evaluation reads the runs' own modules.
     bufs = {n: torch.stack([r.model.get_buffer(n) for r in runs]) for n, _ in runs[0].model.named_buffers()}
     opts = list({id(r.opt): r.opt for r in runs}.values())
-    l2s = [(r.config["optim"]["l2"], r.model) for r in runs if r.config["optim"]["l2"]]
+    l2s = [(r.config.optim.l2, r.model) for r in runs if r.config.optim.l2]
 
     slots = _slots(skeleton, [*names, *bufs, *(f"{n}.noise" for n in shapes)])
 
@@ -252,7 +251,7 @@ def _packed_epoch(runs: list[_Run], skeleton: nn.Module, shapes: dict, x: torch.
         correct += (logits.argmax(-1) == yb).sum(1)
     with torch.no_grad():
         for j, r in enumerate(runs):
-            r.s["step"] += -(-len(x) // bs)
+            r.s.step += -(-len(x) // bs)
             for n, b in bufs.items():
                 r.model.get_buffer(n).copy_(b[j])
     return (loss_sum / len(x)).tolist(), (correct / len(x)).tolist()
@@ -288,28 +287,19 @@ def train_packed(configs: list[RunConfig], seeds: list[int], data: MNIST,
             tr_loss, tr_acc = evaluate(r.model, x[:TRAIN_EVAL_IMAGES], y[:TRAIN_EVAL_IMAGES])
             val_loss, val_acc = evaluate(r.model, *r.split["val"])
             lr = r.opt.param_groups[0]["lr"]
-            sched = r.config["train"]["scheduler"]
+            sched = r.config.train.scheduler
             if r.sched is not None and math.isfinite(val_loss):
-                r.sched.step(val_loss) if sched["name"] == "plateau" else r.sched.step()
-            r.s["history"].append({"epoch": epoch, "train_loss": train_loss[j], "train_acc": train_acc[j],
+                r.sched.step(val_loss) if sched.name == "plateau" else r.sched.step()
+            r.s.history.append({"epoch": epoch, "train_loss": train_loss[j], "train_acc": train_acc[j],
                                    "train_eval_loss": tr_loss, "train_eval_acc": tr_acc, "val_loss": val_loss,
                                    "val_acc": val_acc, "lr": lr, "seconds": share + time.perf_counter() - t0})
-            _decide(r.s, epoch, r.model, r.config["train"]["early_stopping"])
+            decide(r.s, epoch, r.model, r.config.train.early_stopping)
             if on_epoch:
-                on_epoch(runs.index(r), r.s["history"][-1])
+                on_epoch(runs.index(r), r.s.history[-1])
     return [_result(r) for r in runs]
 
 
 def _result(r: _Run) -> dict[str, Any]:
     """train_run's closing step (best-epoch weights, restore_best, test metrics), without probes."""
-    s, es = r.s, r.config["train"]["early_stopping"]
-    best_model = copy.deepcopy(r.model)
-    if s["best_state"] is not None:
-        best_model.load_state_dict(s["best_state"])
-    final = best_model if es and es["restore_best"] and s["best_state"] is not None else r.model
-    xt, yt = r.split["test"]
-    at_best = metrics.test_metrics(predict(best_model, xt), yt)
-    return {"status": s["status"], "reason": s["reason"], "history": s["history"], "best_epoch": s["best_epoch"],
-            "stopped_epoch": len(s["history"]), "test": metrics.test_metrics(predict(final, xt), yt),
-            "test_best_epoch": {k: at_best[k] for k in ("accuracy", "loss", "macro_f1")},
-            "params": sum(p.numel() for p in r.model.parameters()), "probes": {}, "model": final}
+    final, best_model = finish(r.s, r.model, r.config.train.early_stopping)
+    return {**outcome(r.s, r.model, final, best_model, r.split["test"]), "probes": {}}

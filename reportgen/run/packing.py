@@ -19,6 +19,7 @@ from reportgen.run import checkpoint
 from reportgen.run.jobs import Job, failure, finish_run, worker_setup
 from reportgen.run.provenance import attempt, now
 from reportgen.run.peakmem import Peak
+from reportgen.spec.config import RunConfig
 
 #: Runs per pack on CUDA when memory allows (issue 8's K = 8 target).
 CUDA_PACK = 8
@@ -26,7 +27,7 @@ CUDA_PACK = 8
 MEMORY_SHARE = 0.5
 
 
-def run_bytes(config: dict) -> int:
+def run_bytes(config: RunConfig) -> int:
     """Rough training memory of one run, bytes: fp32 weights, gradients and two Adam moments (4 copies
     of the parameters), plus forward activations kept for the backward pass, twice over (their
     gradients), for one batch. Counted on a meta-device model (no memory, no compute)."""
@@ -35,7 +36,7 @@ def run_bytes(config: dict) -> int:
     from reportgen.run.models import build
 
     with torch.device("meta"):
-        model = build(config["model"])
+        model = build(config.model.model_dump())
         params = sum(p.numel() for p in model.parameters())
         acts = []
         hooks = [m.register_forward_hook(lambda _m, _i, out: acts.append(out.numel()))
@@ -43,10 +44,10 @@ def run_bytes(config: dict) -> int:
         model(torch.empty(1, 1, 28, 28))
         for h in hooks:
             h.remove()
-    return 4 * (4 * params + 2 * sum(acts) * config["train"]["batch_size"])
+    return 4 * (4 * params + 2 * sum(acts) * config.train.batch_size)
 
 
-def pack_size(pack: int | None, device: str, config: dict | None = None) -> int:
+def pack_size(pack: int | None, device: str, config: RunConfig | None = None) -> int:
     """How many runs may share a pack: ``pack`` when given; else 1 on the CPU, and on CUDA
     ``CUDA_PACK`` capped by ``MEMORY_SHARE`` of the free memory over :func:`run_bytes`."""
     if pack:
@@ -83,7 +84,6 @@ def run_pack(job: Job, on_epoch=None) -> dict:
     An exception fails every member (with the reason). ``wall_seconds`` of each member is its share
     of the pack's; ``provenance.packed_with`` says how many trained together."""
     from reportgen.run.multirun import train_packed
-    from reportgen.spec.config import RunConfig
 
     dev, mnist, prov = worker_setup(job)
     members = job.members
@@ -94,7 +94,7 @@ def run_pack(job: Job, on_epoch=None) -> dict:
                 locks.enter_context(checkpoint.run_lock(m.results, m.key))
             peak = locks.enter_context(Peak(dev))
             try:
-                outs = train_packed([RunConfig.model_validate(m.config) for m in members], [m.seed for m in members],
+                outs = train_packed([m.config for m in members], [m.seed for m in members],
                                     mnist, on_epoch=(lambda i, row: on_epoch(row)) if on_epoch else None)
                 outs = [finish_run(m, o.pop("model"), o, mnist.x_test) for m, o in zip(members, outs)]
             except Exception as err:  # noqa: BLE001 - one pack's failure must not stop the suite

@@ -10,6 +10,7 @@ import copy
 import math
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Protocol
 
 import torch
@@ -20,7 +21,7 @@ from reportgen.run import augment, metrics
 from reportgen.data.mnist import MNIST
 from reportgen.run.models import build
 from reportgen.run.optim import l2_penalty, make_optimizer, make_scheduler
-from reportgen.spec.config import RunConfig
+from reportgen.spec.config import EarlyStopping, RunConfig
 
 #: Images of the training split re-evaluated in eval mode each epoch (train_eval_*): running
 #: train metrics are taken with dropout on and mid-update, which biases the generalization gap.
@@ -83,6 +84,56 @@ def train_epoch(model, opt, x, y, perm, batch_size, l2, aug, probes, step) -> tu
     return (loss_sum / len(perm)).item(), (correct / len(perm)).item(), step
 
 
+@dataclass
+class TrainState:
+    """Where a run stands between epochs: what :func:`train_run` decides from and what a checkpoint keeps.
+
+    ``history``: one row per finished epoch (see :func:`train_run`); ``best_loss`` (nats) and
+    ``best_epoch`` (1-based; 0 before the first) of the lowest val_loss, with that epoch's weights in
+    ``best_state`` (a ``state_dict``); ``step``: optimizer steps so far; ``status`` ``completed`` or
+    ``diverged`` with its ``reason``; ``done``: the run stops before its last epoch (divergence, early stop).
+    """
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    step: int = 0
+    status: str = "completed"
+    reason: str = ""
+    done: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (no copies: the checkpoint pickles it as it is)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Start:
+    """A run set up as it begins: its freshly initialised ``model`` on the data's device, its ``split``
+    (:meth:`reportgen.data.mnist.MNIST.split`: ``train``/``val``/``test`` tensors) and the seeded CPU
+    generator of its data ``order``."""
+
+    model: nn.Module
+    split: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    order: torch.Generator
+
+
+def start(config: RunConfig, seed: int, data: MNIST) -> Start:
+    """The set-up every run shares, alone (:func:`train_run`) or packed (:mod:`reportgen.run.multirun`):
+    ``torch.manual_seed(seed)``, the model built (its initialisation is the global RNG's first draws),
+    ``channels_last`` on CUDA for conv models, the seeded split and data order. The global RNG is left
+    where the model's initialisation left it (dropout and augmentation draw from there)."""
+    device = data.x_train.device
+    torch.manual_seed(seed)
+    model = build(config.model.model_dump()).to(device)
+    if device.type == "cuda" and config.model.kind != "mlp":
+        model = model.to(memory_format=torch.channels_last)
+    d = config.data
+    split = data.split(d.val_size, d.train_subset, d.test_subset, d.shuffled_labels, seed)
+    return Start(model, split, torch.Generator().manual_seed(seed))  # CPU generator: one order on every device
+
+
 def train_run(config: RunConfig, seed: int, data: MNIST, probes: tuple[Probe, ...] = (),
               on_epoch: Callable[[dict], None] | None = None, resume: dict | None = None,
               checkpoint: Callable[[dict], None] | None = None) -> dict[str, Any]:
@@ -100,82 +151,83 @@ def train_run(config: RunConfig, seed: int, data: MNIST, probes: tuple[Probe, ..
     loss, macro_f1 of the best epoch's weights), ``params``, ``probes`` and ``model``. A non-finite
     training loss ends the run as ``diverged``; it is not an error.
     """
-    cfg = config.model_dump()
-    o, t, d = cfg["optim"], cfg["train"], cfg["data"]
-    device = data.x_train.device
-    torch.manual_seed(seed)
-    model = build(cfg["model"]).to(device)
-    if device.type == "cuda" and cfg["model"]["kind"] != "mlp":
-        model = model.to(memory_format=torch.channels_last)
+    o, t = config.optim, config.train
+    run = start(config, seed, data)
+    model, split, order = run.model, run.split, run.order
     opt = make_optimizer(model, o)
-    sched = make_scheduler(opt, t["scheduler"], t["epochs"])
-    aug = augment.make(t["augment"])
-    split = data.split(d["val_size"], d["train_subset"], d["test_subset"], d["shuffled_labels"], seed)
+    sched = make_scheduler(opt, t.scheduler, t.epochs)
+    aug = augment.make(t.augment)
     (x, y), (xv, yv) = split["train"], split["val"]
-    order = torch.Generator().manual_seed(seed)  # CPU generator: the same data order on every device
     for p in probes:
         p.start(model, split)
-    s = {"history": [], "best_loss": math.inf, "best_epoch": 0, "best_state": None, "step": 0,
-         "status": "completed", "reason": "", "done": False}
-    if resume:
-        s = _restore(resume, model, opt, sched, order, probes)
-    while not s["done"] and len(s["history"]) < t["epochs"]:
-        epoch, start = len(s["history"]) + 1, time.perf_counter()
-        perm = torch.randperm(len(x), generator=order).to(device)
-        train_loss, train_acc, s["step"] = train_epoch(model, opt, x, y, perm, t["batch_size"], o["l2"], aug,
-                                                       probes, s["step"])
+    s = _restore(resume, model, opt, sched, order, probes) if resume else TrainState()
+    while not s.done and len(s.history) < t.epochs:
+        epoch, t0 = len(s.history) + 1, time.perf_counter()
+        perm = torch.randperm(len(x), generator=order).to(x.device)
+        train_loss, train_acc, s.step = train_epoch(model, opt, x, y, perm, t.batch_size, o.l2, aug, probes, s.step)
         tr_loss, tr_acc = evaluate(model, x[:TRAIN_EVAL_IMAGES], y[:TRAIN_EVAL_IMAGES])
         val_loss, val_acc = evaluate(model, xv, yv)
         lr = opt.param_groups[0]["lr"]
         if sched is not None and math.isfinite(val_loss):
-            sched.step(val_loss) if t["scheduler"]["name"] == "plateau" else sched.step()
+            sched.step(val_loss) if t.scheduler.name == "plateau" else sched.step()
         for p in probes:
             p.after_epoch(model, epoch)
-        s["history"].append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                             "train_eval_loss": tr_loss, "train_eval_acc": tr_acc, "val_loss": val_loss,
-                             "val_acc": val_acc, "lr": lr, "seconds": time.perf_counter() - start})
-        _decide(s, epoch, model, t["early_stopping"])
+        s.history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+                          "train_eval_loss": tr_loss, "train_eval_acc": tr_acc, "val_loss": val_loss,
+                          "val_acc": val_acc, "lr": lr, "seconds": time.perf_counter() - t0})
+        decide(s, epoch, model, t.early_stopping)
         if checkpoint:
             checkpoint(_snapshot(s, model, opt, sched, order, probes))
         if on_epoch:
-            on_epoch(s["history"][-1])
-    best_model = copy.deepcopy(model)
-    if s["best_state"] is not None:
-        best_model.load_state_dict(s["best_state"])
-    es = t["early_stopping"]
-    final = best_model if es and es["restore_best"] and s["best_state"] is not None else model
+            on_epoch(s.history[-1])
+    final, best_model = finish(s, model, t.early_stopping)
     for p in probes:
         p.finish(final)
-    xt, yt = split["test"]
-    at_best = metrics.test_metrics(predict(best_model, xt), yt)
-    return {"status": s["status"], "reason": s["reason"], "history": s["history"], "best_epoch": s["best_epoch"],
-            "stopped_epoch": len(s["history"]), "test": metrics.test_metrics(predict(final, xt), yt),
-            "test_best_epoch": {k: at_best[k] for k in ("accuracy", "loss", "macro_f1")},
-            "params": sum(p.numel() for p in model.parameters()),
-            "probes": {p.name: p.result() for p in probes}, "model": final}
+    return {**outcome(s, model, final, best_model, split["test"]), "probes": {p.name: p.result() for p in probes}}
 
 
-def _decide(s: dict, epoch: int, model: nn.Module, es: dict | None) -> None:
-    """Divergence, best epoch and early stopping, from the epoch just recorded."""
-    h = s["history"][-1]
+def decide(s: TrainState, epoch: int, model: nn.Module, es: EarlyStopping | None) -> None:
+    """Divergence, best epoch and early stopping, from the epoch just recorded (updates ``s``)."""
+    h = s.history[-1]
     if not math.isfinite(h["train_loss"]):
-        s.update(status="diverged", reason=f"non-finite training loss ({h['train_loss']}) in epoch {epoch}", done=True)
-    elif h["val_loss"] < s["best_loss"]:
-        s.update(best_loss=h["val_loss"], best_epoch=epoch, best_state=copy.deepcopy(model.state_dict()))
-    elif es and epoch - s["best_epoch"] >= es["patience"]:
-        s.update(reason=f"early stop: val_loss did not improve for {es['patience']} epochs after epoch "
-                        f"{s['best_epoch']}", done=True)
+        s.status, s.reason, s.done = "diverged", f"non-finite training loss ({h['train_loss']}) in epoch {epoch}", True
+    elif h["val_loss"] < s.best_loss:
+        s.best_loss, s.best_epoch, s.best_state = h["val_loss"], epoch, copy.deepcopy(model.state_dict())
+    elif es and epoch - s.best_epoch >= es.patience:
+        s.reason = f"early stop: val_loss did not improve for {es.patience} epochs after epoch {s.best_epoch}"
+        s.done = True
 
 
-def _snapshot(s, model, opt, sched, order, probes) -> dict:
-    return {**s, "model": model.state_dict(), "optim": opt.state_dict(),
+def finish(s: TrainState, model: nn.Module, es: EarlyStopping | None) -> tuple[nn.Module, nn.Module]:
+    """(final model, best-epoch model): the best epoch's weights are the final ones when early stopping
+    restores them (``restore_best``), else the last epoch's."""
+    best_model = copy.deepcopy(model)
+    if s.best_state is not None:
+        best_model.load_state_dict(s.best_state)
+    final = best_model if es and es.restore_best and s.best_state is not None else model
+    return final, best_model
+
+
+def outcome(s: TrainState, model: nn.Module, final: nn.Module, best_model: nn.Module,
+            test: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
+    """The result fields of a finished run (see :func:`train_run`), probes aside."""
+    xt, yt = test
+    at_best = metrics.test_metrics(predict(best_model, xt), yt)
+    return {"status": s.status, "reason": s.reason, "history": s.history, "best_epoch": s.best_epoch,
+            "stopped_epoch": len(s.history), "test": metrics.test_metrics(predict(final, xt), yt),
+            "test_best_epoch": {k: at_best[k] for k in ("accuracy", "loss", "macro_f1")},
+            "params": sum(p.numel() for p in model.parameters()), "model": final}
+
+
+def _snapshot(s: TrainState, model, opt, sched, order, probes) -> dict:
+    return {**s.as_dict(), "model": model.state_dict(), "optim": opt.state_dict(),
             "sched": sched.state_dict() if sched else None, "order": order.get_state(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "probes": {p.name: p.state_dict() for p in probes}}
 
 
-def _restore(c: dict, model, opt, sched, order, probes) -> dict:
+def _restore(c: dict, model, opt, sched, order, probes) -> TrainState:
     model.load_state_dict(c["model"])
     opt.load_state_dict(c["optim"])
     if sched is not None:
@@ -186,5 +238,4 @@ def _restore(c: dict, model, opt, sched, order, probes) -> dict:
         torch.cuda.set_rng_state_all(c["cuda_rng"])
     for p in probes:
         p.load_state_dict(c["probes"][p.name])
-    keys = ("history", "best_loss", "best_epoch", "best_state", "step", "status", "reason", "done")
-    return {k: c[k] for k in keys}
+    return TrainState(**{f.name: c[f.name] for f in fields(TrainState)})

@@ -21,12 +21,11 @@ def run_job(job: Job, on_epoch=None) -> dict:
 
         return run_pack(job, on_epoch)
     from reportgen.run.peakmem import Peak
-    from reportgen.spec.schema import RunConfig
     from reportgen.run.train import train_run
 
     dev, mnist, prov = worker_setup(job)
     ckpt = checkpoint.checkpoint_path(job.results, job.key)
-    config = RunConfig.model_validate(job.config)
+    config = job.config
     t0, started, before, earlier = time.perf_counter(), now(), 0, []
     try:
         with checkpoint.run_lock(job.results, job.key), Peak(dev) as peak:

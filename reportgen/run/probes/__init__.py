@@ -4,12 +4,12 @@ Each probe is a numerics component of its own (``probe.<name>`` in :data:`report
 """
 from __future__ import annotations
 
-from reportgen.run.probes import training as probes, evaluation as probes_eval, predictions as probes_predict
+from reportgen.run.probes import evaluation, predictions, training
 from reportgen.run.probes.training import Probe
 from reportgen.spec.config import RunConfig
 
-PROBES: dict[str, type[Probe]] = {**probes.PROBES, "test_curve": probes_eval.TestCurve,
-                                  "feature_maps": probes_eval.FeatureMaps, **probes_predict.PROBES}
+PROBES: dict[str, type[Probe]] = {**training.PROBES, "test_curve": evaluation.TestCurve,
+                                  "feature_maps": evaluation.FeatureMaps, **predictions.PROBES}
 
 
 def make_probes(config: RunConfig) -> tuple[Probe, ...]:
