@@ -11,7 +11,8 @@ import pytest
 from jinja2 import FileSystemLoader
 from rich.console import Console
 
-from reportgen.report import incremental, render as render_mod
+from reportgen.report import incremental
+from reportgen.report import render as render_mod
 from reportgen.spec.catalog import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,8 +40,8 @@ def setup(tmp_path, monkeypatch):
 
     def run(docs: Path, force: bool = False) -> list[str]:
         calls.clear()
-        render_mod.render(list(specs.values()), tmp_path / "results", docs, Console(file=open(os.devnull, "w")),
-                          force=force)
+        with open(os.devnull, "w") as null:
+            render_mod.render(list(specs.values()), tmp_path / "results", docs, Console(file=null), force=force)
         return sorted(calls)
 
     return specs, tmp_path / "results", run, templates

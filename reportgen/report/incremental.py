@@ -29,7 +29,7 @@ import os
 import platform
 import re
 import tempfile
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,7 @@ def _rel(path: Path) -> str:
 _REUSED = re.compile(r'"reused_from"\s*:\s*("(?:[^"\\]|\\.)*")')
 
 
-@lru_cache(maxsize=None)
+@cache
 def _repo(folder: Path) -> Repo | None:
     return Repo.of(folder)
 
