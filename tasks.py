@@ -46,10 +46,11 @@ def run(c, spec, smoke=False, force=False, device="auto", images=""):
     c.run(f"{PY} run {' '.join(spec)} {_flags(smoke, force, device)}{extra}", pty=sys.stdout.isatty())
 
 
-@task(help={"smoke": "render the smoke results under .smoke/"})
-def render(c, smoke=False):
-    """Results → docs/ (no training)."""
-    c.run(f"{PY} render" + (" --smoke" if smoke else ""))
+@task(help={"smoke": "render the smoke results under .smoke/",
+            "force": "render every page, also those whose inputs did not change"})
+def render(c, smoke=False, force=False):
+    """Results → docs/ (no training); only the pages whose inputs changed, unless --force."""
+    c.run(f"{PY} render" + (" --smoke" if smoke else "") + (" --force" if force else ""))
 
 
 def _config(smoke: bool) -> str:

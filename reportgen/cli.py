@@ -112,7 +112,7 @@ def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every
 
     try:
         render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke,
-               cli=parser())
+               cli=parser(), force=args.cmd == "render" and args.force)
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return False
@@ -303,6 +303,9 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--smoke", action="store_true", help="small subset, 1 epoch, 1 seed; writes under .smoke/")
         if name in ("run", "plan"):
             p.add_argument("--force", action="store_true", help="retrain even if cached")
+        if name == "render":
+            p.add_argument("--force", action="store_true", help=(
+                "render every page, also those whose inputs did not change (docs/.render-inputs.json)"))
         if name in ("run", "render"):
             p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")
         if name in ("run", "plan", "list", "render"):

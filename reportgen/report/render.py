@@ -16,7 +16,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from reportgen.report import claimdates, downloads, figures, variantpages
+from reportgen.report import claimdates, downloads, figures, incremental, variantpages
 from reportgen.results import store
 from reportgen.report.analyses import ANALYSES, Context, fmt
 from reportgen.report.analyses.context import cell as metric_cell
@@ -156,20 +156,80 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
 
 def render(specs: list[Spec], results: Path, docs: Path, console: Console | None = None,
            index_specs: dict[str, Spec] | None = None, data_root: Path | None = None, smoke: bool = False,
-           cli: argparse.ArgumentParser | None = None) -> None:
+           cli: argparse.ArgumentParser | None = None, force: bool = False) -> None:
     """Render the pages of ``specs``, then the index and nav over ``index_specs`` (default: specs);
-    ``cli``: the command line's parser, documented on ``reference/cli.md`` (None: that page is left as it is)."""
+    ``cli``: the command line's parser, documented on ``reference/cli.md`` (None: that page is left as it is).
+    A page whose inputs and files are as ``docs/.render-inputs.json`` records is left as it is
+    (:mod:`reportgen.report.incremental`); ``force``: render everything."""
     console = console or Console(stderr=True)
-    done = {}
-    for spec in specs:
-        done[spec.name] = render_study(spec, results, docs, data_root, smoke)
-        console.print(f"rendered {docs / 'studies' / spec.name}.md", highlight=False)
+    record, inputs = incremental.Record(docs, force), incremental.Inputs(results, smoke)
     every = list((index_specs or {s.name: s for s in specs}).values())
+    named = {s.name for s in specs}
+    data = {s.name: incremental.digest([incremental.code(), inputs.study(s)]) for s in every}
+    done, fresh = {}, 0
     # The nav and index link every study: one never rendered (never run, e.g. only smoke-run) gets its page too.
-    for spec in every:
-        if spec.name not in done and not (docs / "studies" / f"{spec.name}.md").exists():
-            done[spec.name] = render_study(spec, results, docs, data_root, smoke)
-    rows = [done.get(s.name) or _index_row(s, results, smoke, data_root) for s in every]
+    for spec in [*specs, *(s for s in every if s.name not in named)]:
+        if spec.name not in named and (docs / "studies" / f"{spec.name}.md").exists():
+            continue
+        key = incremental.digest([data[spec.name], incremental.templates(_study_templates(spec))])
+        if record.fresh(f"studies/{spec.name}", key, _study_files(spec.name)):
+            fresh += spec.name in named
+            continue
+        done[spec.name] = render_study(spec, results, docs, data_root, smoke)
+        said = done[spec.name]["answer"]
+        record.done(f"studies/{spec.name}", key, _study_files(spec.name), data=data[spec.name],
+                    answer={"sentences": list(said.sentences), "short": said.short})
+        console.print(f"rendered {docs / 'studies' / spec.name}.md", highlight=False)
+    every_data, results_key = [(s.name, data[s.name]) for s in every], inputs.all_results()
+    key = incremental.digest([every_data, results_key, incremental.templates(["index.md.j2", "problems.md.j2"])])
+    if record.fresh("index", key, INDEX_FILES):
+        problems = record.groups["index"]["problems"]
+    else:
+        problems = _render_index(every, done, record, data, results, docs, smoke, data_root)
+        record.done("index", key, INDEX_FILES, problems=bool(problems))
+    render_reference(docs, cli)
+    bench = Path(results).resolve().parent / "bench" / "latest.json"
+    key = incremental.digest([every_data, results_key, incremental.file_hash(bench), smoke,
+                              incremental.templates(["performance.md.j2"])])
+    if not record.fresh("performance", key, PERFORMANCE_FILES):
+        render_performance(ENV, MARKER, every, results, docs, bench, write_page, smoke=smoke)
+        record.done("performance", key, PERFORMANCE_FILES)
+    hand = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
+                  if p.name not in ("index.md", "SUMMARY.md", "problems.md", *PLACED)
+                  and MARKER not in p.read_text(encoding="utf-8"))
+    placed = {name: _title(docs / name) for name in PLACED if (docs / name).exists()}
+    write_page(docs / "SUMMARY.md", ENV.get_template("SUMMARY.md.j2").render(  # the nav reads titles only
+        marker=MARKER, rows=[{"spec": s} for s in every], sections=SECTIONS,
+        hand=[(_title(docs / h), h) for h in hand], placed=placed, problems=bool(problems)))
+    record.save()
+    console.print(f"rendered {len(done)} study page(s) ({fresh} up to date), index and nav under {docs}",
+                  highlight=False)
+
+
+#: What the index writes, and the Performance page (beside a study's own files: :func:`_study_files`).
+INDEX_FILES = ["index.md", "problems.md", "assets/pareto.png", "assets/tables"]
+PERFORMANCE_FILES = ["performance.md", "assets/performance"]
+
+
+def _study_templates(spec: Spec) -> list[str]:
+    return ["study.md.j2", "variant.md.j2", *(f"analyses/{name}.md.j2" for name in spec.study.analyses)]
+
+
+def _study_files(name: str) -> list[str]:
+    """What :func:`render_study` writes under ``docs/``: the page, its variant page, its assets."""
+    return [f"studies/{name}.md", f"studies/{name}", f"assets/{name}"]
+
+
+def _render_index(every: list[Spec], done: dict[str, Any], record: incremental.Record, data: dict[str, str],
+                  results: Path, docs: Path, smoke: bool, data_root: Path | None) -> list:
+    """Write the index (and the problems page when there are problems); return the problems. A study
+    rendered now brings its row; another one's answer comes from the record when its inputs match."""
+    rows = []
+    for s in every:
+        kept = record.groups.get(f"studies/{s.name}") or {}
+        said = Answer(tuple(kept["answer"]["sentences"]), kept["answer"]["short"]) \
+            if kept.get("data") == data[s.name] and "answer" in kept else None
+        rows.append(done.get(s.name) or _index_row(s, results, smoke, data_root, said))
     problems = store.problems(results)
     board = leaderboard(rows)
     pareto_url = None
@@ -189,17 +249,7 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
     write_page(docs / "index.md", downloads.tables_to_csv(index, docs / "assets" / "tables", "assets/tables"))
     if problems:
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
-    render_reference(docs, cli)
-    render_performance(ENV, MARKER, every, results, docs, Path(results).resolve().parent / "bench" / "latest.json",
-                       write_page, smoke=smoke)
-    hand = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
-                  if p.name not in ("index.md", "SUMMARY.md", "problems.md", *PLACED)
-                  and MARKER not in p.read_text(encoding="utf-8"))
-    placed = {name: _title(docs / name) for name in PLACED if (docs / name).exists()}
-    write_page(docs / "SUMMARY.md", ENV.get_template("SUMMARY.md.j2").render(
-        marker=MARKER, rows=rows, sections=SECTIONS, hand=[(_title(docs / h), h) for h in hand],
-        placed=placed, problems=bool(problems)))
-    console.print(f"rendered {len(specs)} study page(s), index and nav under {docs}", highlight=False)
+    return problems
 
 
 #: Hand-written pages with a fixed place in the navigation (the others follow the study sections).
@@ -264,12 +314,14 @@ def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(board, key=lambda b: -b["acc"].mean)
 
 
-def _index_row(spec: Spec, results: Path, smoke: bool, data_root: Path | None = None) -> dict[str, Any]:
-    """The index row of a study whose page is not rendered now: its answer is composed from the results
-    (analyses that a headline reads draw into a temporary folder, not into docs/)."""
+def _index_row(spec: Spec, results: Path, smoke: bool, data_root: Path | None = None,
+               said: Answer | None = None) -> dict[str, Any]:
+    """The index row of a study whose page is not rendered now: its answer ``said``, else composed from
+    the results (analyses that a headline reads draw into a temporary folder, not into docs/)."""
     sr = collect(spec, results, smoke)
-    with tempfile.TemporaryDirectory(prefix="reportgen-index-") as tmp:
-        said = compose(Context(sr, Path(tmp), "", data_root))
+    if said is None:
+        with tempfile.TemporaryDirectory(prefix="reportgen-index-") as tmp:
+            said = compose(Context(sr, Path(tmp), "", data_root))
     return _summary(sr, claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else [], said)
 
 

@@ -120,7 +120,10 @@ def read_json(path: Path) -> dict[str, Any]:
     Raises:
         ValueError: not JSON (JSONDecodeError) or without the ``key``/``status`` every result has.
     """
-    data = _decode(json.loads(path.read_text(encoding="utf-8")))
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    if "NaN" in text or "Infinity" in text or "\\u" in text:  # else no string can be one (the walk is slow)
+        data = _decode(data)
     if not isinstance(data, dict) or "key" not in data or "status" not in data:
         raise ValueError(f"{path}: not a reportgen result (no key/status)")
     return data
