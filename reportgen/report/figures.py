@@ -223,7 +223,9 @@ def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, share
         for y, text in p.hlines:
             ax.axhline(y, color="grey", ls="--", lw=0.9)
             ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", va="bottom")
-        ax.set(xlabel=p.xlabel, ylabel=p.ylabel, title=p.title, ylim=p.ylim, yscale="log" if p.logy else "linear")
+        ax.set(xlabel=p.xlabel, ylabel=p.ylabel, title=p.title, yscale="log" if p.logy else "linear")
+        if p.ylim:  # (not through set: set_ylim(None) would switch autoscaling off)
+            ax.set_ylim(*p.ylim)
         if p.logx:
             ax.set_xscale("log", base=2)
     spare = list(axes.flat[len(panels):])
