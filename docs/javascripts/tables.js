@@ -31,6 +31,7 @@
       var numeric = values.filter(function (v) { return v !== null; }).length;
       if (!numeric || numeric < rows.length / 2) return;  // a text column: tablesort's own comparison
       th.setAttribute("data-sort-method", "leading");
+      th.classList.add("num");
       rows.forEach(function (r, i) {
         if (!r.cells[col]) return;
         r.cells[col].setAttribute("data-sort", values[i] === null ? "-1e300" : String(values[i]));
