@@ -36,6 +36,7 @@
         if (!r.cells[col]) return;
         r.cells[col].setAttribute("data-sort", values[i] === null ? "-1e300" : String(values[i]));
         r.cells[col].classList.add("num");
+        if (r.cells[col].textContent.trim().length <= 20) r.cells[col].classList.add("nowrap");  // long ones may wrap
       });
     });
   }

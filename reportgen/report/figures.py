@@ -293,14 +293,14 @@ def pareto(xs: Sequence[float], seeds: Sequence[Sequence[float]], labels: Sequen
     ax.step([xs[i] for i in front], [med[i] for i in front], where="post", color=PALETTE[3], lw=1.4,
             label="Pareto front")
     for k, i in enumerate(front, 1):
-        ax.annotate(str(k), (xs[i], med[i]), textcoords="offset points", xytext=(0, 7), fontsize=7,
+        ax.annotate(str(k), (xs[i], med[i]), textcoords="offset points", xytext=(0, 7), fontsize=8,
                     ha="center", color=PALETTE[3], fontweight="bold")
         ax.plot([], [], " ", label=f"{k}: {labels[i]} ({xs[i]:,.0f}, {med[i]:.2f} %)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g} %"))
     ax.set(xlabel=xlabel, ylabel="test error rate (100 − accuracy, %; log scale)", title=title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return save(fig, path)
 
 
