@@ -11,12 +11,15 @@
 (function () {
   var LONG = 20, FOLD_AT = 12;
   var NUMBER = /^[^\d\-+−.]*([-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?)/i;
+  // What may follow the number in a number cell: a unit, an interval, a range, other seeds' values.
+  var AFTER = /^\s*(?:$|[%±(\[\/–×†*]|pp\b|[kMG]\b|s\b)/;
 
   function leading(text) {
     var t = text.trim();
     if (t === "" || t === "—" || t === "-") return null;
     var m = NUMBER.exec(t);
     if (!m || m[0].length - m[1].length > 2) return null;  // a label with digits in it, not a number
+    if (!AFTER.test(t.slice(m[0].length))) return null;  // a sentence that starts with a number
     return parseFloat(m[1].replace(/,/g, "").replace("−", "-"));
   }
 
