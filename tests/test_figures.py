@@ -100,3 +100,25 @@ def test_feature_map_titles_count_the_channels_they_show(tmp_path, caught):
     titles = [f._suptitle.get_text() for f in caught[:2]]
     assert titles[0].endswith("the first 32 of 64 channels, each 14×14")
     assert titles[1].endswith("all 16 channels, each 26×26")
+
+
+def test_small_multiples_are_at_most_two_panels_wide_with_one_legend_in_the_spare_cell(tmp_path, caught):
+    """Three panels asked for in three columns come out two wide (so the site's text column shows
+    them near full size), and their shared legend fills the empty fourth cell."""
+    series = {"a": ([1, 2, 3], np.ones((2, 3))), "b": ([1, 2, 3], np.zeros((2, 3)))}
+    figures.lines([figures.Panel(f"panel {k}", "accuracy (%)", series) for k in range(3)], tmp_path / "f.png", cols=3)
+    fig = caught[0]
+    drawn = [ax for ax in fig.axes if ax.axison]
+    assert len(drawn) == 3
+    assert len({round(ax.get_position().x0, 3) for ax in drawn}) == 2  # two columns
+    assert fig.get_size_inches()[0] <= figures.MAX_COLS * figures.PANEL_W + 1e-9
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 1 and not legends[0].axes.axison
+    assert [t.get_text() for t in legends[0].get_texts()] == ["a", "b"]
+
+
+def test_reliability_diagrams_wrap_at_two_columns(tmp_path, caught):
+    d = {"edges": [0, 0.5, 1], "acc": [0.4, 0.9], "conf": [0.3, 0.8], "count": [10, 90]}
+    figures.reliability({"x": d, "y": d, "z": d}, tmp_path / "r.png", "t")
+    drawn = [ax for ax in caught[0].axes if ax.axison]
+    assert len(drawn) == 3 and len({round(ax.get_position().x0, 3) for ax in drawn}) == 2

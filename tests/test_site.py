@@ -1,7 +1,8 @@
 """The published site: the Pages workflow is a valid GitHub workflow, and the built site works in a
 real browser (headless Chromium driven by Playwright): every page loads without console errors, every
 image loads, no internal link is broken, a table sorts on click, search finds a study, the lightbox
-opens. A screenshot of each page lands in ``.shots/`` (git-ignored; the README's comes from there).
+opens, the first click sorts a column descending and a long table folds its rest, figures carry
+numbered captions. A screenshot of each page lands in ``.shots/`` (git-ignored; the README's comes from there).
 Every page at 1400 and 390 px: no horizontal overflow, nothing loaded from another host, lazy images
 with their sizes, multi-panel figures shown at ≥ 60 % of their drawn width; with the network blocked,
 every interactive chart draws and toggling a variant changes it; a CSV under every table of a study
@@ -51,12 +52,28 @@ def _chromium() -> str | None:
     return None
 
 
+def _config(tmp: Path) -> Path:
+    """``mkdocs.yml``, or with ``REPORTGEN_SITE_DOCS`` set (a docs folder rendered elsewhere, e.g. by
+    ``reportgen render --docs-dir``), a config inheriting it with that ``docs_dir``."""
+    docs = os.environ.get("REPORTGEN_SITE_DOCS")
+    if not docs:
+        return REPO / "mkdocs.yml"
+    cfg = tmp / "mkdocs.yml"  # an inherited config's paths resolve against its folder: name them in full
+    cfg.write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ndocs_dir: {Path(docs).resolve()}\n"
+                   f"theme:\n  name: material\n  custom_dir: {REPO / 'overrides'}\n"
+                   f"hooks:\n  - {REPO / 'reportgen' / 'report' / 'site_hooks.py'}\n", encoding="utf-8")
+    return cfg
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The committed docs built with ``mkdocs build --strict`` and served over HTTP on a free port."""
+    """The committed docs (or ``$REPORTGEN_SITE_DOCS``) built with ``mkdocs build --strict`` and served
+    over HTTP on a free port."""
     out = tmp_path_factory.mktemp("site")
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)], cwd=REPO,
-                           capture_output=True, text=True, env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true"})
+    cfg = _config(tmp_path_factory.mktemp("config"))
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(cfg), "-d", str(out)],
+                           cwd=REPO, capture_output=True, text=True,
+                           env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true"})
     assert build.returncode == 0, build.stdout + build.stderr
     handler = functools.partial(_QuietHandler, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -135,11 +152,48 @@ def test_a_table_sorts_on_click(site, browser):
     page.goto(urljoin(base, "studies/dropout_ablation/"), wait_until="networkidle")
     table = page.locator("article table").first
     header = table.locator("th", has_text="test accuracy").first
+    column = f"tbody tr td:nth-child({header.evaluate('th => th.cellIndex') + 1})"
     header.click()
-    assert header.get_attribute("aria-sort") in ("ascending", "descending")
-    first = table.locator("tbody tr td:nth-child(3)").all_inner_texts()
+    assert header.get_attribute("aria-sort") == "descending"  # best first
+    first = table.locator(column).all_inner_texts()
+    means = [float(t.split()[0]) for t in first]
+    assert means == sorted(means, reverse=True), first
     header.click()
-    assert table.locator("tbody tr td:nth-child(3)").all_inner_texts() == list(reversed(first))
+    assert table.locator(column).all_inner_texts() == list(reversed(first))
+
+
+def test_a_long_table_shows_its_top_rows_and_ranks_sort_from_one(site, browser):
+    """The index leaderboard shows its first rows and a button for the rest; its rank column sorts
+    ascending on the first click (rank 1 on top), a measure descending."""
+    _, base = site
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(base, wait_until="networkidle")
+    table = page.locator("article table", has=page.locator("th", has_text="FLOPs")).first
+    rows = table.locator("tbody tr")
+    total = rows.count()
+    assert total > 20
+    visible = lambda: sum(1 for i in range(total) if rows.nth(i).is_visible())  # noqa: E731
+    assert visible() < total
+    button = page.locator("button.rows-toggle").first
+    assert str(total) in button.inner_text()
+    button.click()
+    assert visible() == total
+    rank = table.locator("th", has_text="#").first
+    rank.click()
+    assert rank.get_attribute("aria-sort") == "ascending"
+    assert table.locator("tbody tr td:nth-child(1)").first.inner_text().strip() == "1"
+
+
+def test_figures_carry_visible_numbered_captions(site, browser):
+    _, base = site
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(urljoin(base, "studies/failed_models/"), wait_until="networkidle")
+    captions = page.locator("article figure.report-figure figcaption")
+    assert captions.count() >= 2
+    texts = captions.all_inner_texts()
+    assert [t.split(":")[0] for t in texts] == [f"Figure {k}" for k in range(1, len(texts) + 1)]
+    assert "diagnosis" in texts[0]  # the description the alt text holds
+    assert page.locator("article figure.report-figure a.glightbox").count() == captions.count()
 
 
 def test_search_finds_a_study_by_name(site, browser):
@@ -255,11 +309,6 @@ def test_every_page_fits_the_screen_and_loads_nothing_from_elsewhere(site, brows
     assert not problems, "\n".join(problems)
 
 
-# Known failures, for the change that redraws figures for the displayed width: at 1400 px three
-# multi-panel figures, drawn 1,642 px wide, are shown at 42 % in the ~690 px text column.
-@pytest.mark.xfail(reason="custom_images/robustness.png (3 panels), failed_models/diagnosis_curves.png (6 panels) "
-                          "and prediction_analysis/reliability.png (3 panels) are drawn 1,642 px wide and shown at "
-                          "42 % at 1400 px; legible figures are a separate change", strict=False)
 def test_multi_panel_figures_are_shown_at_a_legible_size(site, browser):
     root, base = site
     context, page, _ = _offline_page(browser, base, WIDTHS[0])
@@ -351,3 +400,13 @@ def test_the_site_is_light(site):
     assert total < MAX_SITE_BYTES, f"the site weighs {total / 2**20:.1f} MiB"
     assert not heavy, heavy
     assert not (root / "assets" / "readme").exists()
+
+
+def test_a_verdict_badge_keeps_its_sentence_in_the_csv():
+    from reportgen.report.downloads import plain
+    from reportgen.report.render import ENV
+
+    badge = ENV.from_string('{% from "macros.md.j2" import verdict %}{{ verdict(s) }}').render(
+        s="convnet beats dnn by 1.19 pp (Welch's t test, p = 0.017)")
+    assert 'title="convnet beats dnn' in badge and "convnet ahead</span>" in badge
+    assert plain(badge) == "convnet beats dnn by 1.19 pp (Welch's t test, p = 0.017)"

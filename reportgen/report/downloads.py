@@ -39,9 +39,11 @@ def slug(text: str) -> str:
 
 def plain(cell: str) -> str:
     """A Markdown table cell as plain text: attribute lists, icon shortcodes, link and code syntax,
-    HTML tags, emphasis markers and backslash escapes removed, HTML entities decoded."""
+    HTML tags, emphasis markers and backslash escapes removed, HTML entities decoded; a verdict badge
+    (``<span class="verdict" title="…">``) becomes the sentence in its title."""
     s = re.sub(r"\{\s*[.#:][^}]*\}|\{[^}]*=[^}]*\}", "", cell)  # attr_list: { .class } { title="…" }
     s = re.sub(r":(?:material|octicons|fontawesome)-[a-z0-9-]+:", "", s)
+    s = re.sub(r'<span class="verdict" title="([^"]*)">.*?</span>', r"\1", s)  # a badge: its full sentence
     s = re.sub(r"!?\[((?:\\.|[^\]])*)\]\([^)]*\)", r"\1", s)  # [text](url), ![alt](url)
     s = re.sub(r"`([^`]*)`", r"\1", s)
     s = re.sub(r"<[^>]+>", "", s)

@@ -22,8 +22,12 @@ import seaborn as sns  # noqa: E402
 from reportgen.report import pngopt  # noqa: E402
 
 PALETTE = sns.color_palette("colorblind", 10)
+#: Small multiples: at most MAX_COLS panels of PANEL_W inches side by side (two: ~970 px at 110 dpi), so
+#: the site's content column (~870 CSS px in a 1400 px window) shows them near the size their fonts are drawn for.
+MAX_COLS, PANEL_W = 2, 4.4
 plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
-                     "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
+                     "axes.spines.top": False, "axes.spines.right": False, "font.size": 9,
+                     "legend.fontsize": 8, "legend.title_fontsize": 8})
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -58,7 +62,7 @@ def learning_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path,
     ``train_loss, val_loss, train_acc, val_acc``; lines are the seed mean, bands span min–max over
     seeds. ``marks``: optional epoch per label drawn as a dotted vertical line (e.g. early stop).
     """
-    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(2 * PANEL_W, 3.4))
     for i, (label, c) in enumerate(curves.items()):
         color = PALETTE[i % 10]
         for ax, kind in ((ax_l, "loss"), (ax_a, "acc")):
@@ -75,7 +79,7 @@ def learning_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path,
                 ax.axvline(marks[label], color=color, ls=":", lw=1)
     ax_l.set(xlabel="epoch", ylabel="cross-entropy (nats)", title="Loss")
     ax_a.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    ax_l.legend(fontsize=8, title="val (solid) · train (dashed)", title_fontsize=8)
+    ax_l.legend(title="val (solid) · train (dashed)")
     return save(fig, path)
 
 
@@ -193,10 +197,10 @@ def _colours(labels: list[str]) -> dict[str, tuple]:
 
 
 def _grid(n: int, cols: int, height: float):
-    """A figure with ``n`` axes in rows of ``cols`` (5 in wide each); unused cells hidden."""
-    cols = min(cols, n)
+    """A figure with ``n`` axes in rows of ``cols`` (≤ ``MAX_COLS``, ``PANEL_W`` in wide each); unused cells hidden."""
+    cols = max(1, min(cols, n, MAX_COLS))
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, height * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(PANEL_W * cols, height * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, axes
@@ -218,20 +222,21 @@ def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, share
                 ax.axvline(p.marks[label], color=colour[label], ls=":", lw=1)
         for y, text in p.hlines:
             ax.axhline(y, color="grey", ls="--", lw=0.9)
-            ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), fontsize=7, color="grey",
-                        va="bottom")
-        ax.set(xlabel=p.xlabel, ylabel=p.ylabel, title=p.title)
-        if p.ylim:
+            ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), fontsize=8, color="grey", va="bottom")
+        ax.set(xlabel=p.xlabel, ylabel=p.ylabel, title=p.title, yscale="log" if p.logy else "linear")
+        if p.ylim:  # (not through set: set_ylim(None) would switch autoscaling off)
             ax.set_ylim(*p.ylim)
-        if p.logy:
-            ax.set_yscale("log")
         if p.logx:
             ax.set_xscale("log", base=2)
-    shown: list[str] = []
-    for ax, p in zip(axes.flat, panels):  # a legend wherever a panel's labels differ from the last legend's
-        if list(p.series) != shown:
-            ax.legend(fontsize=7)
-            shown = list(p.series)
+    spare = list(axes.flat[len(panels):])
+    if spare and panels[0].series and all(list(p.series) == list(panels[0].series) for p in panels):
+        spare[0].legend(*axes.flat[0].get_legend_handles_labels(), loc="center", frameon=False)  # one for all
+    else:
+        shown: list[str] = []
+        for ax, p in zip(axes.flat, panels):  # a legend wherever a panel's labels differ from the last legend's
+            if list(p.series) != shown:
+                ax.legend()
+                shown = list(p.series)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -252,7 +257,7 @@ def histograms(panels: dict[str, dict[str, dict]], path: Path, title: str = "", 
             ax.stairs(density, edges, color=colour[label], label=label, lw=1.3)
         ax.set(xlabel=xlabel, ylabel="density", title=name)
         ax.set_yscale("log")
-    axes.flat[0].legend(fontsize=7)
+    axes.flat[0].legend()
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -288,14 +293,14 @@ def pareto(xs: Sequence[float], seeds: Sequence[Sequence[float]], labels: Sequen
     ax.step([xs[i] for i in front], [med[i] for i in front], where="post", color=PALETTE[3], lw=1.4,
             label="Pareto front")
     for k, i in enumerate(front, 1):
-        ax.annotate(str(k), (xs[i], med[i]), textcoords="offset points", xytext=(0, 7), fontsize=7,
+        ax.annotate(str(k), (xs[i], med[i]), textcoords="offset points", xytext=(0, 7), fontsize=8,
                     ha="center", color=PALETTE[3], fontweight="bold")
         ax.plot([], [], " ", label=f"{k}: {labels[i]} ({xs[i]:,.0f}, {med[i]:.2f} %)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g} %"))
     ax.set(xlabel=xlabel, ylabel="test error rate (100 − accuracy, %; log scale)", title=title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return save(fig, path)
 
 
@@ -353,7 +358,7 @@ def reliability(diagrams: dict[str, dict[str, Sequence[float]]], path: Path, tit
     (``edges``, fractions) the accuracy of the predictions in it (bars, %) against the diagonal of
     perfect calibration; ``diagrams[label] = {"edges", "acc", "conf", "count"}``, bins without
     predictions as NaN. The ECE, if given as ``"ece"`` (%), goes into the panel title."""
-    fig, axes = _grid(len(diagrams), min(3, len(diagrams)), 3.6)
+    fig, axes = _grid(len(diagrams), MAX_COLS, 3.4)
     for ax, (label, d) in zip(axes.flat, diagrams.items()):
         edges = np.asarray(d["edges"]) * 100
         acc = np.asarray(d["acc"], dtype=float) * 100
@@ -362,7 +367,7 @@ def reliability(diagrams: dict[str, dict[str, Sequence[float]]], path: Path, tit
         ax.plot([0, 100], [0, 100], "--", color="grey", lw=1, label="perfect calibration")
         ax.set(xlim=(0, 100), ylim=(0, 100), xlabel="confidence (%)", ylabel="accuracy (%)",
                title=f"{label}" + (f" · ECE {d['ece']:.2f} %" if "ece" in d else ""))
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(loc="upper left")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save(fig, path)

@@ -7,7 +7,9 @@
   ``repo:commit/<sha>``) become ``<repo_url>/PATH``, so a fork's build links to the fork.
 - Figures: every ``<img>`` of a page gets ``loading="lazy"``, ``decoding="async"``, its ``width`` and
   ``height`` (read from the file), ``data-panels`` (the panel count :mod:`reportgen.report.pngopt` records),
-  an ``id`` (``fig-<file stem>``) and a permalink to it after the image.
+  an ``id`` (``fig-<file stem>``) and a permalink to it after the image. A figure standing alone in
+  its paragraph becomes a ``<figure>`` with a visible numbered caption, "Figure N: <alt text>"
+  (numbered in page order), the permalink at its end; it keeps its lightbox link.
 
 - Search: Material's search worker splits a query on lunr's default separator (whitespace and
   hyphens) whatever ``separator`` says (mkdocs-material issue #8306), so "resnet-50" was searched as
@@ -34,6 +36,7 @@ PANELS_KEY = "panels"  # reportgen.report.pngopt.PANELS_KEY (this file is loaded
 _IMG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'\s([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?')
 _GLIGHTBOX_END = re.compile(r"\s*</a>")
+_ALONE = re.compile(r'<p>(<a class="glightbox"[^>]*>(<img\b[^>]*>)</a>)(<a class="fig-permalink"[^>]*>¶</a>)</p>')
 
 
 def _repo(config) -> str:
@@ -96,7 +99,24 @@ def on_page_content(content: str, page, config, files):
                 out.append(content[last:end.end()])
                 last = end.end()
             out.append(f'<a class="fig-permalink" href="#{anchor}" title="Permanent link to this figure">¶</a>')
-    return "".join(out) + content[last:]
+    return _captioned("".join(out) + content[last:])
+
+
+def _captioned(content: str) -> str:
+    """Each lone figure (lightbox link + permalink in a paragraph) as a ``<figure>`` captioned
+    "Figure N: alt" in page order; one without alt text is left as it is."""
+    n = 0
+
+    def figure(m: re.Match) -> str:
+        nonlocal n
+        alt = dict(_ATTR.findall(m.group(2)[4:])).get("alt", "")
+        if not alt:
+            return m.group(0)
+        n += 1
+        return (f'<figure class="report-figure">{m.group(1)}<figcaption><span class="fig-number">Figure {n}:</span> '
+                f'{alt}{m.group(3)}</figcaption></figure>')
+
+    return _ALONE.sub(figure, content)
 
 
 _QUERY_SEPARATOR = ('\n;/* reportgen (site_hooks.py): queries split on the configured separator, as the index does */\n'

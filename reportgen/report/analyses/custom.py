@@ -102,7 +102,7 @@ def robustness(ctx: Context) -> dict[str, Any]:
         tables.append({"axis": axis, "unit": first["unit"], "severities": [f"{s:g}" for s in first["severities"]],
                        "rows": table})
     path, url = ctx.figure("robustness.png")
-    figures.lines(panels, path, "Test accuracy under perturbation (mean over seeds, band: min–max)", cols=3)
+    figures.lines(panels, path, "Test accuracy under perturbation (mean over seeds, band: min–max)", cols=2)
     parts = []
     for t in tables:  # the middle severity of each axis: where the models have started to differ
         k = len(t["severities"]) // 2

@@ -257,7 +257,7 @@ def diagnosis(ctx: Context) -> dict[str, Any]:
             ratio[v.label] = _padded([_ratios(r) for r in v.runs])
     curves_path, curves_url = ctx.figure("diagnosis_curves.png")
     figures.lines(acc_panels, curves_path, "Train (dashed) and validation (solid) accuracy per variant; mean over "
-                  "seeds with min–max band", cols=3)
+                  "seeds with min–max band", cols=2)
     panels = [figures.Panel("Training loss (mean per epoch)", "cross-entropy (nats)", loss, logy=True,
                             hlines=((_t("exploding_loss"), f"{shown('exploding_loss')}: exploded above"),))]
     if ratio:
