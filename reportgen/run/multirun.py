@@ -133,7 +133,7 @@ def _start(config: RunConfig, seed: int, data: MNIST) -> _Run:
     device = data.x_train.device
     torch.manual_seed(seed)
     model = build(cfg["model"]).to(device)
-    if device.type == "cuda" and cfg["model"]["kind"] != "mlp":
+    if (device.type == "cuda" or cfg["train"]["channels_last"]) and cfg["model"]["kind"] != "mlp":
         model = model.to(memory_format=torch.channels_last)
     if device.type == "cpu":
         rng = torch.Generator().set_state(torch.get_rng_state())

@@ -105,7 +105,7 @@ def train_run(config: RunConfig, seed: int, data: MNIST, probes: tuple[Probe, ..
     device = data.x_train.device
     torch.manual_seed(seed)
     model = build(cfg["model"]).to(device)
-    if device.type == "cuda" and cfg["model"]["kind"] != "mlp":
+    if (device.type == "cuda" or t["channels_last"]) and cfg["model"]["kind"] != "mlp":
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, o)
     sched = make_scheduler(opt, t["scheduler"], t["epochs"])
