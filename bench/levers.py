@@ -169,7 +169,8 @@ def lever_channels_last(cfg: dict, workload: str, repeats: int, steps: int = 5) 
     _, lever, _ = _trainer(cfg, channels_last=True)
     tb, tl = paired(lambda: [base() for _ in range(steps)], lambda: [lever() for _ in range(steps)], repeats)
     return _row("channels_last", workload, tb / steps, tl / steps, _same_numbers(cfg, channels_last=True),
-                "opt-in: train.channels_last (enters the run key only when true)")
+                "opt-in: train.channels_last (enters the run key only when true); other rounding, and "
+                "dropout on a conv map draws its mask in memory order, so other masks")
 
 
 def lever_freeze(cfg: dict, repeats: int, images: int = 2000) -> dict[str, Any]:
