@@ -32,7 +32,8 @@ import platform
 import queue
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -246,7 +247,7 @@ def lever_workers(cfg: dict, workload: str, cores: int = 2, steps: int = 40) -> 
     """``cores`` processes × 1 thread against 1 process × ``cores`` threads (baseline): ms per image."""
     one = _throughput(cfg, 1, cores, steps)
     many = _throughput(cfg, cores, 1, steps)
-    return _row(f"workers_{cores}x1", workload, 1000 / one, 1000 / many, None,
+    return _row(f"workers_{cores}x1", workload, 1 / one, 1 / many, None,
                 "kept: one thread per run (DEFAULT_THREADS = 1; --backend processes uses the cores); "
                 "times are ms per image over all workers; numbers at 1 and 2 threads differ in the last bits")
 
