@@ -34,6 +34,12 @@ What is measured, per workload and side:
   (``data_resident_mb``, loaded once before the workloads); the baseline builds its own uint8 copy
   inside the measurement.
 
+On the CPU, before the workloads, the machine itself (:func:`run_machine`, :mod:`bench.levers`): the
+measured peak (fp32 matmul, 3×3 conv in both layouts, the per-step overhead floor) at one thread and
+at the run's thread count, and each CPU lever's ratio (``channels_last``, oneDNN freeze,
+``torch.compile``, workers × threads). The JSON is one object: those keys, then ``workloads`` (the
+records below).
+
 A small untimed warm-up (one forward/backward of a throwaway model) precedes each workload so that
 neither side pays one-time kernel set-up. Timings are wall clock: on a shared machine they include
 whatever else runs there (``load_avg_1min`` is recorded). With more torch threads than idle cores,
@@ -271,11 +277,40 @@ def run_bench(root: Path, device: str = "auto", workloads: tuple[str, ...] = WOR
     return records
 
 
-def write_json(records: list[dict[str, Any]], path: Path) -> None:
-    """Strict JSON (no NaN), written atomically (temp file + ``os.replace``)."""
+def run_machine(threads: int, levers: str = "all", matmul_n: int = 3072, repeats: int = 5,
+                log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """The machine's measured peak (:func:`bench.levers.measure_peak`) at one thread and at ``threads``,
+    and the CPU levers (:func:`bench.levers.measure_levers`; ``levers``: ``all``, ``no-compile`` or
+    ``none``) at ``threads``. Keys: ``device``, ``cpu_capability``, ``threads``, ``torch``,
+    ``load_avg_1min``, the peak at ``threads`` (``peak_gflops_matmul``, ``peak_gflops_conv``,
+    ``conv_gflops_default``, ``conv_gflops_channels_last``, ``step_overhead_ms``; GFLOP/s = 1e9 FLOP/s),
+    ``peaks`` (one such dict per thread count) and ``levers`` (one row per lever)."""
+    import torch
+
+    from bench import levers as lv
+
+    log(f"machine peak: fp32 matmul {matmul_n}², 3×3 conv {lv.CONV}, at {sorted({1, threads})} thread(s)")
+    peaks = [lv.measure_peak(t, repeats, matmul_n) for t in sorted({1, threads})]
+    at = peaks[-1]
+    for p in peaks:
+        log(f"  {p['threads']} thread(s): matmul {p['peak_gflops_matmul']:.0f} GFLOP/s, conv "
+            f"{p['conv_gflops_default']:.0f} (NCHW) / {p['conv_gflops_channels_last']:.0f} (channels_last), "
+            f"step overhead {p['step_overhead_ms']:.2f} ms")
+    rows = [] if levers == "none" else lv.measure_levers(repeats, compile_=levers == "all", log=log)
+    return {"device": "cpu", "device_name": lv.device_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": threads, "torch": torch.__version__, "load_avg_1min": lv.load_avg(),
+            **{k: at[k] for k in ("peak_gflops_matmul", "peak_gflops_conv", "conv_gflops_default",
+                                  "conv_gflops_channels_last", "step_overhead_ms")},
+            "peaks": peaks, "levers": rows}
+
+
+def write_json(records: list[dict[str, Any]], path: Path, machine: dict[str, Any] | None = None) -> None:
+    """Strict JSON (no NaN), written atomically (temp file + ``os.replace``): ``machine``'s keys
+    (:func:`run_machine`) and ``workloads`` (the records)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(records, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps({**(machine or {}), "workloads": records}, indent=2, allow_nan=False) + "\n",
+                   encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -312,6 +347,9 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--test-images", type=int, help="first N test images (default: all 10,000)")
     p.add_argument("--experiments", default="experiments", help="folder of spec files (the bench workloads' specs)")
     p.add_argument("--val-size", type=int, default=5000, help="the runner's validation split (last N training images)")
+    p.add_argument("--levers", choices=("all", "no-compile", "none"), default="all",
+                   help="CPU levers to measure (torch.compile alone takes a minute or more to compile)")
+    p.add_argument("--matmul-n", type=int, default=3072, help="side of the square fp32 matmul of the peak")
 
 
 def command(args: Any, console: Any) -> int:
@@ -320,6 +358,7 @@ def command(args: Any, console: Any) -> int:
 
     from reportgen.spec.expand import SpecError
     from reportgen.data.fetch import DataError, data_root
+    from reportgen.run.jobs import resolve_device
 
     if args.threads:
         import torch
@@ -327,7 +366,13 @@ def command(args: Any, console: Any) -> int:
         torch.set_num_threads(args.threads)
     workloads = tuple(w.strip() for w in ",".join(args.workloads or WORKLOADS).split(",") if w.strip())
     start = time.perf_counter()
+    import torch
+
+    machine = None
     try:
+        if resolve_device(args.device).type == "cpu":
+            machine = run_machine(torch.get_num_threads(), args.levers, args.matmul_n,
+                                  log=lambda m: console.print(escape(m), highlight=False))
         records = run_bench(data_root(args.data_dir), args.device, workloads, quick=args.quick, epochs=args.epochs,
                             images=args.images, test_images=args.test_images, val_size=args.val_size,
                             seed=args.seed, experiments=Path(args.experiments),
@@ -341,7 +386,7 @@ def command(args: Any, console: Any) -> int:
             console.print(f"[yellow]warning[/] {r['workload']}: test accuracy differs by "
                           f"{100 * abs(r['baseline_acc'] - r['ours_acc']):.2f} pp "
                           f"(tolerance {100 * r['acc_tolerance']:.1f} pp)", highlight=False)
-    write_json(records, Path(args.json))
+    write_json(records, Path(args.json), machine)
     console.print(f"wrote {args.json} in {time.perf_counter() - start:.0f} s", highlight=False)
     return 0
 

@@ -1,6 +1,7 @@
 """The generated Performance page: the last ``invoke bench`` (``bench/latest.json``) against the
-canonical DataLoader loop, and the cost of every study in the suite from its recorded runs (wall
-time, device). Torch-free: it reads JSON only."""
+canonical DataLoader loop, the machine's measured peak and CPU levers, each study's and model's
+achieved GFLOP/s against that peak (:mod:`reportgen.report.efficiency`), and the cost of every study
+in the suite from its recorded runs (wall time, device). Torch-free: it reads JSON only."""
 from __future__ import annotations
 
 import json
@@ -8,19 +9,29 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reportgen.report import figures
+from reportgen.report import efficiency, figures
 from reportgen.results import store
 
 #: Issue 8's targets: speedup per epoch over the canonical loop on 2 CPU cores.
 CPU_TARGETS = {"mlp": 10.0, "examples_cnn": 3.0, "budget_model3": 3.0}
 
 
-def bench_rows(path: Path) -> list[dict[str, Any]]:
-    """The benchmark records, or [] when the file is absent or unreadable."""
+def bench_machine(path: Path) -> dict[str, Any]:
+    """The benchmark as ``{..., "peaks": [...], "levers": [...], "workloads": [...]}`` (see
+    ``bench.runner.write_json``); a file from before the peak was measured (a bare list of workload
+    records) gives ``{"workloads": that list, "peaks": [], "levers": []}``, an absent or unreadable
+    one empty lists."""
+    empty: dict[str, Any] = {"workloads": [], "peaks": [], "levers": []}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return []
+        return empty
+    return {**empty, "workloads": data} if isinstance(data, list) else {**empty, **data}
+
+
+def bench_rows(path: Path) -> list[dict[str, Any]]:
+    """The benchmark's workload records, or [] when the file is absent or unreadable."""
+    return bench_machine(path)["workloads"]
 
 
 def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str, Any]]:
@@ -57,7 +68,8 @@ def _seconds(r: dict) -> float:
 def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write,
                        smoke: bool = False) -> None:
     """Write ``docs/performance.md`` (and its figure when there is a benchmark)."""
-    rows = bench_rows(bench_json)
+    machine = bench_machine(bench_json)
+    rows = machine["workloads"]
     url = None
     if rows:
         path = docs / "assets" / "performance" / "bench.png"
@@ -69,5 +81,12 @@ def render_performance(env, marker: str, specs: list, results: Path, docs: Path,
         url = "assets/performance/bench.png"
     cost = suite_cost(specs, results, smoke)
     total = sum(c["minutes"] or 0 for c in cost)
+    studies, models = efficiency.efficiency(specs, results, machine)
+    roofline = None
+    if models:
+        efficiency.roofline(models, machine, docs / "assets" / "performance" / "roofline.png")
+        roofline = "assets/performance/roofline.png"
     write(docs / "performance.md", env.get_template("performance.md.j2").render(
-        marker=marker, rows=rows, url=url, cost=cost, total=total, targets=CPU_TARGETS))
+        marker=marker, rows=rows, url=url, cost=cost, total=total, targets=CPU_TARGETS, machine=machine,
+        studies=sorted(studies, key=lambda r: r["gflops"]), models=sorted(models, key=lambda r: (r["study"], r["variant"])),
+        roofline=roofline, titles={s.name: s.study.title for s in specs}))

@@ -122,12 +122,13 @@ class Start:
 def start(config: RunConfig, seed: int, data: MNIST) -> Start:
     """The set-up every run shares, alone (:func:`train_run`) or packed (:mod:`reportgen.run.multirun`):
     ``torch.manual_seed(seed)``, the model built (its initialisation is the global RNG's first draws),
-    ``channels_last`` on CUDA for conv models, the seeded split and data order. The global RNG is left
-    where the model's initialisation left it (dropout and augmentation draw from there)."""
+    ``channels_last`` for conv models on CUDA or when ``train.channels_last`` asks, the seeded split and
+    data order. The global RNG is left where the model's initialisation left it (dropout and
+    augmentation draw from there)."""
     device = data.x_train.device
     torch.manual_seed(seed)
     model = build(config.model.model_dump()).to(device)
-    if device.type == "cuda" and config.model.kind != "mlp":
+    if (device.type == "cuda" or config.train.channels_last) and config.model.kind != "mlp":
         model = model.to(memory_format=torch.channels_last)
     d = config.data
     split = data.split(d.val_size, d.train_subset, d.test_subset, d.shuffled_labels, seed)

@@ -316,6 +316,9 @@ class Train(Strict):
     scheduler: Scheduler | None = None
     augment: Augment | None = None
     range_test: RangeTest | None = Field(None, description="run an lr range test instead of training")
+    channels_last: bool = Field(False, description="conv models in torch.channels_last on the CPU too (faster wide "
+                                                   "convolutions; other rounding, other conv dropout masks; always "
+                                                   "on CUDA)")
 
 
 class Data(Strict):
