@@ -119,8 +119,8 @@ def test_record_refuses_other_numbers_under_the_same_version_and_writes_after_a_
 KEYS = """
 import json, sys
 from pathlib import Path
-from reportgen.catalog import load_all
-from reportgen.expand import expand
+from reportgen.spec.catalog import load_all
+from reportgen.spec.expand import expand
 specs, errors = load_all(Path("experiments"))
 assert not errors, errors
 import reportgen

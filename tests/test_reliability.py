@@ -19,6 +19,8 @@ from reportgen.results import store
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("REPORTGEN_DATA")
+#: The tests of the ``suite`` fixture run on one xdist worker (``--dist loadgroup``): it is built once.
+on_suite = pytest.mark.xdist_group("reliability-suite")
 needs_mnist = pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
                                  reason="REPORTGEN_DATA is not set to a folder with MNIST/raw/")
 
@@ -227,6 +229,7 @@ def suite(tmp_path_factory):
             "damaged": damaged}
 
 
+@on_suite
 def test_one_failing_and_one_invalid_spec_do_not_stop_the_suite(suite):
     assert suite["code"] != 0
     err = " ".join(suite["err"].split())  # rich wraps long lines
@@ -239,6 +242,7 @@ def test_one_failing_and_one_invalid_spec_do_not_stop_the_suite(suite):
     assert "seed 0 failed: RuntimeError" in page
 
 
+@on_suite
 def test_damaged_result_files_are_listed_and_the_site_builds(suite):
     code, err = suite["render"]
     assert code == 0, err
@@ -250,6 +254,7 @@ def test_damaged_result_files_are_listed_and_the_site_builds(suite):
     assert (suite["tmp"] / "site" / "problems" / "index.html").exists()
 
 
+@on_suite
 def test_hostile_strings_stay_inert_in_the_built_site(suite):
     site = suite["tmp"] / "site"
     pages = list(site.glob("**/*.html"))

@@ -86,7 +86,7 @@ def test_every_recorded_model_is_drawn(tmp_path):
 
 
 def _hooks():
-    spec = importlib.util.spec_from_file_location("site_hooks", REPO / "reportgen" / "site_hooks.py")
+    spec = importlib.util.spec_from_file_location("site_hooks", REPO / "reportgen" / "report" / "site_hooks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
