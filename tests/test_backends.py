@@ -21,7 +21,7 @@ DATA = os.environ.get("REPORTGEN_DATA")
 # killed-Ray-worker test, which kills every ``ray::run_job`` process, never meets another test's Ray run.
 pytestmark = [pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
                                  reason="REPORTGEN_DATA is not set to a folder with MNIST/raw/"),
-              pytest.mark.xdist_group("backends")]
+              pytest.mark.xdist_group("backends"), pytest.mark.slow]
 
 RESUMABLE = '''"""Can a run survive its worker?
 

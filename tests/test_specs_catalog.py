@@ -95,7 +95,11 @@ def _smoke_order_and_groups() -> tuple[list[Path], dict[str, str]]:
         members.setdefault(find(name), []).append(name)
     groups = {n: "smoke-" + min(m) for m in members.values() if len(m) > 1 for n in m}
     depth = {name: len(_upstream_closure(spec)) for name, spec in specs.items()}
-    return sorted(SPECS, key=lambda p: -depth[p.stem]), groups
+    # Then the costliest first (by the committed runs' recorded wall time), so that under xdist a long
+    # smoke run (architecture_comparison's ResNets) starts early instead of finishing the session alone.
+    cost = {name: sum(r.get("wall_seconds") or 0 for _, r in store.iter_results(REPO / "results" / name))
+            for name in specs}
+    return sorted(SPECS, key=lambda p: (-depth[p.stem], -cost[p.stem])), groups
 
 
 SMOKE_ORDER, SMOKE_GROUPS = _smoke_order_and_groups()
@@ -111,6 +115,7 @@ def smoke_dirs(tmp_path_factory) -> tuple[Path, Path]:
     return base / "results", base / "docs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.xdist_group(SMOKE_GROUPS[p.stem])]
                                                if p.stem in SMOKE_GROUPS else []) for p in SMOKE_ORDER])
 def test_spec_smoke_runs_on_real_mnist(path, smoke_dirs):

@@ -33,7 +33,7 @@ IMAGES_ENV = "REPORTGEN_IMAGES"
 SMOKE = {"data.train_subset": 2000, "data.val_size": 500, "data.test_subset": 1000, "train.epochs": 1}
 #: Under ``--smoke`` the trained model's inference throughput is timed on this many test images, not
 #: on all 10,000 (a timing only: no result's numbers or key depend on it).
-SMOKE_TIMING_IMAGES = 1000
+SMOKE_TIMING_IMAGES = 256
 
 
 class SpecError(ValueError):
