@@ -7,7 +7,7 @@
     invoke docs / invoke serve      build the site strictly / serve it at http://127.0.0.1:8000
     invoke publish                  render and push the site to GitHub Pages (gh-pages branch)
     invoke screenshots              browser-test the built site; refresh the README screenshot
-    invoke test                     the test suite
+    invoke test                     the test suite, in parallel (pytest-xdist, one worker per core)
     invoke bench [--quick]          the canonical DataLoader loop vs the runner → bench/latest.json
 Add --smoke to run/run-all for a quick check (small subset, one epoch, one seed, written under .smoke/).
 """
@@ -109,10 +109,12 @@ def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json")
     c.run(f'"{sys.executable}" -m bench.runner{flags} --device {device} --json "{json}"', pty=sys.stdout.isatty())
 
 
-@task
-def test(c):
-    """The whole test suite (pytest), with the 25 slowest tests and fixtures timed at the end."""
-    c.run(f'"{sys.executable}" -m pytest -q --durations=25', pty=sys.stdout.isatty())
+@task(help={"workers": "pytest-xdist workers: auto (one per CPU core, the default) or a number; 0 runs in this process"})
+def test(c, workers="auto"):
+    """The whole test suite (pytest), one xdist worker per CPU core, with the 25 slowest tests and fixtures
+    timed at the end. Tests that share a costly fixture or trained runs carry an ``xdist_group`` mark and
+    stay on one worker (``--dist loadgroup``)."""
+    c.run(f'"{sys.executable}" -m pytest -q -n {workers} --dist loadgroup --durations=25', pty=sys.stdout.isatty())
 
 
 @task

@@ -27,6 +27,13 @@ RAW_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``slow`` tests (training on real MNIST, minutes each) first, each kind in its own order: under
+    pytest-xdist the long ones then start while the many short ones fill the other workers, instead of
+    one long test finishing the session alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     """IDX encoding (LeCun's MNIST format): big-endian magic 0x0000_08_<ndim> (uint8 data), then each
     dimension as a big-endian uint32, then the raw bytes. 2051 for images (ndim 3), 2049 for labels."""

@@ -17,8 +17,11 @@ from reportgen.run.backends import make_backend
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("REPORTGEN_DATA")
-pytestmark = pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
-                                reason="REPORTGEN_DATA is not set to a folder with MNIST/raw/")
+# One xdist worker runs this module (``--dist loadgroup``): its module fixtures are computed once, and the
+# killed-Ray-worker test, which kills every ``ray::run_job`` process, never meets another test's Ray run.
+pytestmark = [pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
+                                 reason="REPORTGEN_DATA is not set to a folder with MNIST/raw/"),
+              pytest.mark.xdist_group("backends"), pytest.mark.slow]
 
 RESUMABLE = '''"""Can a run survive its worker?
 

@@ -15,6 +15,8 @@ from bench import levers
 from bench import runner as bench
 from conftest import RAW_NAMES
 
+pytestmark = [pytest.mark.xdist_group("bench"), pytest.mark.slow]  # one xdist worker: the benchmark fixture runs once
+
 TYPES = {"workload": str, "device": str, "baseline_s_per_epoch": float, "ours_s_per_epoch": float,
          "speedup": float, "baseline_acc": float, "ours_acc": float, "peak_mem_mb": float}
 

@@ -76,6 +76,7 @@ EDITS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("component, rel, old, new", EDITS, ids=[f"{c}:{r}:{i}" for i, (c, r, _, _) in enumerate(EDITS)])
 def test_a_numbers_change_without_a_bump_fails_its_fingerprint(tmp_path, component, rel, old, new):
     src = package_copy(tmp_path)
@@ -131,6 +132,7 @@ print(json.dumps(keys))
 """
 
 
+@pytest.mark.slow
 def test_a_comment_in_every_module_changes_no_key(tmp_path):
     """Every run of every spec keeps its key when each module of the package gains a comment line
     (chained studies resolve to runs keyed the same way), so ``reportgen list`` stays up to date."""

@@ -2,6 +2,7 @@
 the package's commit with a dirty flag, and one default thread count for every backend."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import subprocess
 from pathlib import Path
@@ -127,3 +128,23 @@ def test_git_state_names_the_commit_and_whether_the_package_had_changes(tmp_path
 def test_a_checkpoint_from_before_attempts_counts_as_one_attempt_of_unknown_device():
     assert provenance.earlier_attempts({"wall_seconds": 12.5}) == [{"wall_seconds": 12.5}]
     assert provenance.earlier_attempts(None) == []
+
+
+def test_a_smoke_run_times_inference_on_fewer_images_and_keeps_its_key(tmp_path, monkeypatch):
+    """``--smoke`` runs time throughput on ``SMOKE_TIMING_IMAGES`` test images, other runs on all of
+    them; the flag travels from the expanded run to its job and changes no key."""
+    from reportgen.spec.expand import SMOKE_TIMING_IMAGES
+
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "p.py").write_text(SPEC, encoding="utf-8")
+    spec = load_spec(tmp_path / "exp" / "p.py")
+    (full,), (smoke,) = plan([spec], tmp_path / "results"), plan([spec], tmp_path / "results", smoke=True)
+    assert (full.run.smoke, smoke.run.smoke) == (False, True)
+    assert (job(full, tmp_path).smoke, job(smoke, tmp_path).smoke) == (False, True)
+    assert smoke.key == dataclasses.replace(smoke.run, smoke=False).key  # the flag is not in the key
+    timed = []
+    monkeypatch.setattr(jobs, "measure", lambda model, x: timed.append(len(x)) or {})
+    x_test = torch.zeros(SMOKE_TIMING_IMAGES + 100, 1, 28, 28)
+    for p in (full, smoke):
+        jobs.finish_run(job(p, tmp_path), None, {}, x_test)
+    assert timed == [SMOKE_TIMING_IMAGES + 100, SMOKE_TIMING_IMAGES]

@@ -19,6 +19,8 @@ from reportgen.results import store
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("REPORTGEN_DATA")
+#: The tests of the ``suite`` fixture run on one xdist worker (``--dist loadgroup``): it is built once.
+on_suite = pytest.mark.xdist_group("reliability-suite")
 needs_mnist = pytest.mark.skipif(not DATA or not (Path(DATA) / "MNIST" / "raw").is_dir(),
                                  reason="REPORTGEN_DATA is not set to a folder with MNIST/raw/")
 
@@ -72,6 +74,7 @@ def _kill_after(proc: subprocess.Popen, ckpt: Path, epochs: int | None, seconds:
 
 
 @needs_mnist
+@pytest.mark.slow
 def test_sigkill_at_several_points_then_rerun_gives_the_uninterrupted_result(tmp_path):
     reference = tmp_path / "reference"
     (reference / "exp").mkdir(parents=True)
@@ -101,6 +104,7 @@ def test_sigkill_at_several_points_then_rerun_gives_the_uninterrupted_result(tmp
 
 
 @needs_mnist
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_as_interrupted(tmp_path):
     (tmp_path / "exp").mkdir()
     (tmp_path / "exp" / "resumable.py").write_text(RESUMABLE)
@@ -117,6 +121,7 @@ def test_sigterm_stops_cleanly_as_interrupted(tmp_path):
 
 
 @needs_mnist
+@pytest.mark.slow
 def test_sigterm_stops_the_processes_backend_and_its_workers_at_once(tmp_path):
     """A scheduler's SIGTERM reaches the driver alone. Its workers neither see it nor give up the run
     already queued to each of them, so without stopping them the driver waits for whole runs (here
@@ -227,6 +232,8 @@ def suite(tmp_path_factory):
             "damaged": damaged}
 
 
+@on_suite
+@pytest.mark.slow
 def test_one_failing_and_one_invalid_spec_do_not_stop_the_suite(suite):
     assert suite["code"] != 0
     err = " ".join(suite["err"].split())  # rich wraps long lines
@@ -239,6 +246,8 @@ def test_one_failing_and_one_invalid_spec_do_not_stop_the_suite(suite):
     assert "seed 0 failed: RuntimeError" in page
 
 
+@on_suite
+@pytest.mark.slow
 def test_damaged_result_files_are_listed_and_the_site_builds(suite):
     code, err = suite["render"]
     assert code == 0, err
@@ -250,6 +259,8 @@ def test_damaged_result_files_are_listed_and_the_site_builds(suite):
     assert (suite["tmp"] / "site" / "problems" / "index.html").exists()
 
 
+@on_suite
+@pytest.mark.slow
 def test_hostile_strings_stay_inert_in_the_built_site(suite):
     site = suite["tmp"] / "site"
     pages = list(site.glob("**/*.html"))

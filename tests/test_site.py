@@ -23,6 +23,9 @@ from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 
+# One xdist worker runs this module (``--dist loadgroup``): the site is built once, and only one test
+# writes the screenshots under .shots/.
+pytestmark = pytest.mark.xdist_group("site")
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / ".shots"
 WIDTHS = (1400, 390)  # a laptop and a phone, CSS pixels

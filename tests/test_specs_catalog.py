@@ -63,13 +63,68 @@ def _upstream_closure(spec) -> list[str]:
     return [s.name for stage in levels([spec]) for s in stage if s.name != spec.name]
 
 
-@pytest.mark.parametrize("path", SPECS, ids=IDS)
-def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
+def _smoke_order_and_groups() -> tuple[list[Path], dict[str, str]]:
+    """The specs in the order their smoke runs go, and an xdist group for each spec that shares runs.
+
+    The smoke runs of one test session share one results folder (:func:`smoke_results`), so a run is
+    trained once: a tuning chain's upstream studies by the first study that reads them, a run that
+    several studies declare (a shared baseline) by the first of them, the others copy it. Downstream
+    studies go first, so the first of a chain still trains its whole upstream closure from nothing
+    (what ``run`` of a chained study must do); the studies it trained then find their runs cached. Specs
+    that share a run or a chain form one group, which xdist (``--dist loadgroup``) keeps on one worker."""
+    specs = {p.stem: load_spec(p) for p in SPECS}
+    parent = {name: name for name in specs}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    owner: dict[str, str] = {}
+    for name, spec in specs.items():
+        for up in _upstream_closure(spec):
+            parent[find(up)] = find(name)
+        try:
+            runs = expand(spec.study, name, str(spec.path), smoke=True)
+        except Exception:  # noqa: BLE001 - a chained study before its upstream results: its chain groups it
+            runs = []
+        for run in runs:
+            parent[find(owner.setdefault(run.key, name))] = find(name)
+    members: dict[str, list[str]] = {}
+    for name in specs:
+        members.setdefault(find(name), []).append(name)
+    groups = {n: "smoke-" + min(m) for m in members.values() if len(m) > 1 for n in m}
+    depth = {name: len(_upstream_closure(spec)) for name, spec in specs.items()}
+    # Then the costliest first (by the committed runs' recorded wall time), so that under xdist a long
+    # smoke run (architecture_comparison's ResNets) starts early instead of finishing the session alone.
+    cost = {name: sum(r.get("wall_seconds") or 0 for _, r in store.iter_results(REPO / "results" / name))
+            for name in specs}
+    return sorted(SPECS, key=lambda p: (-depth[p.stem], -cost[p.stem])), groups
+
+
+SMOKE_ORDER, SMOKE_GROUPS = _smoke_order_and_groups()
+
+
+@pytest.fixture(scope="session")
+def smoke_dirs(tmp_path_factory) -> tuple[Path, Path]:
+    """``(results, docs)``: one results and one docs folder for every smoke run of this session (of this
+    xdist worker). Sharing the docs folder renders each study's page once more per test, not every page:
+    ``run`` renders its study's page, and any study's page that is not there yet (the first test's
+    ``run`` renders them all)."""
+    base = tmp_path_factory.mktemp("smoke")
+    return base / "results", base / "docs"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.xdist_group(SMOKE_GROUPS[p.stem])]
+                                               if p.stem in SMOKE_GROUPS else []) for p in SMOKE_ORDER])
+def test_spec_smoke_runs_on_real_mnist(path, smoke_dirs):
     data = os.environ.get("REPORTGEN_DATA")
     if not data or not (Path(data) / "MNIST" / "raw").is_dir():
         pytest.skip("REPORTGEN_DATA is not set to a folder with MNIST/raw/: no smoke run on real MNIST")
     spec = load_spec(path)
-    results, docs = tmp_path / "r", tmp_path / "d"
+    results, docs = smoke_dirs
+    before = set(results.glob("**/*.json"))
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     out = subprocess.run(
         [sys.executable, "-m", "reportgen", "--results-dir", str(results), "--docs-dir", str(docs),
@@ -111,8 +166,10 @@ def test_spec_smoke_runs_on_real_mnist(path, tmp_path):
     written = sorted(p.relative_to(results).as_posix() for p in results.glob("**/*.json"))
     own = [w for w in written if w.startswith(f"{spec.name}/")]
     assert own == sorted(f"{r.study}/{r.variant}/seed{r.seed}.json" for r in runs)
-    # Anything else was trained because this study reads it (a tuning chain's upstream studies).
-    assert {w.split("/")[0] for w in written} - {spec.name} <= set(upstream)
+    # Anything else this run wrote was trained because this study reads it (a tuning chain's upstream
+    # studies); the shared folder holds earlier tests' studies too.
+    new = sorted(p.relative_to(results).as_posix() for p in set(results.glob("**/*.json")) - before)
+    assert {w.split("/")[0] for w in new} - {spec.name} <= set(upstream)
     replan = subprocess.run(
         [sys.executable, "-m", "reportgen", "--results-dir", str(results), "plan", spec.name, "--smoke"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)

@@ -42,6 +42,7 @@ class Job:
     threads: int | None = None  # torch CPU threads (None: DEFAULT_THREADS); the same number, the same CPU numbers
     save_model: bool = False  # write the final weights beside the results (see reportgen.run.modelstore)
     members: tuple["Job", ...] = ()  # a pack: these runs train together (reportgen.run.packing); empty: one run
+    smoke: bool = False  # a ``--smoke`` run: its throughput is timed on fewer test images (SMOKE_TIMING_IMAGES)
 
     @property
     def tag(self) -> str:
@@ -57,7 +58,7 @@ class Job:
 def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job:
     """The job of a planned run; ``threads`` None: :data:`DEFAULT_THREADS` (whatever the backend)."""
     return Job(p.key, str(p.path), header(p), p.run.config, p.run.seed, str(data_root),
-               device, threads or DEFAULT_THREADS, p.save_model)
+               device, threads or DEFAULT_THREADS, p.save_model, smoke=p.run.smoke)
 
 
 _DATA: dict[tuple[str, str], Any] = {}  # MNIST per (root, device), loaded once per worker process
@@ -78,12 +79,17 @@ def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
 
 
 def finish_run(job: Job, model: Any, out: dict, x_test: Any) -> dict:
-    """After training: save the weights when the study asks (``save_models``) and add the model's cost."""
+    """After training: save the weights when the study asks (``save_models``) and add the model's cost
+    (throughput timed on ``x_test``, on its first ``SMOKE_TIMING_IMAGES`` images for a smoke run)."""
     if job.save_model:
         from reportgen.run.modelstore import model_path, save
 
         save(model_path(job.results, job.header["study"], job.header["variant"], job.seed), model,
              job.header, Path(job.path).relative_to(job.results.parent).as_posix())
+    if job.smoke:
+        from reportgen.spec.expand import SMOKE_TIMING_IMAGES
+
+        x_test = x_test[:SMOKE_TIMING_IMAGES]
     out.update(measure(model, x_test))
     return out
 

@@ -31,6 +31,9 @@ IMAGES_ENV = "REPORTGEN_IMAGES"
 #: What ``--smoke`` changes, identically for every spec (DESIGN: specs never special-case it); a
 #: ``data.train_subset`` already below 2,000 is kept.
 SMOKE = {"data.train_subset": 2000, "data.val_size": 500, "data.test_subset": 1000, "train.epochs": 1}
+#: Under ``--smoke`` the trained model's inference throughput is timed on this many test images, not
+#: on all 10,000 (a timing only: no result's numbers or key depend on it).
+SMOKE_TIMING_IMAGES = 256
 
 
 class SpecError(ValueError):
@@ -46,6 +49,7 @@ class Run:
     label: str  # human-readable, e.g. "dropout=0.1"
     seed: int
     config: RunConfig
+    smoke: bool = False  # expanded with ``smoke=True`` (:data:`SMOKE` applied); not part of the key
 
     @property
     def numerics(self) -> dict[str, int]:
@@ -228,7 +232,7 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
             config = RunConfig.model_validate(tree)
         except ValidationError as err:
             raise SpecError(f"{origin}: variant {label!r}: " + format_errors(err, prefix="")) from None
-        runs.extend(Run(name, slug, label, seed, config) for seed in seeds)
+        runs.extend(Run(name, slug, label, seed, config, smoke) for seed in seeds)
     return runs
 
 
