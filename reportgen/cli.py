@@ -43,9 +43,9 @@ def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> l
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from reportgen.run.execute import execute
+    from reportgen.run.plan import plan
 
     # An invalid spec is reported and skipped: every valid study still runs, and the exit code says so.
-    from reportgen.run.plan import plan
     specs, every = _load(args, console, strict=bool(args.names))
     invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)

@@ -25,9 +25,8 @@ from reportgen.report.answers import Answer, chosen, compose, tuning
 from reportgen.report.findings import check
 from reportgen.spec.numerics import VERSIONS
 from reportgen.spec.schema import Study
-from reportgen.results.chain import selection
 from reportgen.report.performance import render_performance
-from reportgen.results.chain import collect
+from reportgen.results.chain import collect, selection
 from reportgen.results.summary import StudyResults
 from reportgen.report.words import count, plural
 
@@ -46,15 +45,12 @@ def cell(text: Any) -> str:
     return md(text).replace("\n", " ")
 
 
-ENV = Environment(loader=PackageLoader("reportgen.report", "templates"), undefined=StrictUndefined,
-                  keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
 def nav(text: Any) -> str:
     """Escape a title for a literate-nav link: HTML-escaped (the theme prints nav titles as they are),
     brackets turned into parentheses so the link syntax cannot break."""
     return html.escape(str(text), quote=True).replace("[", "(").replace("]", ")")
 
 
-ENV.globals.update(tally=claimdates.tally)
 def status_icon(mark: str) -> str:
     """A status mark (✅ ❌ ➖ ⏳, as :class:`reportgen.report.findings.Check` and the templates write them) as a
     Material icon shortcode that ``pymdownx.emoji`` draws as inline SVG (no emoji font needed),
@@ -73,7 +69,16 @@ def commit_links(text: Any) -> str:
     return re.sub(r"\b[0-9a-f]{40}\b", lambda m: f"[`{m[0][:12]}`](repo:commit/{m[0]})", cell(text))
 
 
-ENV.filters.update(md=md, cell=cell, nav=nav, count=count, plural=plural, status_icon=status_icon, commit_links=commit_links, indent4=lambda s: "\n".join("    " + ln if ln else ln for ln in str(s).splitlines()))
+def indent4(text: Any) -> str:
+    """Every non-empty line indented by four spaces (Markdown inside an admonition or a tab)."""
+    return "\n".join("    " + ln if ln else ln for ln in str(text).splitlines())
+
+
+ENV = Environment(loader=PackageLoader("reportgen.report", "templates"), undefined=StrictUndefined,
+                  keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
+ENV.globals.update(tally=claimdates.tally)
+ENV.filters.update(md=md, cell=cell, nav=nav, count=count, plural=plural, status_icon=status_icon,
+                   commit_links=commit_links, indent4=indent4)
 
 
 def write_page(path: Path, text: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from reportgen.run.plan import Planned, header
 from reportgen.run.provenance import provenance
 from reportgen.spec.config import RunConfig
+from reportgen.spec.expand import SMOKE_TIMING_IMAGES
 
 #: torch CPU threads per run when ``--threads`` is not given, on every backend: a run's CPU numbers
 #: depend on its thread count, so serial, processes and ray give the same numbers by default. The
@@ -87,8 +88,6 @@ def finish_run(job: Job, model: Any, out: dict, x_test: Any) -> dict:
         save(model_path(job.results, job.header["study"], job.header["variant"], job.seed), model,
              job.header, Path(job.path).relative_to(job.results.parent).as_posix())
     if job.smoke:
-        from reportgen.spec.expand import SMOKE_TIMING_IMAGES
-
         x_test = x_test[:SMOKE_TIMING_IMAGES]
     out.update(measure(model, x_test))
     return out
