@@ -365,6 +365,10 @@ def command(args: Any, console: Any) -> int:
 
         torch.set_num_threads(args.threads)
     workloads = tuple(w.strip() for w in ",".join(args.workloads or WORKLOADS).split(",") if w.strip())
+    if unknown := [w for w in workloads if w not in WORKLOADS]:  # before the peak (a minute): bad input fails at once
+        console.print(f"[red]bench: unknown workload(s) {escape(', '.join(unknown))}; choose from "
+                      f"{', '.join(WORKLOADS)}[/]", highlight=False, soft_wrap=True)
+        return 2
     start = time.perf_counter()
     import torch
 

@@ -137,3 +137,26 @@ def valid_result(key: str, status: str = "completed", study: str = "s", variant:
             "seed": seed, "numerics": {"data": 1}, "config": RunConfig().model_dump(mode="json"), "status": status,
             "provenance": {"git_commit": "test", "torch": "test", "python": "3", "device": "cpu", "data_md5": "x",
                            "created": "2026-01-01T00:00:00+00:00"}, **extra}
+
+
+@pytest.fixture
+def no_png(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """``reportgen.report.figures.save`` (the one place every figure is written) replaced for the
+    test: the figure is built as usual, then closed without being drawn or encoded, and an empty file
+    stands at its path. For tests of the rendered Markdown, which names figures but never reads them.
+    Returns the list of paths "saved"."""
+    import matplotlib.pyplot as plt
+
+    from reportgen.report import figures
+
+    saved: list[Path] = []
+
+    def save(fig, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        plt.close(fig)
+        saved.append(path)
+        return path
+
+    monkeypatch.setattr(figures, "save", save)
+    return saved

@@ -75,7 +75,8 @@ def _answer(name: str, tmp_path: Path):
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_the_answer_opens_with_what_the_question_asks(name, tmp_path):
+def test_the_answer_opens_with_what_the_question_asks(name, tmp_path, no_png):
+    """(Figures the analyses make are built but not drawn: ``no_png``; the answer is text.)"""
     answer, heads = _answer(name, tmp_path)
     text = answer.text
     assert answer.first and re.search(r"\d", answer.first), f"{name}: no number in {answer.first!r}"
@@ -159,10 +160,10 @@ def test_plurals_agree_with_their_number():
     assert plural("differs", 2) == "differ" and plural("differs", 1) == "differs" and count(1200, "image") == "1,200 images"
 
 
-def test_no_rendered_page_writes_s_plurals(tmp_path):
+def test_no_rendered_page_writes_s_plurals(tmp_path, no_png):
     """A few studies rendered with their index, nav, reference and performance pages into a temporary
     docs folder: no page says "seed(s)"; the index keeps diagnostic studies off the leaderboard and names
-    the tuning grid's variant selected on validation."""
+    the tuning grid's variant selected on validation. (Figures are built but not drawn: ``no_png``.)"""
     from rich.console import Console
 
     from reportgen.report.render import render

@@ -30,25 +30,20 @@ def mnist_root() -> Path:
 
 
 @pytest.fixture(scope="module")
-def records(mnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    """Every workload, 1 epoch on 640 training images, tested on 500, through the CLI."""
+def machine(mnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The whole JSON of one bench run through the CLI: the machine's peak at a small matmul, no levers,
+    then every workload (named space- and comma-separated), 1 epoch on 640 training images, tested on 500."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    code = bench.main(["--device", "cpu", "--epochs", "1", "--images", "640", "--test-images", "500",
-                     "--val-size", "200", "--data-dir", str(mnist_root), "--json", str(out), "--levers", "none",
-                     "--matmul-n", "256"])
-    assert code == 0
-    data = json.loads(out.read_text())
-    return data["workloads"]
+    assert bench.main(["--device", "cpu", "--workloads", "mlp,examples_cnn", "budget_model3", "--epochs", "1",
+                       "--images", "640", "--test-images", "500", "--val-size", "200", "--data-dir", str(mnist_root),
+                       "--json", str(out), "--levers", "none", "--matmul-n", "128"]) == 0
+    return json.loads(out.read_text())
 
 
 @pytest.fixture(scope="module")
-def machine(mnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The JSON's machine part: peak at a small matmul, no levers, no workloads' data needed beyond the CLI."""
-    out = tmp_path_factory.mktemp("bench") / "bench.json"
-    assert bench.main(["--device", "cpu", "--workloads", "mlp", "--epochs", "1", "--images", "64",
-                       "--test-images", "50", "--val-size", "100", "--data-dir", str(mnist_root), "--json", str(out),
-                       "--levers", "none", "--matmul-n", "128"]) == 0
-    return json.loads(out.read_text())
+def records(machine: dict) -> list[dict]:
+    """The workloads' records of the ``machine`` run."""
+    return machine["workloads"]
 
 
 def test_json_carries_the_measured_peak(machine: dict) -> None:
@@ -63,7 +58,7 @@ def test_json_carries_the_measured_peak(machine: dict) -> None:
         assert p["peak_gflops_conv"] == max(p["conv_gflops_default"], p["conv_gflops_channels_last"])
         assert p["matmul_n"] == 128 and p["conv_shape"] == list(levers.CONV)
     assert machine["peak_gflops_matmul"] == machine["peaks"][-1]["peak_gflops_matmul"]
-    assert machine["levers"] == [] and [r["workload"] for r in machine["workloads"]] == ["mlp"]
+    assert machine["levers"] == [] and [r["workload"] for r in machine["workloads"]] == list(bench.WORKLOADS)
 
 
 def test_json_shape(records: list[dict]) -> None:
@@ -110,9 +105,11 @@ def test_examples_cnn_matches_the_pytorch_example() -> None:
     assert ours(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_unknown_workload_is_bad_input(tmp_path: Path) -> None:
-    assert bench.main(["--workloads", "nope", "--json", str(tmp_path / "b.json")]) == 2
+def test_unknown_workload_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Refused before anything is measured or loaded (no data folder is given): exit 2, no JSON."""
+    assert bench.main(["--workloads", "mlp,nope", "--json", str(tmp_path / "b.json")]) == 2
     assert not (tmp_path / "b.json").exists()
+    assert "unknown workload(s) nope" in capsys.readouterr().err
 
 
 def test_conv_flops_match_the_flop_counter() -> None:

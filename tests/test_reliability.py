@@ -76,6 +76,11 @@ def _kill_after(proc: subprocess.Popen, ckpt: Path, epochs: int | None, seconds:
 @needs_mnist
 @pytest.mark.slow
 def test_sigkill_at_several_points_then_rerun_gives_the_uninterrupted_result(tmp_path):
+    """One run killed at three points in a row (during start-up, after epoch 1, and, resumed, after
+    epoch 2), each kill followed by a rerun that resumes where the last one stopped; the last rerun
+    finishes and stores the uninterrupted result."""
+    import torch
+
     reference = tmp_path / "reference"
     (reference / "exp").mkdir(parents=True)
     (reference / "exp" / "resumable.py").write_text(RESUMABLE)
@@ -83,24 +88,26 @@ def test_sigkill_at_several_points_then_rerun_gives_the_uninterrupted_result(tmp
     want = store.read_json(next((reference / "results").glob("**/seed3.json")))
     assert want["status"] == "completed", err
 
+    case = tmp_path / "killed"
+    (case / "exp").mkdir(parents=True)
+    (case / "exp" / "resumable.py").write_text(RESUMABLE)
+    ckpt = checkpoint.checkpoint_path(case / "results", want["key"])
     for name, epochs, seconds in (("during_startup", None, 1.0), ("after_epoch_1", 1, None), ("after_epoch_2", 2, None)):
-        case = tmp_path / name
-        (case / "exp").mkdir(parents=True)
-        (case / "exp" / "resumable.py").write_text(RESUMABLE)
-        ckpt = checkpoint.checkpoint_path(case / "results", want["key"])
         _kill_after(_cli(case, "run", "--no-render", "--data-dir", DATA), ckpt, epochs, seconds)
         if epochs:
-            import torch
-            assert len(torch.load(ckpt, weights_only=True)["history"]) >= epochs  # killed mid-run, checkpoint kept
-        rerun = _cli(case, "run", "--no-render", "--data-dir", DATA)
-        _, err = rerun.communicate(timeout=600)
-        assert rerun.returncode == 0, err
-        got = store.read_json(case / "results" / "resumable" / "default" / "seed3.json")
-        assert _comparable(got) == _comparable(want), name
-        # the killed attempt's time counts: the wall time covers every epoch in the history
-        assert got["wall_seconds"] >= sum(h["seconds"] for h in got["history"]), name
-        assert not ckpt.exists()  # removed once the result is stored
-        assert not list(case.glob("**/.*.tmp")), "temporary files left behind"
+            assert len(torch.load(ckpt, weights_only=True)["history"]) >= epochs, name  # killed mid-run, checkpoint kept
+        assert not (case / "results" / "resumable" / "default" / "seed3.json").exists(), name
+    rerun = _cli(case, "run", "--no-render", "--data-dir", DATA)
+    _, err = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, err
+    got = store.read_json(case / "results" / "resumable" / "default" / "seed3.json")
+    assert _comparable(got) == _comparable(want)
+    # the killed attempts' time counts: the wall time covers every epoch in the history
+    assert got["wall_seconds"] >= sum(h["seconds"] for h in got["history"])
+    attempts = got["provenance"]["attempts"]  # each attempt killed after a checkpoint, then the one that finished
+    assert len(attempts) >= 2 and sum(a["epochs"] for a in attempts) == 4, attempts
+    assert not ckpt.exists()  # removed once the result is stored
+    assert not list(case.glob("**/.*.tmp")), "temporary files left behind"
 
 
 @needs_mnist
@@ -128,7 +135,8 @@ def test_sigterm_stops_the_processes_backend_and_its_workers_at_once(tmp_path):
     minutes each: 400 epochs) before it exits; stopped, it exits in seconds and leaves no worker."""
     (tmp_path / "exp").mkdir()
     (tmp_path / "exp" / "resumable.py").write_text(
-        RESUMABLE.replace("epochs=4", "epochs=400").replace("seeds=(3,)", "seeds=(0, 1, 2, 3)"))
+        RESUMABLE.replace("epochs=4", "epochs=400").replace("seeds=(3,)", "seeds=(0, 1, 2, 3)")
+        .replace("train_subset=20000", "train_subset=4000"))
     proc = _cli(tmp_path, "run", "--no-render", "--data-dir", DATA, "--backend", "processes", "--workers", "2",
                 "--threads", "1", start_new_session=True)
     ckpt_dir = tmp_path / ".cache" / "checkpoints"
