@@ -72,6 +72,7 @@ def test_json_shape(records: list[dict]) -> None:
         assert 0.0 <= r["baseline_acc"] <= 1.0 and 0.0 <= r["ours_acc"] <= 1.0
         assert r["device"] == "cpu" and r["epochs"] == 1 and r["images"] == 640 and r["test_images"] == 500
         assert isinstance(r["acc_agree"], bool) and r["ours_status"] == "completed"
+        assert r["augmented"] is (r["workload"] == "budget_model3")  # the only workload that augments
     assert records[1]["params"] == bench.EXAMPLES_CNN_PARAMS == 1_199_882
 
 

@@ -25,11 +25,15 @@ def test_page_shows_each_workload_against_its_target_and_the_suite_cost(tmp_path
                          valid_result(f"k{seed}", study="alpha", variant="default", seed=seed, wall_seconds=wall))
     bench = tmp_path / "latest.json"
     slow = {**RECORD, "workload": "examples_cnn", "speedup": 1.3, "acc_agree": False}
-    bench.write_text(json.dumps([RECORD, slow]))
+    augmented = {**RECORD, "workload": "budget_model3", "speedup": 1.7, "acc_agree": False, "augmented": True}
+    bench.write_text(json.dumps([RECORD, slow, augmented]))
     render_performance(ENV, MARKER, [spec], results, docs, bench, write_page)
     page = (docs / "performance.md").read_text(encoding="utf-8")
     assert "| mlp | cpu, 1 thread |" in page and "11.8×" in page and "≥ 10× :material-check-circle:{ .status-ok }" in page
     assert "≥ 3× :material-close-circle:{ .status-bad }" in page  # the CNN misses its target, and the page says so
+    rows = {line.split(" | ")[0]: line for line in page.splitlines() if line.startswith("| ")}
+    assert rows["| examples_cnn"].count(":material-close-circle:") == 2  # misses its target; accuracies differ
+    assert "not comparable¹" in rows["| budget_model3"] and "draws its own random transforms" in page
     assert "| [Alpha](studies/alpha.md) | 2 / 3 :material-timer-sand:{ .status-neutral } | 3.0 | cpu |" in page  # seed 2 not run yet
     assert (docs / "assets" / "performance" / "bench.png").is_file()
 
