@@ -11,7 +11,7 @@ import pytest
 
 from reportgen.spec.catalog import load_all, load_spec, select
 from reportgen.cli import main
-from reportgen.spec.expand import SpecError, expand
+from reportgen.spec.expand import SMOKE, SpecError, expand
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -160,7 +160,7 @@ def test_valid_spec_loads_with_name_doc_and_runs(tmp_path):
     smoke = expand(spec.study, spec.name, str(path), smoke=True)
     assert [(r.variant, r.seed) for r in smoke] == [("dropout-0", 3), ("dropout-0.25", 3)]
     assert {(r.config.train.epochs, r.config.data.train_subset, r.config.data.test_subset) for r in smoke} == {
-        (1, 2000, 1000)}
+        (1, SMOKE["data.train_subset"], SMOKE["data.test_subset"])}
 
 
 def test_load_all_reports_every_bad_file_without_hiding_good_ones(tmp_path):

@@ -61,6 +61,17 @@ def test_result_shape_and_history_fields(tiny_mnist):
     assert isinstance(out["model"], torch.nn.Module)
 
 
+def test_the_test_set_is_predicted_once_when_the_best_epoch_is_the_last(tiny_mnist, monkeypatch):
+    from reportgen.run import train as train_mod
+
+    sizes, real = [], train_mod.predict
+    monkeypatch.setattr(train_mod, "predict", lambda model, x, *a, **k: sizes.append(len(x)) or real(model, x, *a, **k))
+    out = train_run(config(train__epochs=1), 0, tiny_mnist)
+    assert out["best_epoch"] == out["stopped_epoch"] == 1
+    assert sizes.count(300) == 1  # the 300 test images; the 100 validation and 1,000 training ones aside
+    assert out["test_best_epoch"] == {k: out["test"][k] for k in ("accuracy", "loss", "macro_f1")}
+
+
 def test_same_seed_gives_identical_numbers(tiny_mnist):
     cfg = config(model__dropout=0.2, data__shuffled_labels=0.1)
     a, b = train_run(cfg, 3, tiny_mnist), train_run(cfg, 3, tiny_mnist)

@@ -106,7 +106,7 @@ def image_grid(images: np.ndarray, captions: list[str], path: Path, title: str, 
         ax.axis("off")
     for ax, img, cap in zip(axes.flat, images, captions):
         ax.imshow(img, cmap="gray_r", interpolation="nearest")
-        ax.set_title(cap, fontsize=7)
+        ax.set_title(cap, fontsize=7, y=1.0)  # where auto-placement puts it (axes off): same PNG, no tick layout
     fig.suptitle(title, fontsize=9)
     if tight:
         fig.tight_layout()

@@ -211,11 +211,14 @@ def finish(s: TrainState, model: nn.Module, es: EarlyStopping | None) -> tuple[n
 
 def outcome(s: TrainState, model: nn.Module, final: nn.Module, best_model: nn.Module,
             test: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
-    """The result fields of a finished run (see :func:`train_run`), probes aside."""
+    """The result fields of a finished run (see :func:`train_run`), probes aside. When the best epoch is
+    the last one, the best-epoch weights are the final weights: the test set is predicted once."""
     xt, yt = test
-    at_best = metrics.test_metrics(predict(best_model, xt), yt)
+    tested = metrics.test_metrics(predict(final, xt), yt)
+    same = s.best_state is not None and s.best_epoch == len(s.history)
+    at_best = tested if same else metrics.test_metrics(predict(best_model, xt), yt)
     return {"status": s.status, "reason": s.reason, "history": s.history, "best_epoch": s.best_epoch,
-            "stopped_epoch": len(s.history), "test": metrics.test_metrics(predict(final, xt), yt),
+            "stopped_epoch": len(s.history), "test": tested,
             "test_best_epoch": {k: at_best[k] for k in ("accuracy", "loss", "macro_f1")},
             "params": sum(p.numel() for p in model.parameters()), "model": final}
 

@@ -29,8 +29,8 @@ from reportgen.spec.schema import FromResults, Study
 IMAGES_ENV = "REPORTGEN_IMAGES"
 
 #: What ``--smoke`` changes, identically for every spec (DESIGN: specs never special-case it); a
-#: ``data.train_subset`` already below 2,000 is kept.
-SMOKE = {"data.train_subset": 2000, "data.val_size": 500, "data.test_subset": 1000, "train.epochs": 1}
+#: ``data.train_subset`` already below 1,000 is kept.
+SMOKE = {"data.train_subset": 1000, "data.val_size": 250, "data.test_subset": 500, "train.epochs": 1}
 #: Under ``--smoke`` the trained model's inference throughput is timed on this many test images, not
 #: on all 10,000 (a timing only: no result's numbers or key depend on it).
 SMOKE_TIMING_IMAGES = 256
