@@ -76,3 +76,13 @@ def test_imports_run_one_way_between_stages():
 def test_modules_stay_readable(module):
     lines = len(modules()[module].read_text().splitlines())
     assert lines <= MAX_LINES, f"{module}: {lines} lines (at most {MAX_LINES})"
+
+
+@pytest.mark.xdist_group("group-probe")
+def test_xdist_keeps_marked_groups_together(request: pytest.FixtureRequest) -> None:
+    """Under ``invoke test`` (``--dist loadgroup``) a test's group must reach the scheduler, or tests that
+    share a costly fixture or trained runs are spread over workers and pay for it on each one. pytest-xdist
+    3.8 marks the group in the node id, which pytest 9.2's node ids ignore (pytest-xdist issue 1386)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run by pytest-xdist with --dist loadgroup")
+    assert request.node.nodeid.endswith("@group-probe"), request.node.nodeid
