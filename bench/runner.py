@@ -84,6 +84,15 @@ def examples_cnn() -> Layers:
                           Dense(128, dropout=0.5), Dense(10, activation="none")))
 
 
+def check_workloads(workloads: tuple[str, ...]) -> None:
+    """Check that every name is one of ``WORKLOADS``.
+
+    Raises:
+        ValueError: a name that is not, naming it and the choices."""
+    if unknown := [w for w in workloads if w not in WORKLOADS]:
+        raise ValueError(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+
+
 def configs(workloads: tuple[str, ...], epochs: int, images: int | None, test_images: int | None = None,
             val_size: int = 5000, experiments: Path = Path("experiments")) -> dict[str, RunConfig]:
     """The RunConfig of each workload with the bench's epochs and subsets, probes removed.
@@ -92,9 +101,7 @@ def configs(workloads: tuple[str, ...], epochs: int, images: int | None, test_im
         ValueError: an unknown workload name.
         SpecError: ``budget_cnns.py`` does not load or has no ``model-3`` variant.
     """
-    unknown = [w for w in workloads if w not in WORKLOADS]
-    if unknown:
-        raise ValueError(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
+    check_workloads(workloads)
     base = {"mlp": RunConfig(model=MLP(hidden=(128,)), optim=Optim(), train=Train(batch_size=32)),
             "examples_cnn": RunConfig(model=examples_cnn(), optim=Optim(), train=Train(batch_size=64))}
     out = {}
@@ -373,9 +380,10 @@ def command(args: Any, console: Any) -> int:
 
         torch.set_num_threads(args.threads)
     workloads = tuple(w.strip() for w in ",".join(args.workloads or WORKLOADS).split(",") if w.strip())
-    if unknown := [w for w in workloads if w not in WORKLOADS]:  # before the peak (a minute): bad input fails at once
-        console.print(f"[red]bench: unknown workload(s) {escape(', '.join(unknown))}; choose from "
-                      f"{', '.join(WORKLOADS)}[/]", highlight=False, soft_wrap=True)
+    try:
+        check_workloads(workloads)  # before the peak (a minute): bad input fails at once
+    except ValueError as err:
+        console.print(f"[red]bench: {escape(str(err))}[/]", highlight=False, soft_wrap=True)
         return 2
     start = time.perf_counter()
     import torch

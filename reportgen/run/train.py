@@ -211,11 +211,12 @@ def finish(s: TrainState, model: nn.Module, es: EarlyStopping | None) -> tuple[n
 
 def outcome(s: TrainState, model: nn.Module, final: nn.Module, best_model: nn.Module,
             test: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
-    """The result fields of a finished run (see :func:`train_run`), probes aside. When the best epoch is
-    the last one, the best-epoch weights are the final weights: the test set is predicted once."""
+    """The result fields of a finished run (see :func:`train_run`), probes aside. When the final model
+    is the best-epoch one (restored by early stopping) or the best epoch is the last, the test set is
+    predicted once."""
     xt, yt = test
     tested = metrics.test_metrics(predict(final, xt), yt)
-    same = s.best_state is not None and s.best_epoch == len(s.history)
+    same = final is best_model or (s.best_state is not None and s.best_epoch == len(s.history))
     at_best = tested if same else metrics.test_metrics(predict(best_model, xt), yt)
     return {"status": s.status, "reason": s.reason, "history": s.history, "best_epoch": s.best_epoch,
             "stopped_epoch": len(s.history), "test": tested,
