@@ -1,5 +1,5 @@
 """Every spec in ``experiments/``: it validates, expands, opens with the house-style docstring, and
-smoke-runs and renders end to end on real MNIST through the CLI (new spec files are picked up
+smoke-runs and renders end to end on real MNIST through the command line (new spec files are picked up
 automatically)."""
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import math
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+from reportgen import cli
 from reportgen.results import store
 from reportgen.spec.catalog import load_spec, spec_paths
 from reportgen.results.chain import resolve
@@ -124,24 +124,25 @@ def smoke_dirs(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.xdist_group(SMOKE_GROUPS[p.stem])]
                                                if p.stem in SMOKE_GROUPS else []) for p in SMOKE_ORDER])
-def test_spec_smoke_runs_on_real_mnist(path, smoke_dirs):
+def test_spec_smoke_runs_on_real_mnist(path, smoke_dirs, monkeypatch, capsys):
     data = os.environ.get("REPORTGEN_DATA")
     if not data or not (Path(data) / "MNIST" / "raw").is_dir():
         pytest.skip("REPORTGEN_DATA is not set to a folder with MNIST/raw/: no smoke run on real MNIST")
     spec = named = load_spec(path)
     results, docs = smoke_dirs
     before = set(results.glob("**/*.json"))
-    # Runs train on one torch thread (the runner's default); the rest (BLAS in the render) gets this
-    # worker's share of the cores, so xdist workers do not oversubscribe them.
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, len(os.sched_getaffinity(0)) // workers))}
-    out = subprocess.run(
-        [sys.executable, "-m", "reportgen", "--results-dir", str(results), "--docs-dir", str(docs),
-         "run", spec.name, "--smoke"],
-        # A hang guard, not a speed check: architecture_comparison's smoke (two ResNets) ran past 600 s
-        # with a full training run sharing the 2 cores.
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    assert out.returncode == 0, out.stdout + out.stderr
+    # The command line in this process (the entry point itself, ``python -m reportgen``, is run as a
+    # subprocess by the reliability and backend tests): one interpreter start and one MNIST load per
+    # worker instead of per spec. Runs train on one torch thread (the runner's default, which the run
+    # sets); this worker's thread count is put back afterwards.
+    monkeypatch.chdir(REPO)
+    threads = torch.get_num_threads()
+    try:
+        code = cli.main(["--results-dir", str(results), "--docs-dir", str(docs), "run", spec.name, "--smoke"])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
     upstream = _upstream_closure(spec)  # before resolving: the resolved spec no longer names its upstream
     spec = resolve(spec, results, smoke=True)  # a chained study: its grid/base from the upstream smoke results
     runs = expand(spec.study, spec.name, str(path), smoke=True)

@@ -190,8 +190,8 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
     if record.fresh("index", key, INDEX_FILES):
         problems = record.groups["index"]["problems"]
     else:
-        problems = _render_index(every, done, record, data, results, docs, smoke, data_root)
-        record.done("index", key, INDEX_FILES, problems=bool(problems))
+        problems, composed = _render_index(every, done, record, data, results, docs, smoke, data_root)
+        record.done("index", key, INDEX_FILES, problems=bool(problems), **({"answers": composed} if composed else {}))
     render_reference(docs, cli)
     bench = Path(results).resolve().parent / "bench" / "latest.json"
     key = incremental.digest([every_data, results_key, incremental.file_hash(bench), smoke,
@@ -226,15 +226,26 @@ def _study_files(name: str) -> list[str]:
 
 
 def _render_index(every: list[Spec], done: dict[str, Any], record: incremental.Record, data: dict[str, str],
-                  results: Path, docs: Path, smoke: bool, data_root: Path | None) -> list:
-    """Write the index (and the problems page when there are problems); return the problems. A study
-    rendered now brings its row; another one's answer comes from the record when its inputs match."""
-    rows = []
+                  results: Path, docs: Path, smoke: bool, data_root: Path | None) -> tuple[list, dict[str, Any]]:
+    """Write the index (and the problems page when there are problems); return the problems and the
+    answers composed here, by study (for the record). A study rendered now brings its row; another
+    one's answer comes from the record when its inputs match: the one its page was rendered with, else
+    the one an earlier index composed (a study whose page is not rendered here, e.g. one not run)."""
+    rows, composed = [], {}
+    earlier = (record.groups.get("index") or {}).get("answers") or {}
     for s in every:
         kept = record.groups.get(f"studies/{s.name}") or {}
+        if not (kept.get("data") == data[s.name] and "answer" in kept):
+            kept = earlier.get(s.name) or {}
         said = Answer(tuple(kept["answer"]["sentences"]), kept["answer"]["short"]) \
             if kept.get("data") == data[s.name] and "answer" in kept else None
-        rows.append(done.get(s.name) or _index_row(s, results, smoke, data_root, said))
+        row = done.get(s.name) or _index_row(s, results, smoke, data_root, said)
+        if s.name not in done and said is None:
+            composed[s.name] = {"data": data[s.name],
+                                "answer": {"sentences": list(row["answer"].sentences), "short": row["answer"].short}}
+        elif s.name in earlier and earlier[s.name] is kept:
+            composed[s.name] = kept
+        rows.append(row)
     problems = store.problems(results)
     board = leaderboard(rows)
     pareto_url = None
@@ -254,7 +265,7 @@ def _render_index(every: list[Spec], done: dict[str, Any], record: incremental.R
     write_page(docs / "index.md", downloads.tables_to_csv(index, docs / "assets" / "tables", "assets/tables"))
     if problems:
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
-    return problems
+    return problems, composed
 
 
 #: Hand-written pages with a fixed place in the navigation (the others follow the study sections).
