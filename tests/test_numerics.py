@@ -65,8 +65,8 @@ def check_in(src: Path, component: str) -> subprocess.CompletedProcess:
 # What each edit changes: the loss reduction, the data order, the optimizer, the initialisation order,
 # the augmentation; each must fail its component's fingerprint until the version is bumped.
 EDITS = [
-    ("trainer", "run/train.py", "loss = F.cross_entropy(logits.float(), y[idx])",
-     'loss = F.cross_entropy(logits.float(), y[idx], reduction="sum")'),
+    ("trainer", "run/train.py", "loss = F.cross_entropy(logits.float(), yb)",
+     'loss = F.cross_entropy(logits.float(), yb, reduction="sum")'),
     ("trainer", "run/train.py", "perm = torch.randperm(len(x), generator=order).to(x.device)",
      "perm = torch.randperm(len(x), generator=order).flip(0).to(x.device)"),
     ("trainer", "run/optim.py", "nesterov=o.nesterov", "nesterov=False"),

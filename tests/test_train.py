@@ -242,3 +242,73 @@ def test_missing_class_gives_nan_auc_not_an_error():
     assert math.isnan(m["roc_auc_ovr"])
     assert m["accuracy"] == 1.0
     assert m["per_class"]["5"]["support"] == 0
+
+
+def _steps(model_cfg, o: Optim, flat: bool, channels_last: bool = False, steps: int = 40) -> list[torch.Tensor]:
+    """``steps`` training steps (batch 16, dropout and batchnorm in train mode) on fixed random images:
+    the weights after them, in module order."""
+    from torch.nn import functional as F
+
+    from reportgen.run.models import build
+    from reportgen.run.optim import make_optimizer
+
+    torch.manual_seed(0)
+    model = build(model_cfg.model_dump())
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(model, o, flat=flat)
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(steps * 16, 1, 28, 28, generator=g), torch.randint(0, 10, (steps * 16,), generator=g)
+    model.train()
+    for i in range(0, len(x), 16):
+        opt.zero_grad(set_to_none=False)
+        F.cross_entropy(model(x[i:i + 16]), y[i:i + 16]).backward()
+        opt.step()
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("o", [Optim(name="adam", lr=1e-3), Optim(name="adam", lr=1e-3, weight_decay=1e-4),
+                               Optim(name="adamw", lr=1e-3, weight_decay=1e-2),
+                               Optim(name="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4),
+                               Optim(name="rmsprop", lr=1e-3, momentum=0.5)], ids=lambda o: o.name)
+def test_one_parameter_buffer_gives_the_per_tensor_numbers_bit_for_bit(o):
+    """``flat_parameters``: the optimizer updates one buffer instead of a tensor per parameter; every
+    weight ends bit for bit where the per-tensor update puts it (an MLP with dropout, and a conv model
+    with batchnorm whose tensor sizes put elements in and out of the vectorised kernels' tails)."""
+    from reportgen.spec import Conv, Dense, Layers, MaxPool
+
+    cnn = Layers(layers=(Conv(6, kernel=3, batchnorm=True), MaxPool(), Conv(10, kernel=5, dropout=0.1), MaxPool(),
+                         Dense(13), Dense(10, activation="none")))
+    for model_cfg in (MLP(hidden=(37, 19), dropout=0.2), cnn):
+        per_tensor, flat = _steps(model_cfg, o, flat=False), _steps(model_cfg, o, flat=True)
+        assert all(torch.equal(a, b) for a, b in zip(per_tensor, flat, strict=True)), (model_cfg.kind, o.name)
+
+
+def test_one_parameter_buffer_makes_views_and_keeps_a_channels_last_layout():
+    from reportgen.run.optim import flat_parameters
+    from reportgen.run.models import build
+    from reportgen.spec import Conv, Dense, Layers
+
+    model = build(MLP(hidden=(8,)).model_dump())
+    before = [p.detach().clone() for p in model.parameters()]
+    (flat,) = flat_parameters(model)
+    assert flat.numel() == sum(p.numel() for p in before)
+    for p, b in zip(model.parameters(), before):
+        assert torch.equal(p, b) and p.untyped_storage().data_ptr() == flat.untyped_storage().data_ptr()
+        assert p.grad.untyped_storage().data_ptr() == flat.grad.untyped_storage().data_ptr()
+    convs = Layers(layers=(Conv(4), Conv(6), Dense(10, activation="none")))
+    conv = build(convs.model_dump()).to(memory_format=torch.channels_last)
+    assert [id(p) for p in flat_parameters(conv)] == [id(p) for p in conv.parameters()]  # not contiguous: as it is
+    weights = _steps(convs, Optim(name="adam", lr=1e-3), flat=True, channels_last=True, steps=3)
+    assert not weights[2].is_contiguous() and weights[2].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_trained_model_saves_although_its_weights_share_one_buffer(tiny_mnist, tmp_path):
+    from reportgen.run.modelstore import load, save
+
+    out = train_run(BASE, 0, tiny_mnist)
+    path = tmp_path / "m.safetensors"
+    header = {"config": BASE.model_dump(mode="json"), "key": "k", "study": "s", "variant": "v", "seed": 0}
+    save(path, out["model"], header, "results/s/v/seed0.json")
+    model, _ = load(path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), out["model"].state_dict().values()))

@@ -23,7 +23,8 @@ def save(path: Path, model: nn.Module, header: dict[str, Any], result: str) -> P
     run's resolved RunConfig as JSON), ``key``, ``study``, ``variant``, ``seed`` and ``result`` (the
     result file, relative to the results folder's parent). Atomic: a temp file renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # A copy of each tensor: the weights may be views of one buffer (flat_parameters), which safetensors refuses.
+    state = {k: v.detach().cpu().clone(memory_format=torch.contiguous_format) for k, v in model.state_dict().items()}
     meta = {"config": json.dumps(header["config"]), "key": header["key"], "study": header["study"],
             "variant": header["variant"], "seed": str(header["seed"]), "result": result}
     tmp = path.with_suffix(".tmp")

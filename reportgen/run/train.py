@@ -69,18 +69,20 @@ def train_epoch(model, opt, x, y, perm, batch_size, l2, aug, probes, step) -> tu
     correct = torch.zeros((), device=x.device, dtype=torch.long)
     for i in range(0, len(perm), batch_size):
         idx = perm[i:i + batch_size]
-        xb = aug(x[idx]) if aug else x[idx]
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        if aug:
+            xb = aug(xb)
         with precision(x.device):
             logits = model(xb)
-            loss = F.cross_entropy(logits.float(), y[idx])
-        opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(logits.float(), yb)
+        opt.zero_grad(set_to_none=False)  # in place: the gradients are views of one buffer (flat_parameters)
         (loss + l2 * l2_penalty(model) if l2 else loss).backward()
         step += 1
         for p in probes:
             p.after_backward(model, step)
         opt.step()
         loss_sum += loss.detach() * len(idx)  # summed on the device: no host sync per step
-        correct += (logits.argmax(1) == y[idx]).sum()
+        correct += (logits.argmax(1) == yb).sum()
     return (loss_sum / len(perm)).item(), (correct / len(perm)).item(), step
 
 
@@ -155,7 +157,7 @@ def train_run(config: RunConfig, seed: int, data: MNIST, probes: tuple[Probe, ..
     o, t = config.optim, config.train
     run = start(config, seed, data)
     model, split, order = run.model, run.split, run.order
-    opt = make_optimizer(model, o)
+    opt = make_optimizer(model, o, flat=True)
     sched = make_scheduler(opt, t.scheduler, t.epochs)
     aug = augment.make(t.augment)
     (x, y), (xv, yv) = split["train"], split["val"]
