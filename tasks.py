@@ -100,7 +100,7 @@ def screenshots(c):
 
 
 @task(help={"quick": "1 epoch on 10,000 images (minutes on 2 CPU cores) instead of the full mode",
-            "device": "auto | cpu | cuda", "workloads": "comma-separated: mlp,examples_cnn,budget_model3 (default: all)",
+            "device": "auto | cpu | cuda", "workloads": "comma-separated: mlp,mlp_fused,examples_cnn,budget_model3 (default: all)",
             "json": "output file (default: bench/latest.json)"})
 def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json"):
     """The canonical DataLoader loop vs the runner, side by side: a table and bench/latest.json."""

@@ -4,6 +4,9 @@ Workloads (issue 8), each trained once per side from the same :class:`reportgen.
 seed, initial weights and training images:
 
 - ``mlp``: the 784-128-10 MLP, Adam 1e-3, batch 32;
+- ``mlp_fused``: the same with the run config's opt-in ``optim.fused`` (torch's fused Adam kernel; its
+  numbers differ from ``mlp``'s in the last bits, so it is a field of the config, not the default).
+  The canonical side is the same loop as for ``mlp`` (plain Adam): the row measures that lever too;
 - ``examples_cnn``: the pytorch/examples ``mnist/main.py`` CNN (conv 32 → conv 64 → max-pool →
   dense 128 → 10, dropout 0.25 and 0.5; 1,199,882 parameters), batch 64, Adam 1e-3 (the example's
   Adadelta is not in the spec's optimizers; the step costs the same). The 0.25 dropout sits before
@@ -65,8 +68,9 @@ from typing import Any, Callable, Iterator
 from reportgen.run.peakmem import Peak
 from reportgen.spec.config import MLP, Conv, Data, Dense, Layers, MaxPool, Optim, RunConfig, Train
 
-WORKLOADS = ("mlp", "examples_cnn", "budget_model3")
-DESCRIPTIONS = {"mlp": "784-128-10 MLP, batch 32", "examples_cnn": "pytorch/examples CNN, batch 64",
+WORKLOADS = ("mlp", "mlp_fused", "examples_cnn", "budget_model3")
+DESCRIPTIONS = {"mlp": "784-128-10 MLP, batch 32", "mlp_fused": "784-128-10 MLP, batch 32, optim.fused (opt-in)",
+                "examples_cnn": "pytorch/examples CNN, batch 64",
                 "budget_model3": "budget_cnns model 3 + augmentation, batch 64"}
 #: Parameters of pytorch/examples' ``Net`` (mnist/main.py): 320 + 18,496 + 1,179,776 + 1,290.
 EXAMPLES_CNN_PARAMS = 1_199_882
@@ -103,6 +107,7 @@ def configs(workloads: tuple[str, ...], epochs: int, images: int | None, test_im
     """
     check_workloads(workloads)
     base = {"mlp": RunConfig(model=MLP(hidden=(128,)), optim=Optim(), train=Train(batch_size=32)),
+            "mlp_fused": RunConfig(model=MLP(hidden=(128,)), optim=Optim(fused=True), train=Train(batch_size=32)),
             "examples_cnn": RunConfig(model=examples_cnn(), optim=Optim(), train=Train(batch_size=64))}
     out = {}
     for w in workloads:
@@ -164,7 +169,7 @@ def _warm_up(config: RunConfig, device: Any) -> None:
 
 
 def run_baseline(config: RunConfig, seed: int, root: Path, device: Any, n_train: int, n_test: int) -> dict[str, Any]:
-    """The canonical loop (:mod:`bench.canonical`) on ``config``."""
+    """The canonical loop (:mod:`bench.canonical`) on ``config``, with torch's default (unfused) optimizer."""
     import torch
 
     from bench import canonical
@@ -177,7 +182,7 @@ def run_baseline(config: RunConfig, seed: int, root: Path, device: Any, n_train:
                                                   cfg["train"]["augment"], seed)
     torch.manual_seed(seed)  # as train_run: the same initial weights and dropout stream
     model = build(cfg["model"]).to(device)
-    opt = make_optimizer(model, config.optim)
+    opt = make_optimizer(model, config.optim.model_copy(update={"fused": False}))
     sched = make_scheduler(opt, config.train.scheduler, config.train.epochs)
     out = canonical.fit(model, device, train_loader, test_loader, opt, cfg["train"]["epochs"], sched,
                         cfg["optim"]["l2"])

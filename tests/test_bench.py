@@ -34,7 +34,7 @@ def machine(mnist_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The whole JSON of one bench run through the CLI: the machine's peak at a small matmul, no levers,
     then every workload (named space- and comma-separated), 1 epoch on 640 training images, tested on 500."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    assert bench.main(["--device", "cpu", "--workloads", "mlp,examples_cnn", "budget_model3", "--epochs", "1",
+    assert bench.main(["--device", "cpu", "--workloads", "mlp,mlp_fused,examples_cnn", "budget_model3", "--epochs", "1",
                        "--images", "640", "--test-images", "500", "--val-size", "200", "--data-dir", str(mnist_root),
                        "--json", str(out), "--levers", "none", "--matmul-n", "128"]) == 0
     return json.loads(out.read_text())
@@ -73,7 +73,7 @@ def test_json_shape(records: list[dict]) -> None:
         assert r["device"] == "cpu" and r["epochs"] == 1 and r["images"] == 640 and r["test_images"] == 500
         assert isinstance(r["acc_agree"], bool) and r["ours_status"] == "completed"
         assert r["augmented"] is (r["workload"] == "budget_model3")  # the only workload that augments
-    assert records[1]["params"] == bench.EXAMPLES_CNN_PARAMS == 1_199_882
+    assert {r["workload"]: r["params"] for r in records}["examples_cnn"] == bench.EXAMPLES_CNN_PARAMS == 1_199_882
 
 
 def test_both_sides_reach_the_same_accuracy(records: list[dict]) -> None:
@@ -86,6 +86,9 @@ def test_both_sides_reach_the_same_accuracy(records: list[dict]) -> None:
         assert abs(by[w]["baseline_acc"] - by[w]["ours_acc"]) <= 0.004, by[w]
         assert by[w]["ours_acc"] > 0.3  # it learned something: 10 classes, chance is 0.1
     assert abs(by["budget_model3"]["baseline_acc"] - by["budget_model3"]["ours_acc"]) <= 0.05
+    # The fused Adam kernel rounds differently from the canonical loop's Adam: close, not equal.
+    assert abs(by["mlp_fused"]["baseline_acc"] - by["mlp_fused"]["ours_acc"]) <= 0.02, by["mlp_fused"]
+    assert by["mlp_fused"]["ours_acc"] > 0.3
 
 
 def test_examples_cnn_matches_the_pytorch_example() -> None:
@@ -181,3 +184,24 @@ def test_channels_last_run_config_enters_the_key_only_when_used(tiny_mnist) -> N
     a, b = train_run(base, 0, tiny_mnist), train_run(lever, 0, tiny_mnist)
     assert b["history"][0]["train_loss"] == pytest.approx(a["history"][0]["train_loss"], rel=1e-4)
     assert b["test"]["accuracy"] == pytest.approx(a["test"]["accuracy"], abs=0.01)
+
+
+def test_fused_optimizer_enters_the_key_only_when_used(tiny_mnist) -> None:
+    """``optim.fused`` at its default leaves the run key as it was; set, it changes the key and the run
+    trains with torch's fused kernel to nearly the same numbers (not the same floats: that is why it
+    is opt-in). RMSprop has no fused kernel: the config says so."""
+    from pydantic import ValidationError
+
+    from reportgen.run.train import train_run
+    from reportgen.spec.config import MLP, Data, Optim, RunConfig, Train
+    from reportgen.spec.expand import Run, key_config
+
+    base = RunConfig(model=MLP(hidden=(32,)), train=Train(epochs=1, batch_size=32), data=Data(val_size=100))
+    lever = base.model_copy(update={"optim": Optim(fused=True)})
+    assert "fused" not in key_config(base)["optim"] and key_config(lever)["optim"]["fused"] is True
+    assert Run("s", "v", "v", 0, base).key != Run("s", "v", "v", 0, lever).key
+    a, b = train_run(base, 0, tiny_mnist), train_run(lever, 0, tiny_mnist)
+    assert b["history"][0]["train_loss"] == pytest.approx(a["history"][0]["train_loss"], rel=1e-3)
+    assert b["test"]["accuracy"] == pytest.approx(a["test"]["accuracy"], abs=0.02)
+    with pytest.raises(ValidationError, match="fused kernel for sgd, adam and adamw, not 'rmsprop'"):
+        Optim(name="rmsprop", fused=True)

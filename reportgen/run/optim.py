@@ -8,9 +8,12 @@ from reportgen.spec.config import Optim, Scheduler
 
 
 def make_optimizer(model: nn.Module, o: Optim, flat: bool = False) -> torch.optim.Optimizer:
-    """SGD / RMSprop / Adam / AdamW with the spec's lr, momentum, nesterov and weight_decay. ``flat``:
-    over :func:`flat_parameters` (zero its gradients in place, ``zero_grad(set_to_none=False)``)."""
+    """SGD / RMSprop / Adam / AdamW with the spec's lr, momentum, nesterov, weight_decay and ``fused``
+    (torch's fused kernel, sgd / adam / adamw). ``flat``: over :func:`flat_parameters` (zero its
+    gradients in place, ``zero_grad(set_to_none=False)``)."""
     params, kw = flat_parameters(model) if flat else model.parameters(), {"lr": o.lr, "weight_decay": o.weight_decay}
+    if o.fused:
+        kw["fused"] = True
     if o.name == "sgd":
         return torch.optim.SGD(params, momentum=o.momentum, nesterov=o.nesterov, **kw)
     if o.name == "rmsprop":

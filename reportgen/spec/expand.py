@@ -73,7 +73,7 @@ class Run:
 
 #: Fields added to RunConfig after results were committed, with their defaults: a field at its default
 #: is left out of the key, so adding it kept every earlier run's key (and cache entry) valid.
-LATE_FIELDS = {("train", "range_test"): None, ("train", "channels_last"): False}
+LATE_FIELDS = {("train", "range_test"): None, ("train", "channels_last"): False, ("optim", "fused"): False}
 
 
 #: The same for fields added to ProbeSpec (each entry of ``probes``).
