@@ -72,24 +72,20 @@ def serial(tmp_path_factory) -> dict[str, dict]:
     return _all(results)
 
 
-@pytest.mark.parametrize("backend", ["processes", "ray"])
-def test_backends_give_the_serial_results(serial, backend, tmp_path):
+@pytest.mark.parametrize("backend, threads", [pytest.param("processes", None, id="processes"),
+                                              pytest.param("ray", "1", id="ray")])
+def test_backends_give_the_serial_results(serial, backend, threads, tmp_path):
+    """The same runs on the processes backend without ``--threads`` (every backend's default is one
+    thread per run, as in the ``serial`` fixture, also run without it) and on Ray with ``--threads 1``:
+    both give the serial numbers bit for bit, including the run dropout_ablation reuses."""
     if backend == "ray":
         pytest.importorskip("ray")
     results = tmp_path / "results"
-    _run(results, "--smoke", "--backend", backend, "--workers", "2", "mlp_baseline", "dropout_ablation")
-    got = _all(results)
-    assert len(got) == 5 and got == serial  # bit for bit, including the reused run
-
-
-def test_without_threads_serial_and_processes_give_the_same_numbers(serial, tmp_path):
-    """No ``--threads``: every backend runs a run at the same default thread count, so their numbers
-    agree bit for bit: processes here, serial in the ``serial`` fixture (also run without ``--threads``;
-    the runs with ``--threads 1`` in the other tests give its numbers too)."""
-    results = tmp_path / "processes" / "results"
-    _run(results, "--smoke", "--backend", "processes", "--workers", "2", "mlp_baseline", threads=None)
+    _run(results, "--smoke", "--backend", backend, "--workers", "2", "mlp_baseline", "dropout_ablation",
+         threads=threads)
     assert {r["provenance"]["device"].rsplit(", ", 1)[-1] for _, r in store.iter_results(results)} == {"1 threads)"}
-    assert _all(results) == {k: v for k, v in serial.items() if k.startswith("mlp_baseline/")}
+    got = _all(results)
+    assert len(got) == 5 and got == serial
 
 
 #: What training computes; the rest of a result (header, config, model description) does not depend on it.

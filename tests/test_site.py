@@ -31,7 +31,6 @@ pytestmark = pytest.mark.xdist_group("site")
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / ".shots"
 WIDTHS = (1400, 390)  # a laptop and a phone, CSS pixels
-SHOT_VIEWPORT = {"width": 1280, "height": 1400}  # the screenshots under .shots/
 MIN_SHOWN = 0.6  # a figure with more than one panel is shown at least this share of its drawn width
 MAX_SITE_BYTES = 12 * 1024 * 1024
 MAX_PNG_BYTES = 300 * 1024
@@ -391,11 +390,8 @@ def _visit(page, root: Path, base: str, rel: str, record: _Walk) -> None:
         answer = page.request.get(target)
         record.links[target] = (answer.status, answer.body().count(b"\n"))
 
-    viewport = page.viewport_size
-    page.set_viewport_size(SHOT_VIEWPORT)
     name = rel.removesuffix("index.html").strip("/").replace("/", "_") or "index"
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
-    page.set_viewport_size(viewport)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)  # the window as the walk sees it
 
     if charted:
         _toggle(page, rel, record)
