@@ -111,11 +111,11 @@ def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json")
 
 @task(help={"workers": "pytest-xdist workers (default: one per CPU core and one more); 0 runs in this process"})
 def test(c, workers=None):
-    """The whole test suite (pytest) with the 25 slowest tests and fixtures timed at the end, on one
-    pytest-xdist worker per CPU core and one more: part of the time a worker waits on a subprocess or
-    the browser, and the extra one keeps the cores busy (on 2 cores, 352 s against 377 s with two
-    workers). Tests that share a costly fixture or trained runs carry an ``xdist_group`` mark and stay
-    on one worker (``--dist loadgroup``)."""
+    """The whole test suite (pytest) on CPU cores + 1 xdist workers, the 25 slowest tests timed at the end.
+
+    Part of the time a worker waits on a subprocess or the browser; the extra worker keeps the cores
+    busy (on 2 cores, 352 s against 377 s with two workers). Tests that share a costly fixture or
+    trained runs carry an ``xdist_group`` mark and stay on one worker (``--dist loadgroup``)."""
     n = len(os.sched_getaffinity(0)) + 1 if workers is None else int(workers)
     c.run(f'"{sys.executable}" -m pytest -q -n {n} --dist loadgroup --durations=25', pty=sys.stdout.isatty())
 
