@@ -113,3 +113,37 @@ def test_a_page_changed_or_removed_by_hand_is_rendered_again(setup, tmp_path):
     page.write_text(page.read_text() + "edited\n")
     assert run(docs) == ["dropout_ablation", "mlp_baseline"]
     assert figure.exists() and not page.read_text().endswith("edited\n")
+
+
+def test_the_index_composes_the_answer_of_a_study_it_does_not_render_once(setup, tmp_path, monkeypatch):
+    """A study whose page is there but not rendered now (``run`` of another study, a smoke session
+    starting from committed pages) gets its index row composed from its results; the record keeps that
+    answer, so the next index (after another study's results change) reuses it until its own results
+    change."""
+    specs, results, _, _ = setup
+    composed: list[str] = []
+    compose = render_mod.compose
+    monkeypatch.setattr(render_mod, "compose", lambda ctx, *a: composed.append(ctx.sr.spec.name) or compose(ctx, *a))
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)
+    shutil.copyfile(REPO / "docs" / "studies" / "mlp_baseline.md", docs / "studies" / "mlp_baseline.md")
+
+    def render_dropout() -> list[str]:
+        composed.clear()
+        with open(os.devnull, "w") as null:
+            render_mod.render([specs["dropout_ablation"]], results, docs, Console(file=null), index_specs=specs)
+        return sorted(composed)
+
+    assert render_dropout() == ["dropout_ablation", "mlp_baseline"]  # its page, then mlp_baseline's row
+    kept = json.loads((docs / incremental.RECORD).read_text())["groups"]["index"]["answers"]
+    assert list(kept) == ["mlp_baseline"] and kept["mlp_baseline"]["answer"]["sentences"]
+    index = (docs / "index.md").read_text()
+    path = results / "dropout_ablation" / "dropout-0.3" / "seed1.json"  # dropout_ablation's own run
+    result = json.loads(path.read_text())
+    result["test"]["accuracy"] -= 0.004
+    path.write_text(json.dumps(result, indent=1))
+    assert render_dropout() == ["dropout_ablation"]  # mlp_baseline's row from the record
+    assert (docs / "index.md").read_text() != index  # the index was written again
+    path = results / "mlp_baseline" / "default" / "seed1.json"
+    path.write_text(path.read_text().replace('"python"', '"python" ', 1))
+    assert render_dropout() == ["dropout_ablation", "mlp_baseline"]  # its results changed: composed again
