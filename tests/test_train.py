@@ -312,3 +312,26 @@ def test_a_trained_model_saves_although_its_weights_share_one_buffer(tiny_mnist,
     save(path, out["model"], header, "results/s/v/seed0.json")
     model, _ = load(path)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), out["model"].state_dict().values()))
+
+
+@pytest.mark.parametrize("name", list(CHECKPOINTED))
+def test_a_checkpoint_with_one_optimizer_tensor_per_parameter_resumes_bit_for_bit(tiny_mnist, name):
+    """Checkpoints written when the optimizer held one state tensor per parameter (before the runner put
+    the weights in one buffer) resume to the uninterrupted run's numbers: the state is joined."""
+    cfg = config(**CHECKPOINTED[name])
+    saved: dict[int, dict] = {}
+    full = train_run(cfg, 5, tiny_mnist, checkpoint=lambda s: saved.setdefault(len(s["history"]), copy.deepcopy(s)))
+    old = saved[1]
+    (flat_state,) = old["optim"]["state"].values()
+    shapes = [v.shape for k, v in old["model"].items() if not k.endswith(("running_mean", "running_var",
+                                                                          "num_batches_tracked"))]
+    sizes = [math.prod(s) for s in shapes]
+    assert sum(sizes) == next(v for v in flat_state.values() if torch.is_tensor(v) and v.dim()).numel()
+    per = {}
+    for i, (start, n) in enumerate(zip(np.cumsum([0, *sizes[:-1]]), sizes)):
+        per[i] = {k: (v[start:start + n].clone() if torch.is_tensor(v) and v.dim() else v) for k, v in flat_state.items()}
+    old["optim"] = {"state": per, "param_groups": [{**old["optim"]["param_groups"][0], "params": list(per)}]}
+    resumed = train_run(cfg, 5, tiny_mnist, resume=old)
+    assert without_seconds(resumed["history"]) == without_seconds(full["history"])
+    for a, b in zip(full["model"].state_dict().values(), resumed["model"].state_dict().values()):
+        assert torch.equal(a, b)
