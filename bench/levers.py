@@ -19,10 +19,14 @@ the same (weights after a few training steps, or logits, compared bit for bit):
 - ``torch_compile``: the cnn_baseline training step through ``torch.compile`` (inductor), with the
   compile time and the steps needed to earn it back (``break_even_steps``);
 - ``workers_1x2``: two worker processes at one thread each against one process at two threads,
-  in images per second over both (the runner's default: ``reportgen run --backend processes``).
+  in images per second over both (the runner's default: ``reportgen run --backend processes``);
+- ``one_buffer`` (784-128-10 MLP, Adam step at batch 32): the weights and gradients in one buffer
+  each (:func:`reportgen.run.optim.flat_parameters`, the runner's default) against one optimizer
+  tensor per parameter;
+- ``fused_optimizer`` (the same step, both sides on one buffer): torch's fused Adam kernel.
 
 Nothing here changes a run's numbers; the runner only uses a lever a run's config asks for
-(``train.channels_last``).
+(``train.channels_last``, ``optim.fused``), or one that leaves every number as it was (``one_buffer``).
 """
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ CNN_BASELINE = {"kind": "cnn", "channels": (32, 64), "convs_per_block": 1, "kern
                 "activation": "relu", "batchnorm": False, "residual": False, "head": "dense", "hidden": (128,),
                 "dropout": 0.25, "init": "default"}
 ADAM = Optim()  # Adam, lr 1e-3: the optimizer of cnn_baseline
+#: The 784-128-10 MLP of mlp_baseline and the bench's ``mlp`` workload, as a model dict.
+MLP_128 = {"kind": "mlp", "hidden": (128,), "activation": "relu", "dropout": 0.0, "init": "default"}
 LEVER_KEYS = ("name", "workload", "baseline_ms", "lever_ms", "ratio", "identical", "kept", "note")
 
 
@@ -131,33 +137,37 @@ def _step_overhead(repeats: int, steps: int = 50) -> float:
     return best_of(run, repeats) / steps
 
 
-def _step(model: torch.nn.Module, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+def _step(model: torch.nn.Module, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
+          set_to_none: bool = True) -> torch.Tensor:
     loss = F.cross_entropy(model(xb), yb)
-    opt.zero_grad(set_to_none=True)
+    opt.zero_grad(set_to_none=set_to_none)
     loss.backward()
     opt.step()
     return loss
 
 
-def _trainer(cfg: dict, channels_last: bool = False, batch: int = 64, seed: int = 0):
-    """(model, step(), final weights()) of ``steps`` fixed Adam steps from ``seed``'s initial weights."""
+def _trainer(cfg: dict, channels_last: bool = False, batch: int = 64, seed: int = 0, flat: bool = False,
+             optim: Optim = ADAM):
+    """(model, step(), final weights()) of fixed training steps from ``seed``'s initial weights; ``flat``:
+    the optimizer over one buffer (:func:`reportgen.run.optim.flat_parameters`), as the runner does."""
     torch.manual_seed(seed)
     model = build(cfg)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    opt = make_optimizer(model, ADAM)
+    opt = make_optimizer(model, optim, flat=flat)
     g = torch.Generator().manual_seed(seed)
     x, y = torch.randn(batch, 1, 28, 28, generator=g), torch.randint(0, 10, (batch,), generator=g)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    return model, lambda: _step(model, opt, x, y), lambda: torch.cat([p.detach().flatten() for p in model.parameters()])
+    return (model, lambda: _step(model, opt, x, y, set_to_none=not flat),
+            lambda: torch.cat([p.detach().flatten() for p in model.parameters()]))
 
 
-def _same_numbers(cfg: dict, steps: int = 3, **lever: Any) -> bool:
+def _same_numbers(cfg: dict, steps: int = 3, base: dict[str, Any] | None = None, **lever: Any) -> bool:
     """Whether ``steps`` training steps end on bit-identical weights with and without the lever (dropout
-    draws from the same seeded global RNG on both sides)."""
+    draws from the same seeded global RNG on both sides); ``base``: the other side's settings."""
     out = []
-    for kw in ({}, lever):
+    for kw in (base or {}, {**(base or {}), **lever}):
         _, step, weights = _trainer(cfg, **kw)
         torch.manual_seed(1)
         for _ in range(steps):
@@ -253,6 +263,29 @@ def lever_workers(cfg: dict, workload: str, cores: int = 2, steps: int = 40) -> 
                 "times are ms per image over all workers; numbers at 1 and 2 threads differ in the last bits")
 
 
+def lever_one_buffer(repeats: int, steps: int = 20) -> dict[str, Any]:
+    """The MLP's Adam step with its weights and gradients in one buffer each, against one optimizer
+    tensor per parameter (same numbers: checked over 30 steps)."""
+    _, base, _ = _trainer(MLP_128, batch=32)
+    _, lever, _ = _trainer(MLP_128, batch=32, flat=True)
+    tb, tl = paired(lambda: [base() for _ in range(steps)], lambda: [lever() for _ in range(steps)], repeats)
+    return _row("one_buffer", "784-128-10 MLP Adam step, batch 32", tb / steps, tl / steps,
+                _same_numbers(MLP_128, steps=30, base={"batch": 32}, flat=True),
+                "kept: the runner's default (flat_parameters); each weight's update reads only its own "
+                "element, so the numbers are the same")
+
+
+def lever_fused(repeats: int, steps: int = 20) -> dict[str, Any]:
+    """The MLP's step with torch's fused Adam kernel, both sides on one buffer."""
+    fused = Optim(fused=True)
+    _, base, _ = _trainer(MLP_128, batch=32, flat=True)
+    _, lever, _ = _trainer(MLP_128, batch=32, flat=True, optim=fused)
+    tb, tl = paired(lambda: [base() for _ in range(steps)], lambda: [lever() for _ in range(steps)], repeats)
+    return _row("fused_optimizer", "784-128-10 MLP Adam step, batch 32", tb / steps, tl / steps,
+                _same_numbers(MLP_128, steps=30, base={"batch": 32, "flat": True}, optim=fused),
+                "opt-in: optim.fused (enters the run key only when true); the fused kernel rounds otherwise")
+
+
 def _row(name: str, workload: str, base_s: float, lever_s: float, identical: bool | None, note: str) -> dict[str, Any]:
     kept = note.startswith(("kept", "opt-in"))
     return {"name": name, "workload": workload, "baseline_ms": 1000 * base_s, "lever_ms": 1000 * lever_s,
@@ -288,4 +321,7 @@ def measure_levers(repeats: int = 5, compile_: bool = True, workers: bool = True
     if workers:
         rows.append(lever_workers(CNN_BASELINE, "cnn_baseline train steps, batch 64"))
         log(f"  lever workers_2x1: {rows[-1]['ratio']:.2f}×")
+    for lever in (lever_one_buffer, lever_fused):
+        rows.append(lever(repeats))
+        log(f"  lever {rows[-1]['name']}: {rows[-1]['ratio']:.2f}×")
     return rows

@@ -205,3 +205,13 @@ def test_fused_optimizer_enters_the_key_only_when_used(tiny_mnist) -> None:
     assert b["test"]["accuracy"] == pytest.approx(a["test"]["accuracy"], abs=0.02)
     with pytest.raises(ValidationError, match="fused kernel for sgd, adam and adamw, not 'rmsprop'"):
         Optim(name="rmsprop", fused=True)
+
+
+def test_the_one_buffer_lever_keeps_every_number_and_the_fused_one_does_not() -> None:
+    """The runner's one-buffer optimizer (kept by default) ends 30 MLP steps on the same weights bit for
+    bit; torch's fused Adam (opt-in) rounds otherwise, which is why it must enter the run key."""
+    one = levers.lever_one_buffer(repeats=1, steps=1)
+    assert (one["name"], one["identical"], one["kept"]) == ("one_buffer", True, True) and one["ratio"] > 0
+    fused = levers.lever_fused(repeats=1, steps=1)
+    assert (fused["name"], fused["identical"], fused["kept"]) == ("fused_optimizer", False, True)
+    assert fused["note"].startswith("opt-in: optim.fused")
