@@ -116,7 +116,7 @@ def test(c, workers=None):
     Part of the time a worker waits on a subprocess or the browser; the extra worker keeps the cores
     busy (on 2 cores, 352 s against 377 s with two workers). Tests that share a costly fixture or
     trained runs carry an ``xdist_group`` mark and stay on one worker (``--dist loadgroup``)."""
-    n = len(os.sched_getaffinity(0)) + 1 if workers is None else int(workers)
+    n = (os.cpu_count() or 1) + 1 if workers is None else int(workers)
     c.run(f'"{sys.executable}" -m pytest -q -n {n} --dist loadgroup --durations=25', pty=sys.stdout.isatty())
 
 

@@ -263,27 +263,30 @@ def lever_workers(cfg: dict, workload: str, cores: int = 2, steps: int = 40) -> 
                 "times are ms per image over all workers; numbers at 1 and 2 threads differ in the last bits")
 
 
+def _mlp_lever(name: str, base: dict[str, Any], lever: dict[str, Any], repeats: int, steps: int,
+               note: str) -> dict[str, Any]:
+    """A lever on the 784-128-10 MLP's step at batch 32: ``base`` and ``base`` + ``lever`` settings of
+    :func:`_trainer`, timed back to back; the numbers compared over 30 steps."""
+    base = {"batch": 32, **base}
+    _, b, _ = _trainer(MLP_128, **base)
+    _, l, _ = _trainer(MLP_128, **base, **lever)
+    tb, tl = paired(lambda: [b() for _ in range(steps)], lambda: [l() for _ in range(steps)], repeats)
+    return _row(name, "784-128-10 MLP Adam step, batch 32", tb / steps, tl / steps,
+                _same_numbers(MLP_128, steps=30, base=base, **lever), note)
+
+
 def lever_one_buffer(repeats: int, steps: int = 20) -> dict[str, Any]:
     """The MLP's Adam step with its weights and gradients in one buffer each, against one optimizer
-    tensor per parameter (same numbers: checked over 30 steps)."""
-    _, base, _ = _trainer(MLP_128, batch=32)
-    _, lever, _ = _trainer(MLP_128, batch=32, flat=True)
-    tb, tl = paired(lambda: [base() for _ in range(steps)], lambda: [lever() for _ in range(steps)], repeats)
-    return _row("one_buffer", "784-128-10 MLP Adam step, batch 32", tb / steps, tl / steps,
-                _same_numbers(MLP_128, steps=30, base={"batch": 32}, flat=True),
-                "kept: the runner's default (flat_parameters); each weight's update reads only its own "
-                "element, so the numbers are the same")
+    tensor per parameter."""
+    return _mlp_lever("one_buffer", {}, {"flat": True}, repeats, steps,
+                      "kept: the runner's default (flat_parameters); each weight's update reads only its own "
+                      "element, so the numbers are the same")
 
 
 def lever_fused(repeats: int, steps: int = 20) -> dict[str, Any]:
     """The MLP's step with torch's fused Adam kernel, both sides on one buffer."""
-    fused = Optim(fused=True)
-    _, base, _ = _trainer(MLP_128, batch=32, flat=True)
-    _, lever, _ = _trainer(MLP_128, batch=32, flat=True, optim=fused)
-    tb, tl = paired(lambda: [base() for _ in range(steps)], lambda: [lever() for _ in range(steps)], repeats)
-    return _row("fused_optimizer", "784-128-10 MLP Adam step, batch 32", tb / steps, tl / steps,
-                _same_numbers(MLP_128, steps=30, base={"batch": 32, "flat": True}, optim=fused),
-                "opt-in: optim.fused (enters the run key only when true); the fused kernel rounds otherwise")
+    return _mlp_lever("fused_optimizer", {"flat": True}, {"optim": Optim(fused=True)}, repeats, steps,
+                      "opt-in: optim.fused (enters the run key only when true); the fused kernel rounds otherwise")
 
 
 def _row(name: str, workload: str, base_s: float, lever_s: float, identical: bool | None, note: str) -> dict[str, Any]:

@@ -181,9 +181,8 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
             fresh += spec.name in named
             continue
         done[spec.name] = render_study(spec, results, docs, data_root, smoke)
-        said = done[spec.name]["answer"]
-        record.done(f"studies/{spec.name}", key, _study_files(spec.name), data=data[spec.name],
-                    answer={"sentences": list(said.sentences), "short": said.short})
+        record.done(f"studies/{spec.name}", key, _study_files(spec.name),
+                    **_answer_entry(data[spec.name], done[spec.name]["answer"]))
         console.print(f"rendered {docs / 'studies' / spec.name}.md", highlight=False)
     every_data, results_key = [(s.name, data[s.name]) for s in every], inputs.all_results()
     key = incremental.digest([every_data, results_key, incremental.templates(["index.md.j2", "problems.md.j2"])])
@@ -234,18 +233,15 @@ def _render_index(every: list[Spec], done: dict[str, Any], record: incremental.R
     rows, composed = [], {}
     earlier = (record.groups.get("index") or {}).get("answers") or {}
     for s in every:
-        kept = record.groups.get(f"studies/{s.name}") or {}
-        if not (kept.get("data") == data[s.name] and "answer" in kept):
-            kept = earlier.get(s.name) or {}
-        said = Answer(tuple(kept["answer"]["sentences"]), kept["answer"]["short"]) \
-            if kept.get("data") == data[s.name] and "answer" in kept else None
-        row = done.get(s.name) or _index_row(s, results, smoke, data_root, said)
-        if s.name not in done and said is None:
-            composed[s.name] = {"data": data[s.name],
-                                "answer": {"sentences": list(row["answer"].sentences), "short": row["answer"].short}}
-        elif s.name in earlier and earlier[s.name] is kept:
-            composed[s.name] = kept
-        rows.append(row)
+        if s.name in done:
+            rows.append(done[s.name])
+            continue
+        said = _kept_answer(record.groups.get(f"studies/{s.name}"), data[s.name])
+        if said is None and (said := _kept_answer(earlier.get(s.name), data[s.name])) is not None:
+            composed[s.name] = earlier[s.name]
+        rows.append(_index_row(s, results, smoke, data_root, said))
+        if said is None:
+            composed[s.name] = _answer_entry(data[s.name], rows[-1]["answer"])
     problems = store.problems(results)
     board = leaderboard(rows)
     pareto_url = None
@@ -266,6 +262,18 @@ def _render_index(every: list[Spec], done: dict[str, Any], record: incremental.R
     if problems:
         write_page(docs / "problems.md", ENV.get_template("problems.md.j2").render(marker=MARKER, problems=problems))
     return problems, composed
+
+
+def _answer_entry(data: str, said: Answer) -> dict[str, Any]:
+    """How the record keeps a study's answer: with the digest of the inputs it was composed from."""
+    return {"data": data, "answer": {"sentences": list(said.sentences), "short": said.short}}
+
+
+def _kept_answer(entry: dict[str, Any] | None, data: str) -> Answer | None:
+    """The answer an :func:`_answer_entry` keeps, when it was composed from inputs with digest ``data``."""
+    if not entry or entry.get("data") != data or "answer" not in entry:
+        return None
+    return Answer(tuple(entry["answer"]["sentences"]), entry["answer"]["short"])
 
 
 #: Hand-written pages with a fixed place in the navigation (the others follow the study sections).

@@ -51,6 +51,23 @@ def flat_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [flat]
 
 
+def joined_optimizer_state(state: dict, opt: torch.optim.Optimizer) -> dict:
+    """An optimizer ``state_dict`` saved over one tensor per parameter, made to fit ``opt`` when that
+    updates the same parameters as one buffer (:func:`flat_parameters`): each per-parameter tensor
+    (Adam's moments, a momentum buffer) is flattened and joined in parameter order, and a value every
+    parameter shares (Adam's ``step``) is taken from the first. A checkpoint written before the buffer
+    then resumes bit for bit. Any other ``state`` is returned as it is."""
+    groups = state.get("param_groups") or []
+    if len(groups) != 1 or len(groups[0]["params"]) < 2 or [len(g["params"]) for g in opt.param_groups] != [1]:
+        return state
+    per = [state["state"].get(i) for i in groups[0]["params"]]
+    if any(not s or s.keys() != per[0].keys() for s in per):
+        return state  # a parameter without state: nothing to join it from (load_state_dict says why)
+    joined = {k: (torch.cat([s[k].reshape(-1) for s in per]) if torch.is_tensor(v) and v.dim() > 0 else v)
+              for k, v in per[0].items()}
+    return {"state": {0: joined}, "param_groups": [{**groups[0], "params": [0]}]}
+
+
 def make_scheduler(opt: torch.optim.Optimizer, s: Scheduler | None, epochs: int):
     """The epoch-stepped scheduler, or None. ``plateau`` is stepped with val_loss."""
     if s is None:

@@ -20,7 +20,7 @@ from torch import nn
 from reportgen.run import augment, metrics
 from reportgen.data.mnist import MNIST
 from reportgen.run.models import build
-from reportgen.run.optim import l2_penalty, make_optimizer, make_scheduler
+from reportgen.run.optim import joined_optimizer_state, l2_penalty, make_optimizer, make_scheduler
 from reportgen.spec.config import EarlyStopping, RunConfig
 
 #: Images of the training split re-evaluated in eval mode each epoch (train_eval_*): running
@@ -247,19 +247,3 @@ def _restore(c: dict, model, opt, sched, order, probes) -> TrainState:
         p.load_state_dict(c["probes"][p.name])
     return TrainState(**{f.name: c[f.name] for f in fields(TrainState)})
 
-
-def joined_optimizer_state(state: dict, opt: torch.optim.Optimizer) -> dict:
-    """An optimizer ``state_dict`` saved over one tensor per parameter, made to fit ``opt`` when that
-    updates the same parameters as one buffer (:func:`reportgen.run.optim.flat_parameters`): each
-    per-parameter tensor (Adam's moments, a momentum buffer) is flattened and joined in parameter
-    order, and a value every parameter shares (Adam's ``step``) is taken from the first. A checkpoint
-    written before the buffer then resumes bit for bit. Any other ``state`` is returned as it is."""
-    groups, mine = state.get("param_groups") or [], opt.state_dict()["param_groups"]
-    if len(groups) != 1 or len(mine) != 1 or len(mine[0]["params"]) != 1 or len(groups[0]["params"]) < 2:
-        return state
-    per = [state["state"].get(i) for i in groups[0]["params"]]
-    if any(not s or s.keys() != per[0].keys() for s in per):
-        return state  # a parameter without state: nothing to join it from (load_state_dict says why)
-    joined = {k: (torch.cat([s[k].reshape(-1) for s in per]) if torch.is_tensor(v) and v.dim() > 0 else v)
-              for k, v in per[0].items()}
-    return {"state": {0: joined}, "param_groups": [{**groups[0], "params": [0]}]}
