@@ -160,3 +160,51 @@ def no_png(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     monkeypatch.setattr(figures, "save", save)
     return saved
+
+
+#: What ``python3 -m venv`` puts in every virtualenv before any install.
+VENV_BASICS = ("pip", "setuptools", "pkg_resources", "wheel")
+
+
+def base_install_env(folder: Path) -> dict[str, str]:
+    """``os.environ`` for a subprocess that sees only what the base install (``pip install -e .``, no
+    extras) brings: a ``sitecustomize`` in ``folder`` puts a finder first on ``sys.meta_path`` that
+    refuses every top-level module whose distributions are all outside the transitive requirements of
+    ``reportgen`` without extras (torch, torchvision, scikit-learn, pytest, … raise
+    ``ModuleNotFoundError`` as in the Pages workflow's virtualenv). A finder, not
+    ``sys.modules["torch"] = None``: scipy's array-API check trips on the latter."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    allowed, todo = set(), ["reportgen"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in allowed:
+            continue
+        allowed.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    blocked = sorted({top for top, dists in metadata.packages_distributions().items()
+                      if not top.startswith("_") and top not in VENV_BASICS
+                      and not any(canonicalize_name(d) in allowed for d in dists)})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"BLOCKED = frozenset({blocked!r})\n\n\n"
+        "class _BaseInstallOnly:\n"
+        "    @staticmethod\n"
+        "    def find_spec(name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in BLOCKED:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r} (not in the base install)', name=name)\n"
+        "        return None\n\n\n"
+        "sys.meta_path.insert(0, _BaseInstallOnly)\n", encoding="utf-8")
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "DISABLE_MKDOCS_2_WARNING": "true"}

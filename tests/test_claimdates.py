@@ -77,7 +77,7 @@ def study(repo: Path) -> StudyResults:
 def marks(repo: Path) -> list[tuple[str, str]]:
     sr = study(repo)
     return [(d.claim, d.dating.status) for d in claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect],
-                                                                 repo / "results")]
+                                                                 repo / "results", repo / "docs")]
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def repo(tmp_path: Path) -> Path:
 
 def test_a_claim_committed_before_the_runs_is_marked_before_and_one_added_later_after(repo):
     sr = study(repo)
-    checks = claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], repo / "results")
+    checks = claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], repo / "results", repo / "docs")
     first, second = (c.dating for c in checks)
     assert (first.status, second.status) == ("before", "after")
     assert first.label == "declared before the runs" and second.label == "added after the runs"
@@ -108,22 +108,22 @@ def test_a_claim_committed_before_the_runs_is_marked_before_and_one_added_later_
     assert first.detail == (f"claim in commit {first.commit[:7]} of 2026-01-01 10:00:00 UTC; first run of a started "
                             "2026-01-01 11:00:00 UTC, from provenance.created")
     assert checks[0].outcome == check(sr, sr.spec.study.expect[0]).outcome  # the check's own attributes pass through
-    record = json.loads((repo / "experiments" / claimdates.RECORD).read_text())
+    record = json.loads((repo / "docs" / claimdates.RECORD).read_text())
     assert set(record["claims"]["toy"]) == {claimdates.claim_id(e) for e in sr.spec.study.expect}
     assert record["runs"]["results/toy/a/seed0.json"]["key"] == "k-a"
     # results elsewhere (a smoke folder, a test's copy) are dated but never enter the record
     other = repo / ".smoke" / "results"
     shutil.copytree(repo / "results", other)
     (other / "toy" / "a" / "seed0.json").write_text(json.dumps({**sr.variants[0].runs[0], "key": "k-smoke"}))
-    claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], other)
-    assert json.loads((repo / "experiments" / claimdates.RECORD).read_text()) == record
+    claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], other, repo / "docs")
+    assert json.loads((repo / "docs" / claimdates.RECORD).read_text()) == record
 
 
 def test_a_ranking_claim_is_dated_against_every_variant_and_an_uncommitted_one_is_after(repo):
     write_spec(repo, BEFORE.format(src="x"), AFTER, RANKING)  # in the working tree only
     assert marks(repo)[2] == ("a has the highest test accuracy", "after")
     sr = study(repo)
-    dating = claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], repo / "results")[2].dating
+    dating = claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], repo / "results", repo / "docs")[2].dating
     assert dating.runs_of == "a, b" and dating.commit is None and "not committed yet" in dating.detail
 
 
@@ -148,13 +148,13 @@ def test_a_rewritten_result_keeps_the_time_of_its_first_committed_numbers(repo):
     write_spec(repo, BEFORE.format(src="reworded later"), AFTER, CONST)
     commit(repo, "2026-01-01T14:00:00+00:00", "claim on b, after its run")
     sr = study(repo)
-    d = claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], repo / "results")
+    d = claimdates.dated(sr, [check(sr, e) for e in sr.spec.study.expect], repo / "results", repo / "docs")
     assert d[0].dating.runs_at == "2026-01-01T11:00:00+00:00" and old[:7] not in d[0].dating.runs_how
     assert d[0].dating.status == "before" and d[2].dating.status == "after"
     # a run of another experiment (other config, other numbers) starts a new record
     write_run(repo, "a", "2026-01-01T16:00:00+00:00", 0.97, "k-a3", lr=0.002)
     commit(repo, "2026-01-01T16:30:00+00:00", "new experiment")
-    d = claimdates.dated(study(repo), [check(sr, e) for e in sr.spec.study.expect], repo / "results")
+    d = claimdates.dated(study(repo), [check(sr, e) for e in sr.spec.study.expect], repo / "results", repo / "docs")
     assert d[0].dating.runs_at == "2026-01-01T16:00:00+00:00"
 
 
@@ -166,8 +166,8 @@ def test_a_shallow_clone_reads_the_committed_record_and_marks_the_same(repo, tmp
     assert claimdates.Repo.of(clone / "experiments").shallow
     assert marks(clone) == full == [("test accuracy of a ≥ 90 %", "before"),
                                     ("test accuracy of a is higher than that of b", "after")]
-    assert (clone / "experiments" / claimdates.RECORD).read_text() == (repo / "experiments" / claimdates.RECORD).read_text()
-    (clone / "experiments" / claimdates.RECORD).unlink()  # no record, no history: the dates are unknown
+    assert (clone / "docs" / claimdates.RECORD).read_text() == (repo / "docs" / claimdates.RECORD).read_text()
+    (clone / "docs" / claimdates.RECORD).unlink()  # no record, no history: the dates are unknown
     assert [m[1] for m in marks(clone)] == ["unknown", "unknown"]
 
 

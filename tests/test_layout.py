@@ -1,6 +1,7 @@
 """The package's layout by stage: imports run one way (report → run → results → spec → data), no
-module imports itself back through others (every import counted, top-level or inside a function),
-and no module is longer than a reader can hold."""
+module imports itself back through others (every import counted, top-level or inside a function,
+with the package ``__init__`` modules Python executes on the way), and no module is longer than a
+reader can hold."""
 from __future__ import annotations
 
 import ast
@@ -14,20 +15,28 @@ STAGES = ("data", "spec", "results", "run", "report")  # lower index: imported b
 MAX_LINES = 400
 
 
-def modules() -> dict[str, Path]:
+def modules(package: Path = PACKAGE) -> dict[str, Path]:
     """Dotted module name → file, for every module of the package."""
     out = {}
-    for f in sorted(PACKAGE.rglob("*.py")):
-        parts = list(f.relative_to(PACKAGE.parent).with_suffix("").parts)
+    for f in sorted(package.rglob("*.py")):
+        parts = list(f.relative_to(package.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
         out[".".join(parts)] = f
     return out
 
 
-def import_graph() -> nx.DiGraph:
-    """Module → modules of the package it imports (``from P import m`` of a submodule counts as ``P.m``)."""
-    mods = modules()
+def _with_packages(target: str, mods: dict[str, Path]) -> list[str]:
+    """``target`` and every package whose ``__init__`` importing it executes: ``a.b.c`` → ``a.b``, ``a.b.c``
+    (``reportgen`` itself aside: its ``__init__`` imports nothing)."""
+    parts = target.split(".")
+    return [".".join(parts[:i]) for i in range(2, len(parts) + 1) if ".".join(parts[:i]) in mods]
+
+
+def import_graph(package: Path = PACKAGE) -> nx.DiGraph:
+    """Module → modules of the package it imports (``from P import m`` of a submodule counts as ``P.m``),
+    and the packages whose ``__init__`` that import executes."""
+    mods = modules(package)
     g = nx.DiGraph()
     for name, f in mods.items():
         g.add_node(name)
@@ -45,8 +54,9 @@ def import_graph() -> nx.DiGraph:
             for t in targets:
                 while t and t not in mods:
                     t = t.rpartition(".")[0]
-                if t and t != name and t != "reportgen":
-                    g.add_edge(name, t)
+                for u in _with_packages(t, mods) if t else []:
+                    if u != name and not name.startswith(u + "."):  # a module's own packages ran already
+                        g.add_edge(name, u)
     return g
 
 
@@ -64,6 +74,18 @@ def test_the_stage_folders_exist():
 def test_no_import_cycles():
     cycles = list(nx.simple_cycles(import_graph()))
     assert cycles == [], "import cycles: " + "; ".join(" → ".join(c + [c[0]]) for c in cycles[:10])
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path):
+    """``a.m`` imports ``a.b.x`` inside a function; ``a/b/__init__`` imports ``a.b.y``, which imports ``a.m``."""
+    pkg = tmp_path / "reportgen"
+    for rel, text in {"__init__.py": "", "a/__init__.py": "", "a/m.py": "def f():\n    from reportgen.a.b.x import g\n",
+                      "a/b/__init__.py": "from reportgen.a.b import y\n", "a/b/x.py": "",
+                      "a/b/y.py": "from reportgen.a import m\n"}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    cycles = [sorted(c) for c in nx.simple_cycles(import_graph(pkg))]
+    assert ["reportgen.a.b", "reportgen.a.b.y", "reportgen.a.m"] in cycles
 
 
 def test_imports_run_one_way_between_stages():

@@ -121,7 +121,7 @@ def test_an_original_is_shown_only_while_it_still_gives_the_recorded_mnist_form(
     digit_png(tmp_path / "1_a.png")
     digit_png(tmp_path / "1_b.png")
     record = {"source": "folder", "folder": str(tmp_path),
-              "images": [{"name": d.name, "processed": PP._to_hex(d.processed)}
+              "images": [{"name": d.name, "processed": digits.to_hex(d.processed)}
                          for d in digits.load_folder(str(tmp_path))[0]]}
     assert set(_originals(record)) == {"1_a.png", "1_b.png"}
     im = Image.new("L", (60, 80), 240)  # 1_b.png changed after the run: a diagonal stroke

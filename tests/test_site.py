@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
+from conftest import base_install_env
 
 # One xdist worker runs this module (``--dist loadgroup``): the site is built once, and only one test
 # writes the screenshots under .shots/.
@@ -72,13 +73,14 @@ def _config(tmp: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The committed docs (or ``$REPORTGEN_SITE_DOCS``) built with ``mkdocs build --strict`` and served
-    over HTTP on a free port."""
+    """The committed docs (or ``$REPORTGEN_SITE_DOCS``) built with ``mkdocs build --strict`` (with the base
+    install's packages only) and served over HTTP on a free port."""
     out = tmp_path_factory.mktemp("site")
     cfg = _config(tmp_path_factory.mktemp("config"))
+    # built as the Pages workflow builds it: with the base install's packages only
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(cfg), "-d", str(out)],
                            cwd=REPO, capture_output=True, text=True,
-                           env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true"})
+                           env=base_install_env(tmp_path_factory.mktemp("base")))
     assert build.returncode == 0, build.stdout + build.stderr
     handler = functools.partial(_QuietHandler, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -36,6 +36,15 @@ DISPLAY_MAX = 280
 MAX_BYTES, MAX_PIXELS = 20 * 2**20, 40_000_000
 #: A file name that starts with one digit followed by ``_`` or ``-`` carries its label: ``7_mine.png``.
 LABEL_PATTERN = re.compile(r"^([0-9])[_-]")
+#: The synthetic fallback set for an empty folder: digits per class, and the drawing seed.
+SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED = 3, 0
+
+
+def to_hex(img: np.ndarray) -> str:
+    """float (28, 28) in [0, 1] → 1,568 hex characters (uint8, row-major, rounded): compact in JSON.
+
+    The form in which probes store an image they showed a model (``custom_digits``, ``sanity``)."""
+    return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8).tobytes().hex()
 
 
 @dataclass(frozen=True)

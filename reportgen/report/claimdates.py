@@ -19,10 +19,11 @@ another), that variant's runs (the reference's for a threshold without ``variant
 (``highest``, ``lowest``, ``monotone``), every variant's runs. The claim is "declared before the
 runs" when its commit is older than the earliest of those runs, else "added after the runs".
 
-History needs a full clone. :func:`dated` refreshes ``<spec folder>/declared.json`` (a committed,
+History needs a full clone. :func:`dated` refreshes ``<docs>/.declared.json`` (a committed,
 generated record of every claim's declaration and of the start times of the runs under the
-repository's own ``results/``) whenever the history is there, and reads it instead in a shallow
-clone (``git rev-parse --is-shallow-repository``), so the marks are the same in both.
+repository's own ``results/``, kept with the pages it dates so that a render writes only under
+``docs/``) whenever the history is there, and reads it instead in a shallow clone
+(``git rev-parse --is-shallow-repository``), so the marks are the same in both.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from typing import Any
 
 from reportgen.report.gitlog import Repo
 
-RECORD = "declared.json"
+RECORD = ".declared.json"
 LABELS = {"before": "declared before the runs", "after": "added after the runs", "no runs": "no runs yet",
           "unknown": "date unknown"}
 
@@ -234,14 +235,14 @@ def _subjects(sr: Any, e: Any) -> list[Any]:
     return [sr.variant(e.variant or sr.reference)]
 
 
-def dated(sr: Any, checks: list[Any], results: Path) -> list[Dated]:
+def dated(sr: Any, checks: list[Any], results: Path, docs: Path) -> list[Dated]:
     """``checks`` (one per expectation of ``sr.spec``) with their datings; refreshes or reads the record
-    beside the spec file (see the module docstring)."""
+    ``docs/.declared.json`` (see the module docstring; written only when its content changes)."""
     from reportgen.results import store
 
     spec = sr.spec
     repo = Repo.of(Path(spec.path))
-    record_path = Path(spec.path).parent / RECORD
+    record_path = Path(docs) / RECORD
     record = _read(record_path)
     history = repo is not None and not repo.shallow
     ids = [claim_id(c.expect) for c in checks]
@@ -290,7 +291,8 @@ def dated(sr: Any, checks: list[Any], results: Path) -> list[Dated]:
         else:
             status = "before" if _when(first[1]) < _when(at) else "after"
         out.append(Dated(c, Dating(status, first and first[1], first and first[0], at, how, runs_of)))
-    if history and repo.rel(record_path):
+    if recording:
+        record_path.parent.mkdir(parents=True, exist_ok=True)
         record["claims"][spec.name] = {i: {"commit": f[0] if f else None, "declared": f[1] if f else None}
                                        for i, f in found.items()}
         record["runs"].update(runs_seen)

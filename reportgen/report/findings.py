@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reportgen.report.cells import cell
 from reportgen.report.significance import against, two_sample
 from reportgen.spec.schema import Expect
 from reportgen.results.stats import verdict
@@ -55,8 +56,6 @@ class Check:
 def _mean_ci(v: VariantResults, metric: str) -> str:
     """``97.67 ± 0.83 % (n = 3)`` over the seeds that are not outliers (``n = 2 of 3, …`` when one
     was left out); a timing as median (min–max) per device; no interval past the metric's bounds."""
-    from reportgen.report.analyses.context import cell
-
     m, c = METRICS[metric], v.clean
     if m.timing:
         return cell(v, metric, mixed=True) + (f" {m.unit}" if m.unit else "")

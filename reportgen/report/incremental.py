@@ -5,16 +5,18 @@ A *group* is one or more generated files rendered together (a study's page, its 
 pages). Its *inputs* are everything its output is computed from, hashed (SHA-256) in a canonical
 JSON form:
 
-- the code: every file of the ``reportgen`` package but the templates and the command line, and the
-  versions of Python and of the libraries that draw or compute (coarse: any code edit redoes every
-  page);
+- the code: every file of the stages a render imports (``data``, ``spec``, ``results``, ``report``;
+  never ``run``, which trains, nor the templates or the command line), and the versions of Python and
+  of the libraries that draw or compute (coarse: an edit of rendering code redoes every page; an edit
+  of training code redoes none, and a base install without torch finds committed pages current);
 - the templates the group renders (a study page: ``study.md.j2``, ``variant.md.j2`` and the template
   of each analysis its spec names);
 - a study's spec file, its result files, those of the studies it reads (``base``/``FromResults``,
-  transitively) and of the files its runs were reused from; the ``--images`` folder and the
+  transitively) and of the files its runs were reused from; its controlled timing
+  (``<results>/_timing/<study>.json``, :mod:`reportgen.results.timing`); the ``--images`` folder and the
   ``custom_digits`` folders its probes read; and what dates its claims: the git revisions of those
   files (the commits, which fix their contents), or in a clone without history the entries of
-  ``declared.json`` that stand in for them (:mod:`reportgen.report.claimdates`).
+  ``docs/.declared.json`` that stand in for them (:mod:`reportgen.report.claimdates`).
 
 The record ``docs/.render-inputs.json`` (committed with the pages: a fresh clone is up to date) keeps
 per group the inputs' hash and a digest of the files it wrote; a group is skipped when both match. A
@@ -35,12 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.report.gitlog import Repo
+from reportgen.results.timing import timing_path
 
 RECORD = ".render-inputs.json"
 PACKAGE = Path(__file__).resolve().parents[1]  # reportgen/
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-#: Libraries whose version can change a page's bytes (numbers, figures, Markdown).
-LIBRARIES = ("jinja2", "matplotlib", "numpy", "pillow", "pydantic", "scipy", "torch")
+#: Libraries whose version can change a page's bytes (numbers, figures, Markdown); all of the base install.
+LIBRARIES = ("jinja2", "matplotlib", "numpy", "pillow", "pydantic", "scipy")
+#: The package's folders a render imports (``tests/test_torch_free.py`` checks it imports no other).
+RENDER_STAGES = ("data", "spec", "results", "report")
 
 
 def digest(obj: Any) -> str:
@@ -68,9 +73,9 @@ def tree(root: Path, pattern: str = "**/*") -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def code() -> str:
-    """The hash of the package's code (templates and the command line aside) and library versions."""
+    """The hash of the rendering code (:data:`RENDER_STAGES`, templates aside) and library versions."""
     files = {k: v for k, v in tree(PACKAGE).items()
-             if not k.startswith("report/templates/") and k not in ("cli.py", "__main__.py")}
+             if k.split("/")[0] in RENDER_STAGES and not k.startswith("report/templates/")}
     versions = {}
     for name in LIBRARIES:
         try:
@@ -102,10 +107,11 @@ def _repo(folder: Path) -> Repo | None:
 
 
 class Inputs:
-    """Hashes the inputs of one render (``results``: the results folder; ``smoke``: as render's)."""
+    """Hashes the inputs of one render (``results``: the results folder; ``docs``: the pages' folder, which
+    holds the claim-dating record; ``smoke``: as render's)."""
 
-    def __init__(self, results: Path, smoke: bool = False) -> None:
-        self.results, self.smoke = Path(results), smoke
+    def __init__(self, results: Path, docs: Path, smoke: bool = False) -> None:
+        self.results, self.docs, self.smoke = Path(results), Path(docs), smoke
         self._folders: dict[str, dict[str, str]] = {}
         self._studies: dict[str, dict[str, Any]] = {}
 
@@ -154,6 +160,7 @@ class Inputs:
         out = {"spec": specs, "study": spec.study.model_dump(mode="json"), "spec_path": _rel(Path(spec.path)), "results": files,
                "results_dir": Path(self.results).name, "smoke": self.smoke, "images": images,
                "images_env": os.environ.get(IMAGES_ENV), "kind": spec.study.kind,
+               "timing": file_hash(timing_path(self.results, spec.name)),  # its controlled timing, if any
                "dating": self._dating(spec, names, files)}
         self._studies[spec.name] = out
         return out
@@ -174,7 +181,7 @@ class Inputs:
                 rel = r.rel(path)
                 revs[k] = r.revisions(rel) if rel else []
             return {"history": revs}
-        record = claimdates._read(Path(spec.path).parent / claimdates.RECORD)
+        record = claimdates._read(self.docs / claimdates.RECORD)
         rels = {repo.rel(self.results / k) for k in files if not k.startswith("reused:")} if repo else set()
         return {"claims": record["claims"].get(spec.name), "repo": repo is not None,
                 "runs": {k: v for k, v in record["runs"].items() if k in rels}}

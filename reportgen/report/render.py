@@ -19,7 +19,7 @@ from rich.console import Console
 from reportgen.report import claimdates, downloads, figures, incremental, variantpages
 from reportgen.results import store
 from reportgen.report.analyses import ANALYSES, Context, fmt
-from reportgen.report.analyses.context import cell as metric_cell
+from reportgen.report.cells import cell as metric_cell
 from reportgen.spec.catalog import Spec
 from reportgen.report.answers import Answer, chosen, compose, tuning
 from reportgen.report.findings import check
@@ -145,7 +145,7 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
         for name in spec.study.analyses:
             out = outputs[name] = ANALYSES[name](ctx)
             sections.append({"name": name, "body": ENV.get_template(f"analyses/{name}.md.j2").render(**out, sr=sr)})
-    checks = claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else []
+    checks = claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results, docs) if sr.runs else []
     said = compose(ctx, outputs)  # the headlines of the analyses the question asks about
     data = downloads.study_data(sr, ctx.fig_dir)  # per-seed, per-epoch CSVs, and a page per variant
     details = variantpages.write(sr, docs, ENV, MARKER, write_page, Path(results).name)
@@ -167,7 +167,7 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
     A page whose inputs and files are as ``docs/.render-inputs.json`` records is left as it is
     (:mod:`reportgen.report.incremental`); ``force``: render everything."""
     console = console or Console(stderr=True)
-    record, inputs = incremental.Record(docs, force), incremental.Inputs(results, smoke)
+    record, inputs = incremental.Record(docs, force), incremental.Inputs(results, docs, smoke)
     every = list((index_specs or {s.name: s for s in specs}).values())
     named = {s.name for s in specs}
     data = {s.name: incremental.digest([incremental.code(), inputs.study(s)]) for s in every}
@@ -239,7 +239,7 @@ def _render_index(every: list[Spec], done: dict[str, Any], record: incremental.R
         said = _kept_answer(record.groups.get(f"studies/{s.name}"), data[s.name])
         if said is None and (said := _kept_answer(earlier.get(s.name), data[s.name])) is not None:
             composed[s.name] = earlier[s.name]
-        rows.append(_index_row(s, results, smoke, data_root, said))
+        rows.append(_index_row(s, results, docs, smoke, data_root, said))
         if said is None:
             composed[s.name] = _answer_entry(data[s.name], rows[-1]["answer"])
     problems = store.problems(results)
@@ -311,7 +311,7 @@ def render_reference(docs: Path, cli: argparse.ArgumentParser | None = None) -> 
 def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every variant with test results of every study, best mean test accuracy first, over the seeds
     that are not outliers: ``acc`` is their interval, ``seeds`` their test accuracies in %, ``note``
-    names what was left out; cells as :func:`reportgen.report.analyses.context.cell` (timings per device).
+    names what was left out; cells as :func:`reportgen.report.cells.cell` (timings per device).
     Diagnostic studies (sanity checks, models broken on purpose: ``Study.diagnostic``) and runs without
     a test (an lr range test) are left out."""
     board, seen = [], {}
@@ -338,7 +338,7 @@ def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(board, key=lambda b: -b["acc"].mean)
 
 
-def _index_row(spec: Spec, results: Path, smoke: bool, data_root: Path | None = None,
+def _index_row(spec: Spec, results: Path, docs: Path, smoke: bool, data_root: Path | None = None,
                said: Answer | None = None) -> dict[str, Any]:
     """The index row of a study whose page is not rendered now: its answer ``said``, else composed from
     the results (analyses that a headline reads draw into a temporary folder, not into docs/)."""
@@ -346,7 +346,8 @@ def _index_row(spec: Spec, results: Path, smoke: bool, data_root: Path | None = 
     if said is None:
         with tempfile.TemporaryDirectory(prefix="reportgen-index-") as tmp:
             said = compose(Context(sr, Path(tmp), "", data_root))
-    return _summary(sr, claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results) if sr.runs else [], said)
+    checks = claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results, docs) if sr.runs else []
+    return _summary(sr, checks, said)
 
 
 def _summary(sr: StudyResults, checks: list, said: Answer) -> dict[str, Any]:

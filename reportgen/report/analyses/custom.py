@@ -28,11 +28,10 @@ def _originals(record: dict) -> dict[str, np.ndarray]:
     """File name → the original as displayed (uint8), reloaded from where the probe read it; only the
     images whose MNIST form equals the recorded ``processed`` hex (the same bytes the probe wrote)."""
     from reportgen.data import digits
-    from reportgen.run.probes.predictions import SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED, _to_hex
 
     try:
         if record["source"] == "synthetic":
-            loaded = digits.synthetic_digits(SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED)
+            loaded = digits.synthetic_digits(digits.SYNTHETIC_PER_DIGIT, digits.SYNTHETIC_SEED)
         elif Path(record["folder"]).is_dir():
             loaded = digits.load_folder(record["folder"])[0]
         else:
@@ -40,7 +39,7 @@ def _originals(record: dict) -> dict[str, np.ndarray]:
     except Exception:  # noqa: BLE001 - the originals are decoration; the page must still render
         return {}
     recorded = {im["name"]: im["processed"] for im in record["images"]}
-    return {d.name: d.original for d in loaded if recorded.get(d.name) == _to_hex(d.processed)}
+    return {d.name: d.original for d in loaded if recorded.get(d.name) == digits.to_hex(d.processed)}
 
 
 def custom_images(ctx: Context) -> dict[str, Any]:

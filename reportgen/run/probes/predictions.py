@@ -16,12 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reportgen.data.digits import SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED, to_hex
 from reportgen.data.mnist import MEAN, STD
 from reportgen.run.probes.training import Probe, measuring
 from reportgen.spec.config import ProbeSpec, RunConfig
 
-#: Synthetic fallback of ``custom_digits`` for an empty folder: digits per class, and the drawing seed.
-SYNTHETIC_PER_DIGIT, SYNTHETIC_SEED = 3, 0
 #: Training images ``sanity`` computes the initial loss and gradients on, and shows as a batch.
 BATCH_SHOWN = 32
 #: Random inputs of the ``sanity`` forward-pass check, and the seed of the generator that draws them.
@@ -68,11 +67,6 @@ class Predictions(_Final):
                 "true_prob": np.round(true_prob.cpu().numpy(), 4).tolist()}
 
 
-def _to_hex(img: np.ndarray) -> str:
-    """float (28, 28) in [0, 1] → 1,568 hex characters (uint8, row-major): compact in JSON."""
-    return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8).tobytes().hex()
-
-
 class CustomDigits(_Final):
     """Digits from outside MNIST (:mod:`reportgen.data.digits`): every image of the folder ``images``, brought
     to MNIST form (:func:`reportgen.data.digits.preprocess`), or the synthetic font set when the folder has
@@ -96,7 +90,7 @@ class CustomDigits(_Final):
         device = self.split["test"][0].device
         x = torch.from_numpy(np.stack([d.processed for d in loaded])).to(device)[:, None]
         p = probabilities(model, (x - MEAN) / STD).cpu().numpy()
-        images = [{"name": d.name, "label": d.label, "processed": _to_hex(d.processed),
+        images = [{"name": d.name, "label": d.label, "processed": to_hex(d.processed),
                    "probs": np.round(pi, 4).tolist()} for d, pi in zip(loaded, p)]
         return {"folder": self.folder, "source": source, "images": images,
                 "rejected": [r.reason for r in rejected]}
@@ -159,7 +153,7 @@ class Sanity(Probe):
                       "initial_loss": loss.item(), "expected_loss": math.log(10),
                       "params": sum(p.numel() for p in probe.parameters()),
                       "param_tensors": sum(1 for _ in probe.parameters()), "no_grad": no_grad,
-                      "batch": {"images": [_to_hex(i) for i in images], "labels": y[:n].cpu().tolist()}}]
+                      "batch": {"images": [to_hex(i) for i in images], "labels": y[:n].cpu().tolist()}}]
 
     def after_epoch(self, model: nn.Module, epoch: int) -> None:
         pass
