@@ -3,6 +3,7 @@ recorded reruns and the committed results, and its comparison finds the first di
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,3 +32,44 @@ def test_first_difference_names_the_epoch_and_field():
     moved = {**run, "history": [run["history"][0], {**run["history"][1], "val_acc": 0.95 * (1 + 1e-7)}]}
     assert bench.first_difference(run, moved) == "epoch 2 (`val_acc`, relative difference 1e-07)"
     assert bench.first_difference(run, {**run, "test_loss": 0.2}) == "test metrics"
+
+
+def _result(path: Path, isa, threads, dirty, attempts=1, reused=None, reconstructed=False):
+    prov = {"cpu_capability": isa, "threads": threads, "git_dirty": dirty,
+            "attempts": [{"wall_seconds": 1.0, "reconstructed": reconstructed} for _ in range(attempts)]}
+    if reused:
+        prov["reused_from"] = reused
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"provenance": prov}), encoding="utf-8")
+
+
+def test_the_counts_group_runs_by_isa_threads_and_dirty_tree(tmp_path):
+    from reportgen.report import reprocounts
+
+    res = tmp_path / "results"
+    _result(res / "a" / "v" / "seed0.json", "AVX2", 1, False)
+    _result(res / "a" / "v" / "seed1.json", "AVX2", 1, False, attempts=2, reconstructed=True)
+    _result(res / "b" / "v" / "seed0.json", "AVX2", 1, False, reused="results/a/v/seed0.json")
+    _result(res / "b" / "w" / "seed0.json", "unknown", None, True)
+    _result(res / "_timing" / "x" / "seed0.json", "AVX512", 2, False)  # not a study folder
+    (res / "b" / "w" / "seed1.json").write_text("{", encoding="utf-8")
+    c = reprocounts.counts(res)
+    assert c["rows"] == [{"isa": "AVX2", "threads": "1", "dirty": "no", "runs": 3, "copies": 1},
+                         {"isa": "unknown", "threads": "unknown", "dirty": "yes", "runs": 1, "copies": 0}]
+    assert (c["total"], c["copies"], c["resumed"], c["reconstructed"]) == (4, 1, 1, 1)
+    assert c["unreadable"] == ["b/w/seed1.json"]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reproducibility.md").write_text(f"intro\n{reprocounts.BEGIN}\nold\n{reprocounts.END}\nrest\n")
+    assert reprocounts.write(docs, res) and not reprocounts.write(docs, res)
+    text = (docs / "reproducibility.md").read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{reprocounts.END}\nrest\n") and "| AVX2 | 1 | no | 3 | 1 |" in text
+    assert "`b/w/seed1.json`" in text and "old" not in text
+
+
+def test_the_page_counts_the_committed_runs():
+    from reportgen.report import reprocounts
+
+    page = (REPO / "docs" / "reproducibility.md").read_text(encoding="utf-8")
+    shown = page.split(reprocounts.BEGIN, 1)[1].split(reprocounts.END, 1)[0]
+    assert shown == "\n" + reprocounts.block(reprocounts.counts(REPO / "results"))

@@ -16,7 +16,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from reportgen.report import claimdates, downloads, figures, incremental, variantpages
+from reportgen.report import claimdates, downloads, figures, incremental, reprocounts, variantpages
 from reportgen.results import store
 from reportgen.report.analyses import ANALYSES, Context, fmt
 from reportgen.report.cells import cell as metric_cell
@@ -198,6 +198,10 @@ def render(specs: list[Spec], results: Path, docs: Path, console: Console | None
     if not record.fresh("performance", key, PERFORMANCE_FILES):
         render_performance(ENV, MARKER, every, results, docs, bench, write_page, smoke=smoke)
         record.done("performance", key, PERFORMANCE_FILES)
+    key = incremental.digest([results_key, incremental.code()])
+    if not record.fresh("reproducibility", key, [reprocounts.PAGE]):  # the counts block of a hand-written page
+        reprocounts.write(docs, results)
+        record.done("reproducibility", key, [reprocounts.PAGE])
     hand = sorted(p.relative_to(docs).as_posix() for p in docs.glob("*.md")
                   if p.name not in ("index.md", "SUMMARY.md", "problems.md", *PLACED)
                   and MARKER not in p.read_text(encoding="utf-8"))
