@@ -126,8 +126,12 @@ def test_git_state_names_the_commit_and_whether_the_package_had_changes(tmp_path
 
 
 def test_a_checkpoint_from_before_attempts_counts_as_one_attempt_of_unknown_device():
-    assert provenance.earlier_attempts({"wall_seconds": 12.5}) == [{"wall_seconds": 12.5}]
+    assert provenance.earlier_attempts({"wall_seconds": 12.5}) == [
+        {"wall_seconds": 12.5, "cpu_capability": "unknown", "epochs": None}]
     assert provenance.earlier_attempts(None) == []
+    # a checkpoint from before wall times were kept: its epochs' seconds, marked reconstructed
+    (old,) = provenance.earlier_attempts({"history": [{"seconds": 3.0}, {"seconds": 4.5}]})
+    assert (old["wall_seconds"], old["epochs"], old["reconstructed"], old["cpu_capability"]) == (7.5, 2, True, "unknown")
 
 
 def test_a_smoke_run_times_inference_on_fewer_images_and_keeps_its_key(tmp_path, monkeypatch):

@@ -36,9 +36,9 @@ def bench_rows(path: Path) -> list[dict[str, Any]]:
 
 def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str, Any]]:
     """Per study: runs with a result and runs declared (variants × seeds), their summed wall time
-    (min), the devices they ran on (the device string without the thread count), the highest
-    recorded ``peak_mem_mb`` (results written before it was recorded have none) and how many runs
-    trained in a pack. ``smoke``: one seed declared per variant, as ``--smoke`` runs."""
+    (min; each run's attempts summed, :func:`reportgen.report.efficiency.run_seconds`), the devices
+    they ran on (the device string without the thread count), the highest recorded ``peak_mem_mb``
+    (results written before it was recorded have none) and how many runs trained in a pack. ``smoke``: one seed declared per variant, as ``--smoke`` runs."""
     from reportgen.spec.expand import variants
 
     rows = []
@@ -54,15 +54,9 @@ def suite_cost(specs: list, results: Path, smoke: bool = False) -> list[dict[str
         peaks = [r["peak_mem_mb"] for r in own if r.get("peak_mem_mb")]
         packed = sum(1 for r in own if r["provenance"].get("packed_with"))
         rows.append({"study": spec.name, "title": spec.study.title, "runs": len(runs), "declared": declared,
-                     "minutes": sum(_seconds(r) for r in own) / 60, "devices": "; ".join(devices),
+                     "minutes": sum(efficiency.run_seconds(r) for r in own) / 60, "devices": "; ".join(devices),
                      "peak_mb": max(peaks) if peaks else None, "peak_runs": len(peaks), "packed": packed})
     return rows
-
-
-def _seconds(r: dict) -> float:
-    """A run's wall time, at least the sum of its epochs' seconds: results stored before resumed runs
-    counted their killed attempts recorded only the last attempt's time."""
-    return max(r.get("wall_seconds") or 0.0, sum(h.get("seconds", 0.0) for h in r.get("history") or []))
 
 
 def render_performance(env, marker: str, specs: list, results: Path, docs: Path, bench_json: Path, write,

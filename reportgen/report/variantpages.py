@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reportgen.report import downloads
-from reportgen.report.analyses.context import fmt
+from reportgen.report.cells import fmt
 from reportgen.results.store import result_path
 from reportgen.results.summary import METRICS, StudyResults, VariantResults
 
@@ -34,12 +34,21 @@ def _run(sr: StudyResults, v: VariantResults, j: int, results_dir: str) -> dict[
     return {"seed": r["seed"], "status": r["status"], "key": r["key"],
             "file": result_path(Path(results_dir), sr.name, v.slug, r["seed"]).as_posix(),
             "values": [_value(v, m, j) for m in SEED_METRICS],
-            "commit": prov.get("git_commit", ""), "numerics": ", ".join(f"{k} {v}" for k, v in (r.get("numerics") or {}).items()) or "—",
+            **_commit(prov), "numerics": ", ".join(f"{k} {v}" for k, v in (r.get("numerics") or {}).items()) or "—",
             "torch": prov.get("torch", ""), "python": prov.get("python", ""), "device": prov.get("device", ""),
             "data_md5": prov.get("data_md5", ""), "created": prov.get("created", ""),
             "reused_from": prov.get("reused_from"), "wall_min": f"{r.get('wall_seconds', 0.0) / 60:.1f}",
             "history_fields": [k for k in (r.get("history") or [{}])[0]],
             "history": r.get("history") or []}
+
+
+def _commit(prov: dict[str, Any]) -> dict[str, Any]:
+    """``{"commit": plain SHA (or "" / "unknown"), "dirty": bool | None}`` of a result's provenance:
+    a commit link never carries a ``+dirty`` suffix (results written before ``git_dirty`` was
+    recorded kept it in ``git_commit``); ``dirty`` True means the package had uncommitted changes."""
+    commit = prov.get("git_commit", "")
+    suffixed = commit.endswith("+dirty")
+    return {"commit": commit.removesuffix("+dirty"), "dirty": True if suffixed else prov.get("git_dirty")}
 
 
 PAGE = "variants.md"

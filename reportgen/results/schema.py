@@ -71,29 +71,48 @@ class BestEpochMetrics(_Model):
 class Attempt(_Model):
     """One attempt at a run: the first, and one more each time a killed run resumed from its checkpoint."""
 
-    started: str | None = Field(None, description="UTC time the attempt started, ISO 8601")
+    started: str | None = Field(None, description="UTC time the attempt started, ISO 8601; null where not recorded")
+    ended: str | None = Field(None, description="UTC time the attempt ended, ISO 8601 (for an attempt that was killed: "
+                                                "its last checkpoint); null where not recorded")
     wall_seconds: float = Field(description="wall time of the attempt, s; for an attempt that was killed, up "
                                             "to its last checkpoint (the work after it was lost and redone)")
-    device: str | None = Field(None, description="as Provenance.device, for this attempt")
-    threads: int | None = Field(None, description="torch CPU threads of this attempt")
+    device: str | None = Field(None, description="as Provenance.device, for this attempt; null where not recorded")
+    cpu_capability: str | None = Field(None, description="as Provenance.cpu_capability, for this attempt ('unknown' "
+                                                         "where not recorded)")
+    threads: int | None = Field(None, description="torch CPU threads of this attempt; null where not recorded")
     epochs: int | None = Field(None, description="epochs this attempt trained (and checkpointed)")
+    reconstructed: bool | None = Field(None, description=(
+        "true for an entry that reportgen.results.migrate rebuilt for a result written before attempts were "
+        "recorded: the last attempt keeps the recorded wall time, device and start; where the per-epoch "
+        "seconds show that earlier epochs ran in an earlier attempt, one entry stands for that attempt (or "
+        "those attempts) with the sum of those epochs' seconds as its wall time and no start, device or "
+        "threads; a resume the history does not show cannot be seen. Absent for attempts the runner recorded"))
 
 
 class Provenance(_Model):
-    git_commit: str = Field(description="commit of the package that trained the run ('unknown' outside a git "
-                                        "checkout); results of schema < 3 may end in '+dirty' (see git_dirty)")
-    git_dirty: bool | None = Field(None, description="true when reportgen/ had uncommitted changes (edited, added "
-                                                     "or deleted files) as the run started; absent before schema 3 "
-                                                     "and outside a git checkout")
+    git_commit: str = Field(description="commit (plain SHA) of the package that trained the run ('unknown' outside "
+                                        "a git checkout)")
+    git_dirty: bool | None = Field(None, description=(
+        "true when reportgen/ had uncommitted changes (edited, added or deleted files) as the run started; null "
+        "outside a git checkout. For results migrated from the '<sha>+dirty' form (reportgen.results.migrate): "
+        "true where the commit ended in '+dirty', false where it did not (that recorder appended '+dirty' "
+        "whenever tracked files under reportgen/ had edits; new untracked files were not counted)"))
+    cpu_capability: str | None = Field(None, description=(
+        "the vector ISA torch dispatched CPU kernels to (torch.backends.cpu.get_cpu_capability(): 'AVX2', "
+        "'AVX512', 'DEFAULT', …) or, on CUDA, the GPU name; 'unknown' where it was not recorded; for a resumed "
+        "run, its last attempt's"))
+    threads: int | None = Field(None, description="torch CPU threads of the run's last attempt; null where not "
+                                                  "recorded")
     torch: str
     python: str
     device: str = Field(description="GPU name, or 'cpu (<processor>, [<vector ISA torch uses>, ]<threads> threads)'; "
                                     "for a resumed run, its last attempt's")
     data_md5: str = Field(description="md5 over the four MNIST files' md5s")
     created: str = Field(description="UTC time the result was written, ISO 8601 (for a copy reused from another "
-                                     "study, the source's; schema < 3: when the run's last attempt started)")
-    attempts: list[Attempt] | None = Field(None, description="every attempt at the run in order (absent before "
-                                                            "schema 3); wall_seconds is their sum")
+                                     "study, the source's; results migrated by reportgen.results.migrate: when the "
+                                     "run's last attempt started)")
+    attempts: list[Attempt] | None = Field(None, description="every attempt at the run in order; the result's "
+                                                            "wall_seconds is the sum of theirs")
     reused_from: str | None = Field(None, description="for a run shared with another study: the file it was copied from")
     packed_with: int | None = Field(None, description="runs trained together with this one in one vmapped step "
                                                       "(reportgen.run.multirun), this one included; absent when alone")

@@ -36,32 +36,50 @@ def now() -> str:
 
 
 def provenance(device: Any) -> dict[str, Any]:
-    """Where and with what a run is computed: git commit and ``git_dirty`` of the package, torch,
-    python, the device (for the CPU: processor, the vector ISA torch dispatches to and the threads;
-    hosts with other kernels give the same seed other last digits), the data checksum, and
-    ``created`` (now; the driver sets it again when it writes the result)."""
+    """Where and with what a run is computed, as ``reportgen.results.schema.Provenance`` without
+    ``attempts``: git commit (plain SHA) and ``git_dirty`` of the package, torch, python, the device
+    (for the CPU: processor, the vector ISA torch dispatches to and the threads; hosts with other
+    kernels give the same seed other last digits), ``cpu_capability`` (that ISA, or the GPU name on
+    CUDA), ``threads`` (torch CPU threads now), the data checksum, and ``created`` (now; the driver
+    sets it again when it writes the result). ``device`` is a ``torch.device``."""
     import torch
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"cpu ({platform.processor() or platform.machine()}, {torch.backends.cpu.get_cpu_capability()}, " \
-        f"{torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    if device.type == "cuda":
+        name = capability = torch.cuda.get_device_name(device)
+    else:
+        capability = torch.backends.cpu.get_cpu_capability()
+        name = f"cpu ({platform.processor() or platform.machine()}, {capability}, {threads} threads)"
     commit, dirty = git_state()
     return {"git_commit": commit, "git_dirty": dirty, "torch": torch.__version__, "python": platform.python_version(),
-            "device": name, "data_md5": DATASET_MD5, "created": now()}
+            "device": name, "cpu_capability": capability, "threads": threads, "data_md5": DATASET_MD5,
+            "created": now()}
 
 
 def attempt(prov: dict[str, Any], started: str, seconds: float, epochs: int | None) -> dict[str, Any]:
-    """One entry of ``provenance.attempts`` (see ``reportgen.results.schema.Attempt``)."""
+    """One entry of ``provenance.attempts`` (``reportgen.results.schema.Attempt``), ending now:
+    ``prov`` is the attempt's :func:`provenance`, ``started`` its start (ISO 8601), ``seconds`` its
+    wall time so far (s), ``epochs`` the epochs it trained (None: not a training run)."""
     import torch
 
-    return {"started": started, "wall_seconds": seconds, "device": prov["device"], "threads": torch.get_num_threads(),
+    return {"started": started, "ended": now(), "wall_seconds": seconds, "device": prov["device"],
+            "cpu_capability": prov.get("cpu_capability", "unknown"), "threads": torch.get_num_threads(),
             "epochs": epochs}
 
 
 def earlier_attempts(resume: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The attempts a checkpoint records (a checkpoint that predates them: one of unknown device)."""
+    """The attempts a checkpoint (``reportgen.run.checkpoint.load``'s dict, or None) records. A
+    checkpoint that predates them gives one attempt of unknown start, device and threads: with its
+    recorded ``wall_seconds`` where it has one, else with the sum of its epochs' seconds (marked
+    ``reconstructed``); a checkpoint with neither gives none."""
     if not resume:
         return []
     if "attempts" in resume:
         return list(resume["attempts"])
-    return [{"wall_seconds": resume["wall_seconds"]}] if "wall_seconds" in resume else []
+    unknown = {"cpu_capability": "unknown", "epochs": len(resume.get("history", ())) or None}
+    if "wall_seconds" in resume:
+        return [{"wall_seconds": resume["wall_seconds"], **unknown}]
+    if resume.get("history"):
+        return [{"wall_seconds": sum(h.get("seconds", 0.0) for h in resume["history"]), **unknown,
+                 "reconstructed": True}]
+    return []
