@@ -73,3 +73,12 @@ def test_the_page_counts_the_committed_runs():
     page = (REPO / "docs" / "reproducibility.md").read_text(encoding="utf-8")
     shown = page.split(reprocounts.BEGIN, 1)[1].split(reprocounts.END, 1)[0]
     assert shown == "\n" + reprocounts.block(reprocounts.counts(REPO / "results"))
+
+
+def test_no_commit_link_or_result_carries_a_dirty_suffix():
+    pages = [p for p in (REPO / "docs").rglob("*.md")]
+    linked = [p.name for p in pages if "+dirty" in p.read_text(encoding="utf-8")]
+    assert linked == [], f"pages with a '+dirty' commit: {linked}"
+    commits = [json.loads(p.read_text(encoding="utf-8"))["provenance"]["git_commit"]
+               for p in (REPO / "results").glob("*/*/seed*.json")]
+    assert len(commits) > 200 and not [c for c in commits if "+" in c]

@@ -113,7 +113,7 @@ def provenance(sr: StudyResults) -> list[tuple[str, str]]:
     resumed = [len(r["provenance"]["attempts"]) for r in runs if len(r["provenance"].get("attempts") or ()) > 1]
     return [("runs", f"{len(runs)} result files under results/{sr.name}/"),
             ("git commit", values(lambda r: r["provenance"]["git_commit"]
-                                  + ("+dirty" if r["provenance"].get("git_dirty") else ""))),
+                                  + (" (uncommitted changes)" if r["provenance"].get("git_dirty") else ""))),
             ("numerics versions", ", ".join(f"{name} {v}" for name, v in used.items()) or "—"),
             *([("resumed runs", f"{len(resumed)} ({sum(resumed)} attempts)")] if resumed else []),
             ("torch", values(lambda r: r["provenance"]["torch"])),
