@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reportgen.results.timing import OPTIONS as TIME_OPTIONS
 from reportgen.spec.catalog import Spec, load_all, select
 from reportgen.spec.expand import IMAGES_ENV, SpecError
 
@@ -278,6 +279,12 @@ def cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
     return 1
 
 
+def cmd_time(args: argparse.Namespace, console: Console) -> int:
+    from reportgen.run.timing import time_studies  # torch: imported when timing, not for the parser
+
+    return time_studies(_specs(args, console) if args.names else [], _paths(args)[0], args, console)
+
+
 def _global_options(p: argparse.ArgumentParser, default: object = None) -> None:
     """``--experiments``, ``--results-dir``, ``--docs-dir``: on the main parser (defaults) and on each
     subcommand (``argparse.SUPPRESS``: given there, they override; not given, the main parser's stand)."""
@@ -328,6 +335,11 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--pack", type=int, metavar="K", help=(
                 "train up to K runs of one architecture together in one vmapped step (default: on CUDA "
                 "up to 8 as memory allows, on the CPU 1, where packing measured no faster)"))
+    p = sub.add_parser("time", help="time the variants' training steps side by side: <results>/_timing/STUDY.json")
+    p.set_defaults(fn=cmd_time)
+    _global_options(p, argparse.SUPPRESS)
+    for flag, kw in TIME_OPTIONS.items():
+        p.add_argument(flag, **kw)
     p = sub.add_parser("fetch", help="download MNIST when absent and verify its md5 checksums")
     p.set_defaults(fn=cmd_fetch)
     p.add_argument("--data-dir", help="MNIST root (default: $REPORTGEN_DATA, else ./data)")

@@ -10,7 +10,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from reportgen.results import store
+from reportgen.results import store, timing
 from reportgen.results.summary import METRICS, StudyResults, VariantResults
 from reportgen.spec.catalog import Spec, SpecError, load_spec
 from reportgen.spec.expand import expand, variants
@@ -169,4 +169,4 @@ def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
     reference = ordered[0].slug if ordered else ""  # an explore study has no variants
     if ref:
         reference = next((v.slug for v in ordered if ref in (v.slug, v.label)), reference)
-    return StudyResults(spec, ordered, reference)
+    return StudyResults(spec, ordered, reference, timing=timing.load(results, spec.name))

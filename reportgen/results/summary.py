@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -274,6 +274,8 @@ class StudyResults:
     variants: list[VariantResults]
     reference: str  # slug of the reference variant
     pending: list[str] = field(default_factory=list)  # upstream studies without results (reportgen.results.chain)
+    #: The study's controlled timing (:func:`reportgen.results.timing.load`); None when never timed.
+    timing: Any = None
 
     @property
     def name(self) -> str:

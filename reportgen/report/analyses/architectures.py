@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures, modelpics
+from reportgen.report import figures, modelpics, timings
 from reportgen.results.quantized import decode
 from reportgen.report.significance import against
 from reportgen.results.summary import device_of, short_device
@@ -22,19 +22,23 @@ def _reported(ctx: Context, label: str, slug: str) -> str:
 
 
 def architecture(ctx: Context) -> dict[str, Any]:
-    """Per variant: parameters, FLOPs per image, seconds per training epoch (the fastest epoch of any
-    seed, and each run's median epoch as median and range over seeds), inference images/s (median
-    and range), all per device and thread count, never pooled across them; test accuracy (mean ±
+    """Per variant: parameters, FLOPs per image, the study's controlled timing when it has one
+    (:mod:`reportgen.report.timings`: s / step, s / epoch, inference images/s), the timings recorded in
+    training (the fastest epoch of any seed, and each run's median epoch as median and range over
+    seeds; inference images/s, median and range), those per device and thread count, never pooled
+    across them; test accuracy (mean ±
     95 % CI over seeds), the source's reported accuracy when the spec gives one, and the layer table
     of the model (from its first seed's result)."""
     timed_on = devices(ctx.sr)
     mixed = len(timed_on) > 1
+    controlled = timings.measured(ctx.sr)
     rows, tables = [], []
     for v in ctx.sr.variants:
         if not v.runs:
             continue
         r0 = v.runs[0]
-        rows.append({"label": v.label, "n": len(v.runs), "params": cell(v, "params"),
+        rows.append({**{f"c_{k}": x for k, x in timings.cells(controlled, v.slug).items()},
+                     "label": v.label, "n": len(v.runs), "params": cell(v, "params"),
                      "flops": _si(r0.get("flops")), "s_epoch": cell(v, "seconds_per_epoch", mixed=mixed),
                      "s_fastest": _fastest(v, mixed), "ips": cell(v, "inference_images_per_s", mixed=mixed),
                      "acc": cell(v, "test_accuracy"), "reported": _reported(ctx, v.label, v.slug)})
@@ -44,6 +48,8 @@ def architecture(ctx: Context) -> dict[str, Any]:
                        "total": sum(row["params"] for row in layers),
                        "picture": _picture(ctx, v.slug, v.label, layers)})
     return {"rows": rows, "tables": tables, "any_reported": bool(ctx.sr.spec.study.reported),
+            "controlled": controlled is not None, "controlled_ips": bool(controlled and controlled.ips),
+            "timing_note": timings.note(controlled, ctx.sr, inference=True),
             "source": ctx.sr.spec.study.reported_source,
             "devices": [short_device(d) for d in timed_on] if mixed else []}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
+from reportgen.report import figures, timings
 from reportgen.spec.expand import variants as study_variants
 from reportgen.report.findings import compare
 from reportgen.report.significance import two_sample, within
@@ -200,10 +200,12 @@ def factors(ctx: Context) -> dict[str, list[VariantResults]]:
 
 def factor_tables(ctx: Context) -> dict[str, Any]:
     """One table per factor with the reference as first row: test and validation accuracy, best
-    epoch, seconds per epoch (median and range, per device) and the difference to the reference (the
+    epoch, seconds per epoch (recorded in training: median and range, per device; and from the study's
+    controlled timing, :mod:`reportgen.report.timings`, when it has one) and the difference to the reference (the
     t test :func:`reportgen.report.findings.compare` picks); validation curves per factor."""
     ref = ctx.sr.variant(ctx.sr.reference)
     mixed = len(devices(ctx.sr)) > 1
+    controlled = timings.measured(ctx.sr)
     tables, panels = [], []
     for name, vs in factors(ctx).items():
         rows = []
@@ -212,7 +214,8 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
             rows.append({"label": v.label, "reference": v is ref, "n": len(v.runs), "expected": v.expected,
                          "test": cell(v, "test_accuracy"), "val": cell(v, "val_acc"),
                          "best_epoch": cell(v, "best_epoch"),
-                         "sec": cell(v, "seconds_per_epoch", mixed=mixed), "verdict": sentence})
+                         "sec": cell(v, "seconds_per_epoch", mixed=mixed), "verdict": sentence,
+                         "csec": timings.cells(controlled, v.slug)["s_epoch"]})
         tables.append({"name": name, "rows": rows})
         series = {v.label: (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
                   for v in [ref, *vs] if v.runs}
@@ -223,4 +226,5 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
         path, url = ctx.figure("factors.png")
         figures.lines(panels, path, f"Validation accuracy per factor (dashed: {ref.label})", shared_colours=False)
     return {"tables": tables, "url": url, "reference": ref.label, "unit": METRICS["test_accuracy"].unit,
+            "controlled": controlled is not None, "timing_note": timings.note(controlled, ctx.sr),
             "devices": [short_device(d) for d in devices(ctx.sr)] if mixed else []}

@@ -11,14 +11,11 @@ test accuracy) or a pointer to a figure (``pointer``: placed last).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
-
-import numpy as np
+from typing import Any, Callable, Literal
 
 from reportgen.report.significance import ALPHA, Tested, two_sample
-from reportgen.results.summary import METRICS, VariantResults, device_of, short_device
+from reportgen.results.summary import METRICS, VariantResults
 from reportgen.report.words import seeds
 from reportgen.report.analyses.context import Context
 
@@ -116,37 +113,6 @@ def mean_of(v: VariantResults, metric: str) -> float:
     """Mean over the seeds that are not outliers, in display units (NaN without runs)."""
     c = v.clean
     return c.interval(metric).mean if c.runs else math.nan
-
-
-def timing_device(vs: Sequence[VariantResults]) -> tuple[str, int, int]:
-    """(the device most of ``vs``' runs were timed on, runs on it, runs in all): timings are compared
-    only between runs of one device and thread count."""
-    devs = Counter(device_of(r) for v in vs for r in v.runs)
-    if not devs:
-        return "", 0, 0
-    name, n = devs.most_common(1)[0]
-    return name, n, sum(devs.values())
-
-
-def device_words(device: str) -> str:
-    """"cpu (x86_64, 2 threads)" → "the CPU with 2 threads"; a GPU's name as it is."""
-    short = short_device(device)
-    return f"the CPU with {short}" if device.startswith("cpu") and short != device else device
-
-
-def seconds(v: VariantResults, on: str, key: str = "seconds_per_epoch") -> list[float]:
-    """Per-run values of ``key`` (a METRICS name) for the runs of ``v`` timed on device ``on``."""
-    return [x for r, x in zip(v.runs, v.values(key)) if device_of(r) == on and math.isfinite(x)]
-
-
-def median_range(xs: Sequence[float], digits: int = 1, unit: str = "s") -> str:
-    """"2.3 s (2.1–2.3)": median and range over runs, no t-interval (timings are not normal)."""
-    if not xs:
-        return "—"
-    lo, mid, hi = min(xs), float(np.median(xs)), max(xs)
-    u = f" {unit}" if unit else ""
-    return f"{mid:.{digits}f}{u}" if len(xs) == 1 or f"{lo:.{digits}f}" == f"{hi:.{digits}f}" \
-        else f"{mid:.{digits}f}{u} ({lo:.{digits}f}–{hi:.{digits}f})"
 
 
 def with_runs(ctx: Context) -> list[VariantResults]:

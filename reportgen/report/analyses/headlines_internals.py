@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from reportgen.report import timings
 from reportgen.report.words import count, join
 from reportgen.report.analyses.context import Context
 from reportgen.report.analyses.headline import (
@@ -16,11 +17,7 @@ from reportgen.report.analyses.headline import (
     Headline,
     compared,
     detectable,
-    device_words,
-    median_range,
     p_text,
-    seconds,
-    timing_device,
     with_runs,
 )
 
@@ -93,8 +90,9 @@ def weight_histograms(ctx: Context, out: dict[str, Any] | None = None) -> Headli
 
 def gradient_noise(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Gradient variance against batch size (log-log slope), the simple noise scale at the start and
-    end of training with its rank correlation with the batch size, and seconds per epoch per variant on
-    one device and thread count (median and range over seeds)."""
+    end of training with its rank correlation with the batch size, and seconds per epoch per variant from
+    the study's controlled timing (:mod:`reportgen.report.timings`), or that without one the recorded
+    epochs compare nothing."""
     from reportgen.report.analyses.internals import _loglog_slope
 
     vs = [v for v in with_runs(ctx) if all((r.get("probes") or {}).get("grad_noise") for r in v.runs)]
@@ -117,15 +115,18 @@ def gradient_noise(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
              f"the 1/B law gives −1), while the simple noise scale B_simple = tr(Σ)/‖G‖² grows during training from "
              f"{min(start):,.0f}–{max(start):,.0f} to {min(end):,.0f}–{max(end):,.0f} examples and {depends} "
              f"(Spearman ρ = {rho:+.2f}, {p_text(p)}).")
-    dev, n, total = timing_device(vs)
-    timed = [(v, seconds(v, dev)) for v in vs]
-    excluded = "" if n == total else f"; {total - n} of {count(total, 'run')} ran on another device and are left out"
-    second = (f"Seconds per epoch on {device_words(dev)} (median over seeds, range): "
-              + "; ".join(f"{v.label} {median_range(xs, 2)}" for v, xs in timed if xs) + excluded + ".")
-    fast = min((x for x in timed if x[1]), key=lambda x: np.median(x[1]))
-    slow = max((x for x in timed if x[1]), key=lambda x: np.median(x[1]))
-    return Headline((first, second), f"variance slope {np.mean(slopes):.2f} (1/B: −1); B_simple {min(end):,.0f}–"
-                                     f"{max(end):,.0f}; s/epoch {np.median(slow[1]):.1f} → {np.median(fast[1]):.2f}")
+    short = f"variance slope {np.mean(slopes):.2f} (1/B: −1); B_simple {min(end):,.0f}–{max(end):,.0f}"
+    m = timings.measured(ctx.sr)
+    timed = [(v, m.s_epoch[v.slug]) for v in vs if v.slug in m.s_epoch] if m else []
+    if not timed:  # speed is compared only from a controlled timing; recorded epochs compare nothing
+        return Headline((first, timings.absent(ctx.sr)), short)
+    second = (f"Seconds per epoch, timed side by side ({m.brief}; training steps only): "
+              + "; ".join(f"{v.label} {timings.seconds(x)} s" for v, x in timed)
+              + "; the seconds per epoch the runs recorded while training, under unknown load, are their cost, "
+                "not a comparison.")
+    fast, slow = min(timed, key=lambda x: x[1]), max(timed, key=lambda x: x[1])
+    return Headline((first, second), f"{short}; s/epoch {timings.seconds(slow[1])} ({slow[0].label}) → "
+                                     f"{timings.seconds(fast[1])} ({fast[0].label}), timed side by side")
 
 
 def gradient_flow(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:

@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 
 from reportgen.results.quantized import decode
 from reportgen.spec.schema import Expect
+from reportgen.report import timings
 from reportgen.report.words import count, join, seeds
 from reportgen.report.analyses.architectures import _si, _stays_above
 from reportgen.report.analyses.context import Context, probe_rows
@@ -22,12 +23,8 @@ from reportgen.report.analyses.headline import (
     accuracy,
     compared,
     detectable,
-    device_words,
     mean_of,
-    median_range,
     p_text,
-    seconds,
-    timing_device,
     with_runs,
 )
 
@@ -38,40 +35,45 @@ def _params(n: float) -> str:
 
 
 def architecture(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
-    """Cost per model: parameters, FLOPs per image, seconds per training epoch and inference images/s,
-    timings only from runs on one device and thread count (median and range over seeds), and the most
-    accurate model's FLOPs against the costliest's."""
+    """Cost per model: parameters, FLOPs per image, and from the study's controlled timing
+    (:mod:`reportgen.report.timings`) seconds per training step and epoch and inference images/s, or
+    that without one the timings recorded in training compare nothing; and the most accurate model's
+    FLOPs against the costliest's."""
     vs = with_runs(ctx)
     if not vs:
         return None
     params = {v.label: float(np.mean(v.values("params"))) for v in vs}
     flops = {v.label: float(np.mean(v.values("flops"))) for v in vs}
-    dev, n, total = timing_device(vs)
-    sec = {v.label: seconds(v, dev) for v in vs}
-    ips = {v.label: seconds(v, dev, "inference_images_per_s") for v in vs}
+    m = timings.measured(ctx.sr)
+    sec = {v.label: m.s_epoch[v.slug] for v in vs if m and v.slug in m.s_epoch}
+    ips = {v.label: m.ips[v.slug] for v in vs if m and v.slug in m.ips}
     lo_p, hi_p = min(params, key=params.get), max(params, key=params.get)
-    timed = [k for k in sec if sec[k]]
-    fast, slow = min(timed, key=lambda k: np.median(sec[k])), max(timed, key=lambda k: np.median(sec[k]))
     first = f"Parameters range from {_params(params[lo_p])} ({lo_p}) to {_params(params[hi_p])} ({hi_p})"
     if all(math.isfinite(f) for f in flops.values()):
         lo_f, hi_f = min(flops, key=flops.get), max(flops, key=flops.get)
         first += f", FLOPs per image from {_si(flops[lo_f])} ({lo_f}) to {_si(flops[hi_f])} ({hi_f})"
-    first += (f", and seconds per training epoch on {device_words(dev)} from {median_range(sec[fast])} ({fast}) to "
-              f"{median_range(sec[slow])} ({slow}) (median over seeds, range)")
-    left = [v.label for v in vs if len(sec[v.label]) < len(v.runs)]
-    first += (f"; {total - n} of {count(total, 'run')} ({join(left)}) ran on another device or thread count and "
-              f"{'is' if total - n == 1 else 'are'} left out of the timings." if left else ".")
-    sentences = [first]
+    if sec:
+        fast, slow = min(sec, key=sec.get), max(sec, key=sec.get)
+        first += (f", and seconds per training epoch, timed side by side ({m.brief}; training steps only), from "
+                  f"{timings.seconds(sec[fast])} s ({fast}) to {timings.seconds(sec[slow])} s ({slow}).")
+        sentences = [first]
+    else:
+        sentences = [first + ".", timings.absent(ctx.sr)]
     per = []
     for v in vs:
         k = v.label
-        cell = (f"{k} {_params(params[k])} · {_si(flops[k]) if math.isfinite(flops[k]) else '—'} · "
-                + (median_range(sec[k]) if sec[k] else "not timed on that device"))
-        if ips[k]:
-            cell += f" · {statistics.median(ips[k]):,.0f}/s"
+        cell = f"{k} {_params(params[k])} · {_si(flops[k]) if math.isfinite(flops[k]) else '—'}"
+        if sec:
+            cell += " · " + (f"{timings.seconds(sec[k])} s" if k in sec else "not timed")
+        if ips:
+            cell += " · " + (f"{timings.rate(ips[k])}/s" if k in ips else "not timed")
         per.append(cell)
-    head = "parameters · FLOPs per image · s per epoch" + (" · inference images per s" if any(ips.values()) else "")
+    head = "parameters · FLOPs per image" + (" · s per epoch, controlled" if sec else "") \
+        + (" · inference images per s, controlled" if ips else "")
     sentences.append(f"Per model ({head}): " + "; ".join(per) + ".")
+    if sec:
+        sentences.append("The times the runs recorded while training, under unknown load, are their cost, not a "
+                         "comparison.")
     if all(math.isfinite(f) for f in flops.values()):
         best = max(vs, key=lambda v: mean_of(v, "test_accuracy"))
         costly = max(vs, key=lambda v: flops[v.label])
@@ -79,8 +81,10 @@ def architecture(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
             sentences.append(f"The most accurate, **{best.label}** ({mean_of(best, 'test_accuracy'):.2f} %), needs "
                              f"{flops[costly.label] / flops[best.label]:.0f}× fewer FLOPs per image than the costliest, "
                              f"**{costly.label}** ({mean_of(costly, 'test_accuracy'):.2f} %).")
-    return Headline(tuple(sentences), f"parameters {_params(params[lo_p])}–{_params(params[hi_p])}; "
-                                      f"s/epoch {np.median(sec[fast]):.1f}–{np.median(sec[slow]):.1f}")
+    short = f"parameters {_params(params[lo_p])}–{_params(params[hi_p])}"
+    if sec:
+        short += f"; s/epoch {timings.seconds(sec[fast])}–{timings.seconds(sec[slow])}, timed side by side"
+    return Headline(tuple(sentences), short)
 
 
 def capacity_curve(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:

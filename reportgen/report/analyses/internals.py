@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
+from reportgen.report import figures, timings
 from reportgen.results.stats import t_interval
 from reportgen.report.analyses.context import Context, bounded, cell, devices, fmt, probe_rows
 
@@ -83,9 +83,11 @@ def _loglog_slope(sizes: list[int], variances: list[float]) -> float:
 
 def gradient_noise(ctx: Context) -> dict[str, Any]:
     """Minibatch gradient variance against batch size (with its log-log slope), ‖G‖² and the simple
-    noise scale B_simple = tr(Σ)/‖G‖² over training (McCandlish et al. 2018), seconds per epoch and
-    the generalization gap per variant."""
+    noise scale B_simple = tr(Σ)/‖G‖² over training (McCandlish et al. 2018), seconds per epoch (recorded
+    in training, and s / step and s / epoch from the study's controlled timing when it has one:
+    :mod:`reportgen.report.timings`) and the generalization gap per variant."""
     rows, scale_series, grad_series, var_series = [], {}, {}, {}
+    controlled = timings.measured(ctx.sr)
     for v in (v for v in ctx.sr.variants if v.runs):
         per_seed, n, epochs = _aligned(v, "grad_noise")
         if not per_seed:
@@ -106,6 +108,7 @@ def gradient_noise(ctx: Context) -> dict[str, Any]:
                      "scale0": bounded([r[0]["noise_scale"] for r in per_seed], 1, (0, np.inf)),
                      "scale_last": bounded([r[n - 1]["noise_scale"] for r in per_seed], 1, (0, np.inf)),
                      "slope": fmt(t_interval(slopes), 2), "sec": cell(v, "seconds_per_epoch", mixed=len(devices(ctx.sr)) > 1),
+                     **{f"c_{k}": x for k, x in timings.cells(controlled, v.slug).items()},
                      "gap": cell(v, "generalization_gap"), "test": cell(v, "test_accuracy")})
     url = None
     if rows:
@@ -121,7 +124,8 @@ def gradient_noise(ctx: Context) -> dict[str, Any]:
             panels[0].series["1/B law (from the smallest B)"] = (ref_sizes, ideal[None, :])
             panels[0].styles["1/B law (from the smallest B)"] = ":"
         figures.lines(panels, path, "Gradient noise at fixed points of training (clean training split, eval mode)")
-    return {"url": url, "rows": rows, "missing": _missing(ctx, "grad_noise")}
+    return {"url": url, "rows": rows, "missing": _missing(ctx, "grad_noise"), "controlled": controlled is not None,
+            "timing_note": timings.note(controlled, ctx.sr)}
 
 
 def gradient_flow(ctx: Context) -> dict[str, Any]:

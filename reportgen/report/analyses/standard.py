@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures, interactive
+from reportgen.report import figures, interactive, timings
 from reportgen.report.significance import comparisons
 from reportgen.results.summary import METRICS, short_device
 from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, per_seed
@@ -19,7 +19,9 @@ def _best_differs(ctx: Context) -> bool:
 
 def comparison_table(ctx: Context) -> dict[str, Any]:
     """Each variant's standard measures over its seeds (mean ± 95 % CI; epochs and timings as median
-    and range; outlier seeds left out and flagged), every seed's test accuracy, the test accuracy of
+    and range; outlier seeds left out and flagged; seconds per epoch labelled as recorded in training,
+    beside the study's controlled timing when it has one: :mod:`reportgen.report.timings`), every
+    seed's test accuracy, the test accuracy of
     the best-validation epoch beside the last where they differ, and the study's comparisons (the
     t test :func:`reportgen.report.significance.two_sample` picks and McNemar per image, Holm-adjusted)."""
     metrics = list(TABLE_METRICS)
@@ -38,10 +40,19 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
               "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
               "p": _p(c.test.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence}
              for c in comparisons(ctx.sr)]
-    return {"columns": [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols],
-            "rows": rows, "tests": tests, "per_seed": "test_accuracy" in cols,
+    columns = [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols]
+    timed = "seconds_per_epoch" in cols
+    controlled = timings.measured(ctx.sr) if timed else None
+    if timed:  # the recorded column says what it is; the controlled one, when measured, goes before it
+        at = cols.index("seconds_per_epoch")
+        columns[at] = ("seconds_per_epoch", f"s / epoch, {timings.RECORDED} (median) (s)")
+        if controlled:
+            columns.insert(at, ("controlled_s_epoch", "s / epoch, controlled (s)"))
+            for r, v in zip(rows, ctx.sr.variants):
+                r["cells"]["controlled_s_epoch"] = timings.cells(controlled, v.slug)["s_epoch"]
+    return {"columns": columns, "rows": rows, "tests": tests, "per_seed": "test_accuracy" in cols,
             "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
-            "mark": OUTLIER_MARK, "timed": "seconds_per_epoch" in cols,
+            "mark": OUTLIER_MARK, "timed": timed, "timing_note": timings.note(controlled, ctx.sr) if timed else "",
             "devices": [short_device(d) for d in timed_on] if mixed else []}
 
 
