@@ -74,11 +74,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]cannot write results[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
     console.print(f"trained {summary.trained}, cached {summary.cached}, reused {summary.reused}, "
-                  f"failed {len(summary.failed)} in {summary.seconds:.1f}s", highlight=False)
+                  + (f"trained by another process {len(summary.elsewhere)}, " if summary.elsewhere else "")
+                  + f"failed {len(summary.failed)} in {summary.seconds:.1f}s", highlight=False)
     for f in summary.failed:
         console.print(f"[red]failed[/] {escape(f)}", highlight=False, soft_wrap=True)
-    for b in summary.busy:
-        console.print(f"[yellow]skipped[/] {escape(b)}: another process is training it", highlight=False)
+    for u in summary.unreadable:
+        console.print(f"[yellow]unreadable, not retrained[/] {escape(u)} (`reportgen run --force STUDY` "
+                      "replaces it)", highlight=False, soft_wrap=True)
     if invalid:
         console.print(f"[red]{invalid} invalid spec(s) skipped[/] (see above; `reportgen validate` lists them)",
                       highlight=False)
@@ -111,6 +113,7 @@ def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every
     from reportgen.data.fetch import DataError
     from reportgen.report.render import render
 
+    warn_unreadable(results, [s.name for s in specs], console)
     try:
         render(specs, results, docs, console=console, index_specs=every, data_root=args.data_dir, smoke=args.smoke,
                cli=parser(), force=args.cmd == "render" and args.force)
@@ -118,6 +121,19 @@ def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return False
     return True
+
+
+def warn_unreadable(results: Path, studies: list[str], console: Console) -> int:
+    """Before rendering: one warning per result file of ``studies`` that cannot be used
+    (:func:`reportgen.results.store.unreadable`), naming the file and the reason; its seed is left
+    out of the study's page, which says so. Returns how many were named."""
+    from reportgen.results import store
+
+    bad = [u for name in studies for u in store.unreadable(results, name)]
+    for u in bad:
+        console.print(f"[yellow]warning[/] unreadable result {escape(str(u.path))}: {escape(u.reason)} "
+                      "(left out of its study's page)", highlight=False, soft_wrap=True)
+    return len(bad)
 
 
 def cmd_render(args: argparse.Namespace, console: Console) -> int:
@@ -134,14 +150,20 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     specs = _specs(args, console, strict=False)
     results, _ = _paths(args)
     table = Table("study", "variants × seeds", "status", "wall time")
-    notes: list[str] = []  # per study with stale results: what made them stale
+    notes: list[str] = []  # per study with stale or unreadable results: what made them so
     for spec in specs:
         planned = plan([spec], results, smoke=args.smoke)
         files = dict(store.iter_results(results, spec.name))
-        todo = [p for p in planned if p.action != "cached"]
+        todo = [p for p in planned if p.action in ("train", "reuse")]
         failed = [p for p in planned if files.get(p.path, {}).get("status") in ("failed", "interrupted")]
-        stale = [p for p in todo if p.path in files and files[p.path]["key"] != p.key]
-        status = ("failed" if failed else "stale" if stale else "missing" if todo else "up to date")
+        stale = [p for p in todo if p.path in files and files[p.path]["key"] != p.key and not p.unreadable]
+        unreadable = [p for p in planned if p.unreadable]
+        status = ("unreadable" if unreadable else "failed" if failed else "stale" if stale
+                  else "missing" if todo else "up to date")
+        for p in unreadable:
+            notes.append(f"{spec.name}: unreadable {p.path}: {p.unreadable}; " + (
+                "`reportgen run` retrains it (a partial write)" if p.action != "unreadable" else
+                f"kept: `reportgen run --force {spec.name}` retrains it"))
         waiting = spec.study.upstream() and not planned and spec.study.kind == "train"
         if waiting:  # a chained study whose upstream has no results yet: nothing to plan until it has
             table.add_row(spec.name, "—", f"waiting for {', '.join(spec.study.upstream())}", "—")
@@ -153,8 +175,10 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
             continue
         if stale:
             notes.append(f"{spec.name}: {len(stale)} stale: {', '.join(stale_reasons(stale, files))}")
+        detail = ", ".join(([f"{len(unreadable)} unreadable"] if unreadable else [])
+                           + ([f"{len(todo)} to run"] if todo else []))
         table.add_row(spec.name, f"{n_var} × {len(planned) // max(n_var, 1)}",
-                      f"{status} ({len(todo)} to run)" if todo else status, f"{wall / 60:.1f} min")
+                      f"{status} ({detail})" if detail else status, f"{wall / 60:.1f} min")
     console.print(table)
     for note in notes:
         console.print(escape(note), highlight=False, soft_wrap=True)
@@ -185,9 +209,13 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
             console.print(f"{spec.name}: nothing to train ({spec.study.kind} study, no runs)", highlight=False)
     for p in planned:
         if p.action != "cached":
-            console.print(f"{p.action:6} {p.run.study}/{p.run.variant}/seed{p.run.seed}", highlight=False)
-    n = {a: sum(p.action == a for p in planned) for a in ("train", "reuse", "cached")}
-    console.print(f"{n['train']} to train, {n['reuse']} to reuse, {n['cached']} cached", highlight=False)
+            console.print(f"{p.action:6} {p.run.study}/{p.run.variant}/seed{p.run.seed}"
+                          + (f" ({escape(p.path.as_posix())}: {escape(p.unreadable)})" if p.unreadable else ""),
+                          highlight=False, soft_wrap=True)
+    n = {a: sum(p.action == a for p in planned) for a in ("train", "reuse", "cached", "unreadable")}
+    console.print(f"{n['train']} to train, {n['reuse']} to reuse, {n['cached']} cached"
+                  + (f", {n['unreadable']} unreadable (kept; --force retrains)" if n["unreadable"] else ""),
+                  highlight=False)
     if n["train"]:
         _print_estimate([p.run.config.model_dump() for p in planned if p.action == "train"], results, console)
     return 0

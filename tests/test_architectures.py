@@ -151,7 +151,7 @@ def test_stored_results_without_flops_get_them_from_their_config(tmp_path):
     run = expand(study, "tiny")[0]
     path = store.result_path(tmp_path, "tiny", run.variant, run.seed)
     store.write_json(path, valid_result(run.key, study="tiny", variant=run.variant, seed=run.seed,
-                                        config=run.config.model_dump(mode="json")))
+                                        config=run.config.model_dump(mode="json"), numerics=run.numerics))
     planned = [p for p in plan([spec], tmp_path) if p.run.seed == run.seed]
     assert planned[0].action == "cached"
     assert describe_missing(planned) == 1

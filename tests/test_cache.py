@@ -40,7 +40,7 @@ def keys(spec) -> dict[tuple[str, int], str]:
 def fake_results(planned, status: str = "completed") -> None:
     for p in planned:
         store.write_json(p.path, valid_result(p.key, status, p.run.study, p.run.variant, p.run.seed,
-                                              numerics=p.run.numerics))
+                                              numerics=p.run.numerics, config=p.run.config.model_dump(mode="json")))
 
 
 def actions(planned) -> list[tuple[str, str, int, str]]:
@@ -65,8 +65,8 @@ def test_completed_or_diverged_result_is_cached_others_retrain(tmp_path):
     fake_results(first[2:3], "diverged")
     fake_results(first[3:], "failed")
     assert [p.action for p in plan([spec], results)] == ["cached", "cached", "cached", "train"]
-    # A file at the right place with another key (stale) is retrained too.
-    store.write_json(first[0].path, {"key": "0" * 64, "status": "completed"})
+    # A result at the right place with another key (stale: here another run's) is retrained too.
+    store.write_json(first[0].path, store.read_result(first[1].path))
     assert [p.action for p in plan([spec], results)] == ["train", "cached", "cached", "train"]
 
 
@@ -207,7 +207,7 @@ def test_a_bump_marks_results_stale_and_list_names_it(tmp_path, monkeypatch, cap
     planned = plan([spec], results)
     for p in planned:
         store.write_json(p.path, valid_result(p.key, "completed", p.run.study, p.run.variant, p.run.seed,
-                                              numerics=p.run.numerics))
+                                              numerics=p.run.numerics, config=p.run.config.model_dump(mode="json")))
     assert {p.action for p in plan([spec], results)} == {"cached"}
     monkeypatch.setitem(numerics.VERSIONS, "trainer", numerics.VERSIONS["trainer"] + 1)
     assert {p.action for p in plan([spec], results)} == {"train"}

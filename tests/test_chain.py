@@ -49,7 +49,8 @@ def fake(planned, results: Path, val_acc: dict[str, float], suggested: dict[int,
                                     "min_loss_lr": 10 * s, "suggested_lr": s, "steepest_lr": s, "steps": 2,
                                     "stopped_at": 2}}
         store.write_json(p.path, valid_result(p.key, study=p.run.study, variant=p.run.variant, seed=p.run.seed,
-                                              config=p.run.config.model_dump(mode="json"), **extra))
+                                              config=p.run.config.model_dump(mode="json"), numerics=p.run.numerics,
+                                              **extra))
 
 
 def test_levels_put_every_study_after_those_it_reads(chain):

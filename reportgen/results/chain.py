@@ -151,11 +151,11 @@ def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
     for run in runs:
         v = by_variant[run.variant]
         path = store.result_path(results, run.study, run.variant, run.seed)
-        try:
-            result: dict[str, Any] | None = store.read_result(path)
-        except (OSError, ValueError):
-            result = None
-        if result is None:
+        result = store.inspect(path)
+        if isinstance(result, store.Unreadable):
+            v.unreadable[run.seed] = result.reason
+            v.missing.append(run.seed)
+        elif result is None:
             v.missing.append(run.seed)
         elif result["status"] not in store.FINAL:
             v.failed.append(result)

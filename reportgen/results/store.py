@@ -6,10 +6,12 @@ back as floats.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -178,6 +180,136 @@ def problems(results: Path) -> list[tuple[Path, str]]:
         except (OSError, ValueError) as err:
             out.append((path, f"{type(err).__name__}: {err}"))
     return out
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A result file that exists but cannot be used, and why.
+
+    ``partial`` marks a plain partial write: the text is the start of a JSON object cut off before
+    its end (an empty file included), as a copy or a write stopped mid-way leaves it (reportgen's
+    own writes are atomic, :func:`write_json`, and never leave one). Such a file holds no result to
+    lose, so ``reportgen run`` trains the run again; every other unreadable file is kept and
+    reported until ``reportgen run --force`` replaces it (or someone repairs or removes it).
+    """
+
+    path: Path
+    reason: str  # one line, without the path
+    partial: bool = False
+
+    def describe(self) -> str:
+        """``<path>: <reason>``."""
+        return f"{self.path}: {self.reason}"
+
+
+def _is_partial(text: str, err: json.JSONDecodeError) -> bool:
+    """Whether ``text`` is a JSON object cut off before its end: empty, or an object whose parse ran
+    out of text (the error at the end, or inside a string left open)."""
+    body = text.strip()
+    if not body:
+        return True
+    return body.startswith("{") and (err.pos >= len(body) or err.msg.startswith("Unterminated string"))
+
+
+def diagnose(path: Path, err: Exception) -> Unreadable:
+    """What the exception :func:`read_result` raised for ``path`` says, as an :class:`Unreadable`
+    (the reason without the path, truncated JSON marked ``partial``)."""
+    if isinstance(err, json.JSONDecodeError):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            text = "?"
+        if _is_partial(text, err):
+            return Unreadable(path, f"truncated JSON ({len(text.encode())} bytes, cut off at line {err.lineno} "
+                                    f"column {err.colno}): a partial write", partial=True)
+        return Unreadable(path, f"not JSON: {err.msg} at line {err.lineno} column {err.colno}")
+    if isinstance(err, UnicodeDecodeError):
+        return Unreadable(path, f"not UTF-8 text: byte {err.start} ({err.reason})")
+    reason = str(err)
+    for prefix in (f"{path}: ", f"{path.as_posix()}: "):
+        reason = reason.removeprefix(prefix)
+    if isinstance(err, OSError) and not isinstance(err, StoreError):
+        reason = f"cannot be read: {err.strerror or err}"
+    return Unreadable(path, " ".join(reason.split()))
+
+
+def key_mismatch(result: dict[str, Any]) -> str | None:
+    """Why a result's ``key`` is not the key of the run its ``config``, ``seed`` and ``numerics``
+    describe (:attr:`reportgen.spec.expand.Run.key`), or None when it is, or when the file cannot
+    say: a result without ``numerics`` (its key hashed source files) or of a ``custom_digits`` probe
+    (its key hashes an image folder's contents at training time)."""
+    if not isinstance(result.get("numerics"), dict) or not isinstance(result.get("config"), dict):
+        return None
+    from pydantic import ValidationError
+
+    from reportgen.spec.config import RunConfig
+    from reportgen.spec.expand import Run
+
+    try:
+        config = RunConfig.model_validate(result["config"])
+    except ValidationError as err:
+        return f"its config is not a valid run config ({err.error_count()} problem(s))"
+    if any(p.images_dir() for p in config.probes):
+        return None
+    run = Run(str(result.get("study", "")), str(result.get("variant", "")), "", int(result.get("seed", 0)), config)
+    if run.numerics != result["numerics"]:
+        # The key hashes the numerics the run used, as recorded; recompute with those.
+        from reportgen.spec.expand import DATASET_MD5, key_config
+
+        payload = {"config": key_config(config), "seed": run.seed, "data_md5": DATASET_MD5,
+                   "numerics": result["numerics"]}
+        key = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                                        allow_nan=False).encode()).hexdigest()
+    else:
+        key = run.key
+    if key == result.get("key"):
+        return None
+    return (f"key {str(result.get('key'))[:12]}… does not match its config, seed and numerics (they give "
+            f"{key[:12]}…): edited by hand, or its parts come from different runs")
+
+
+def inspect(path: Path) -> dict[str, Any] | Unreadable | None:
+    """The result at ``path`` (:func:`read_result`), None when there is no file, or an
+    :class:`Unreadable` saying why it cannot be used: not text, not JSON (``partial`` when
+    truncated), not a result, a schema version this reportgen does not read, not matching the schema,
+    or a key that does not match its config (:func:`key_mismatch`)."""
+    if not path.exists():
+        return None
+    try:
+        result = read_result(path)
+    except (OSError, ValueError) as err:
+        return diagnose(path, err)
+    stat = path.stat()
+    seen = (str(path), stat.st_mtime_ns, stat.st_size)
+    if seen not in _KEY_CHECKED:  # a command may plan one study at a time: check each file once
+        _KEY_CHECKED[seen] = key_mismatch(result)
+    why = _KEY_CHECKED[seen]
+    return Unreadable(path, why) if why else result
+
+
+#: :func:`key_mismatch` of each file :func:`inspect` read, by (path, modification time, size).
+_KEY_CHECKED: dict[tuple[str, int, int], str | None] = {}
+
+
+def unreadable(results: Path, study: str | None = None) -> list[Unreadable]:
+    """Every result file under ``results`` (or one study's folder) that :func:`inspect` cannot use,
+    in path order."""
+    root = results / study if study else results
+    return [u for path in sorted(root.glob("**/seed*.json")) if isinstance(u := inspect(path), Unreadable)]
+
+
+def scan(results: Path) -> tuple[dict[str, list[Path]], dict[Path, Unreadable]]:
+    """One pass over ``results``: (``{key: [paths]}`` of every usable final result, as :func:`index`;
+    ``{path: Unreadable}`` of every file :func:`inspect` cannot use)."""
+    found: dict[str, list[Path]] = {}
+    bad: dict[Path, Unreadable] = {}
+    for path in sorted(results.glob("**/seed*.json")):
+        got = inspect(path)
+        if isinstance(got, Unreadable):
+            bad[path] = got
+        elif got is not None and got.get("status") in FINAL:
+            found.setdefault(got["key"], []).append(path)
+    return found, bad
 
 
 def index(results: Path) -> dict[str, list[Path]]:

@@ -171,9 +171,15 @@ class VariantResults:
     label: str
     runs: list[dict]  # final results (completed/diverged) with the expected key, by seed
     expected: int  # seeds declared
-    missing: list[int] = field(default_factory=list)  # seeds with no usable result
+    missing: list[int] = field(default_factory=list)  # seeds with no usable result (unreadable ones included)
     stale: list[int] = field(default_factory=list)  # seeds whose result has another key
     failed: list[dict] = field(default_factory=list)  # failed/interrupted results
+    unreadable: dict[int, str] = field(default_factory=dict)  # seed → why its result file cannot be used
+
+    @property
+    def absent(self) -> list[int]:
+        """The :attr:`missing` seeds other than the :attr:`unreadable` ones."""
+        return [s for s in self.missing if s not in self.unreadable]
 
     def values(self, metric: str) -> list[float]:
         """One value per run (seed order); a run lacking the field gives NaN."""

@@ -6,20 +6,22 @@ here atomically with ``torch.save`` and read back with ``torch.load(weights_only
 unpickles nothing but tensors and plain containers. A run started again after being killed resumes
 from its last checkpoint; the checkpoint is deleted once the run's result is stored.
 
-A lock file per run key (``fcntl.flock``) keeps two processes from training the same run at once.
+A lock per run key (:class:`RunLock`, the ``filelock`` library) keeps two processes from training
+the same run at once: the driver (:mod:`reportgen.run.execute`) holds it from before the run starts
+until its result is stored, so a process that later takes the lock finds the result already there.
 """
 from __future__ import annotations
 
+import json
 import os
+import socket
+import sys
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; runs are then not protected against a second process
-    fcntl = None  # type: ignore[assignment]
+from typing import Any, Callable, Iterator
 
 
 def cache_dir(results: Path) -> Path:
@@ -31,8 +33,15 @@ def checkpoint_path(results: Path, key: str) -> Path:
     return cache_dir(results) / "checkpoints" / f"{key}.pt"
 
 
+def previous_path(path: Path) -> Path:
+    """Where :func:`save` keeps the checkpoint it replaced (``<key>.prev.pt``): the last good one
+    to fall back on when the newest cannot be loaded."""
+    return path.with_name(path.name.removesuffix(".pt") + ".prev.pt")
+
+
 def save(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file in the same folder, then ``os.replace``: whole or absent."""
+    """``torch.save`` to a temporary file in the same folder, then ``os.replace``: whole or absent.
+    The checkpoint it replaces is kept as :func:`previous_path`."""
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,51 +51,186 @@ def save(path: Path, state: dict[str, Any]) -> None:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
+        if path.exists():
+            os.replace(path, previous_path(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def load(path: Path) -> dict[str, Any] | None:
-    """The checkpoint at ``path``, or None if there is none or it cannot be read (it is then removed:
-    the run starts over rather than trusting a damaged file)."""
+def discard(results: Path, key: str) -> None:
+    """Remove run ``key``'s checkpoints (the newest and the previous one): its result is stored."""
+    path = checkpoint_path(results, key)
+    path.unlink(missing_ok=True)
+    previous_path(path).unlink(missing_ok=True)
+
+
+def load(path: Path, warn: Callable[[str], None] | None = None) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` to resume from, or None to start from scratch.
+
+    A checkpoint that cannot be loaded (truncated, damaged, or holding anything but tensors and plain
+    containers) is removed and reported through ``warn`` (one line naming the file and the reason);
+    the previous checkpoint (:func:`previous_path`) is then tried the same way. With neither, the
+    run starts from scratch.
+    """
     import torch
 
-    if not path.exists():
-        return None
+    damaged = False
+    for candidate in (path, previous_path(path)):
+        if not candidate.exists():
+            continue
+        try:
+            state = torch.load(candidate, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or not isinstance(state.get("history"), list):
+                raise ValueError("not a reportgen checkpoint (no history)")
+        except Exception as err:  # noqa: BLE001 - any unreadable checkpoint: report it, fall back
+            candidate.unlink(missing_ok=True)
+            damaged = True
+            if warn:
+                reason = " ".join(str(err).split())[:200] or type(err).__name__
+                warn(f"checkpoint {candidate} cannot be loaded ({type(err).__name__}: {reason}); removed")
+            continue
+        if damaged and warn:
+            warn(f"resuming from the previous checkpoint {candidate} (after epoch {len(state['history'])})")
+        return state
+    if damaged and warn:
+        warn(f"no loadable checkpoint left for {path.stem[:12]}: the run starts from scratch")
+    return None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or, left in a lock file, held) a run's lock: process id, host name, when it took
+    the lock (ISO 8601, UTC) and the command line of that process."""
+
+    pid: int
+    host: str
+    since: str
+    command: str = ""
+
+    def alive(self) -> bool | None:
+        """Whether the process still runs: None when it ran on another host (not knowable here)."""
+        if self.host != socket.gethostname():
+            return None
+        return _alive(self.pid)
+
+    def describe(self) -> str:
+        """``pid 1234 on host-a since 2026-01-01T10:00:00+00:00 (reportgen run mlp_baseline)``."""
+        return f"pid {self.pid} on {self.host} since {self.since}" + (f" ({self.command})" if self.command else "")
+
+
+def _command() -> str:
+    """This process's command line, short: ``reportgen run mlp_baseline`` (``python -m reportgen`` too)."""
+    if not sys.argv:
+        return ""
+    first = Path(sys.argv[0])
+    name = first.parent.name if first.name == "__main__.py" else first.name
+    return " ".join([name, *sys.argv[1:]])[:200]
+
+
+def lock_path(results: Path, key: str) -> Path:
+    """The lock file of run ``key``: ``.cache/locks/<key>.lock`` beside ``results``."""
+    return cache_dir(results) / "locks" / f"{key}.lock"
+
+
+def read_holder(path: Path) -> Holder | None:
+    """The holder a lock file names, or None when it names none (free, released cleanly, or being
+    written this instant)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - any unreadable checkpoint means: start from scratch
-        path.unlink(missing_ok=True)
+        data = json.loads(path.read_text(encoding="utf-8") or "null")
+        return Holder(int(data["pid"]), str(data["host"]), str(data["since"]), str(data.get("command", "")))
+    except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
 class Busy(RuntimeError):
-    """Another process holds the run's lock."""
+    """Another process holds the run's lock; ``holder`` names it when the lock file says who."""
+
+    def __init__(self, key: str, path: Path, holder: Holder | None) -> None:
+        self.key, self.path, self.holder = key, path, holder
+        who = holder.describe() if holder else "holder not recorded"
+        super().__init__(f"run {key[:12]} is being trained by another process ({who}; lock {path})")
+
+
+class RunLock:
+    """An exclusive lock on one run key, shared by every process that trains runs into one results
+    folder (:class:`filelock.FileLock`: ``flock`` on Unix, ``msvcrt`` locking on Windows; the
+    operating system releases it when the holding process dies, however it dies).
+
+    While held, the lock file names its holder (:class:`Holder`); :meth:`release` empties it. A lock
+    file that still names a holder when this process acquires it was left by a process that died
+    holding it: :meth:`acquire` returns that holder (the lock is taken over).
+    """
+
+    def __init__(self, results: Path, key: str) -> None:
+        from filelock import FileLock
+
+        self.key, self.path = key, lock_path(results, key)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.path), thread_local=False)
+
+    @property
+    def held(self) -> bool:
+        return self._lock.is_locked
+
+    def holder(self) -> Holder | None:
+        """Who holds the lock now, as the lock file says (None: not recorded)."""
+        return read_holder(self.path)
+
+    def acquire(self, timeout_s: float = 0.0, poll_s: float = 0.5) -> Holder | None:
+        """Take the lock: at once (``timeout_s`` 0), within ``timeout_s`` seconds, or (negative)
+        whenever the holder releases it or dies, checking every ``poll_s`` seconds.
+
+        Returns:
+            The holder a dead process left in the lock file (this process took the lock over from
+            it), else None.
+
+        Raises:
+            Busy: another process still holds the lock after ``timeout_s``.
+        """
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=timeout_s, poll_interval=poll_s)
+        except Timeout:
+            raise Busy(self.key, self.path, self.holder()) from None
+        left = read_holder(self.path)
+        me = Holder(os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    _command())
+        try:
+            with open(self.path, "r+", encoding="utf-8") as f:
+                f.write(json.dumps(me.__dict__))
+                f.truncate()
+        except OSError:  # a read-only lock folder: the lock still holds, only its holder goes unnamed
+            pass
+        return left if left and left.pid != os.getpid() else None
+
+    def release(self) -> None:
+        """Empty the lock file (no holder) and release the lock; nothing when not held."""
+        if not self._lock.is_locked:
+            return
+        try:
+            with open(self.path, "r+", encoding="utf-8") as f:
+                f.truncate()
+        except OSError:
+            pass
+        self._lock.release(force=True)
 
 
 @contextmanager
 def run_lock(results: Path, key: str) -> Iterator[None]:
-    """Hold an exclusive, non-blocking lock on the run ``key`` for the duration.
+    """Hold the run ``key``'s lock (:class:`RunLock`) for the duration, without waiting.
 
     Raises:
-        Busy: another process is training this run now.
+        Busy: another process holds it; the message names the holder when the lock file does.
     """
-    if fcntl is None:
+    lock = RunLock(results, key)
+    lock.acquire()
+    try:
         yield
-        return
-    path = cache_dir(results) / "locks" / f"{key}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy(f"run {key[:12]} is being trained by another process (lock {path})") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 def _alive(pid: int) -> bool:

@@ -10,12 +10,10 @@ run trained alone up to float summation order on the CPU, and agree in distribut
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from typing import Any
 
-from reportgen.run import checkpoint
 from reportgen.run.jobs import Job, failure, finish_run, worker_setup
 from reportgen.run.provenance import attempt, now
 from reportgen.run.peakmem import Peak
@@ -80,7 +78,7 @@ def make_packs(jobs: list[Job], pack: int | None, device: str) -> list[Job]:
 
 def run_pack(job: Job, on_epoch=None) -> dict:
     """Train a pack's members together and return ``{"status": "pack", "results": [...]}``, one
-    result per member in order; ``{"status": "busy"}`` when another process holds a member's lock.
+    result per member in order (the members' locks are the driver's, :mod:`reportgen.run.execute`).
     An exception fails every member (with the reason). ``wall_seconds`` of each member is its share
     of the pack's; ``provenance.packed_with`` says how many trained together."""
     from reportgen.run.multirun import train_packed
@@ -88,19 +86,13 @@ def run_pack(job: Job, on_epoch=None) -> dict:
     dev, mnist, prov = worker_setup(job)
     members = job.members
     t0, started = time.perf_counter(), now()
-    try:
-        with contextlib.ExitStack() as locks:
-            for m in members:
-                locks.enter_context(checkpoint.run_lock(m.results, m.key))
-            peak = locks.enter_context(Peak(dev))
-            try:
-                outs = train_packed([m.config for m in members], [m.seed for m in members],
-                                    mnist, on_epoch=(lambda i, row: on_epoch(row)) if on_epoch else None)
-                outs = [finish_run(m, o.pop("model"), o, mnist.x_test) for m, o in zip(members, outs)]
-            except Exception as err:  # noqa: BLE001 - one pack's failure must not stop the suite
-                outs = [failure(err) for _ in members]
-    except checkpoint.Busy as busy:
-        return {"status": "busy", "reason": str(busy)}
+    with Peak(dev) as peak:
+        try:
+            outs = train_packed([m.config for m in members], [m.seed for m in members],
+                                mnist, on_epoch=(lambda i, row: on_epoch(row)) if on_epoch else None)
+            outs = [finish_run(m, o.pop("model"), o, mnist.x_test) for m, o in zip(members, outs)]
+        except Exception as err:  # noqa: BLE001 - one pack's failure must not stop the suite
+            outs = [failure(err) for _ in members]
     share = (time.perf_counter() - t0) / len(members)
     results: list[dict[str, Any]] = [
         {**m.header, **o, "wall_seconds": share, "peak_mem_mb": peak.mb,

@@ -1,6 +1,13 @@
 """Planning: every run of some studies with what will happen to it — ``cached`` (a final result with
-the run's key is stored), ``reuse`` (another study stored that key: copy it) or ``train``. Torch-free:
-``reportgen list`` and ``reportgen plan`` stop here."""
+the run's key is stored), ``reuse`` (another study stored that key: copy it), ``train``, or
+``unreadable`` (its result file exists but cannot be used: kept and reported, not overwritten, until
+``--force``). Torch-free: ``reportgen list`` and ``reportgen plan`` stop here.
+
+The rule for unreadable result files (:class:`reportgen.results.store.Unreadable`): a plain partial
+write (JSON cut off before its end, or an empty file) holds nothing to lose and is trained again; any
+other unreadable file (not JSON, not a result, an unknown schema version, not matching the schema, a
+key that does not match its config) may hold a result worth repairing, so it is kept and only
+``--force`` retrains it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,14 +30,19 @@ class Planned:
     action: str
     source: Path | None = None
     save_model: bool = False  # the study's save_models
+    unreadable: str = ""  # why the result file at ``path`` cannot be used ("" when it can, or there is none)
 
 
 def plan(specs: list[Spec], results: Path, smoke: bool = False, force: bool = False) -> list[Planned]:
-    """Every run of ``specs`` with its action; ``force`` turns all into ``train``. A chained study whose
-    upstream results are missing plans nothing yet (see :func:`reportgen.results.chain.levels`)."""
+    """Every run of ``specs`` with its action; ``force`` turns all into ``train``. A run whose result
+    file cannot be used is ``unreadable`` (not trained), or ``train`` when the file is a plain partial
+    write; either way ``unreadable`` says why. A chained study whose upstream results are missing
+    plans nothing yet (see :func:`reportgen.results.chain.levels`)."""
     from reportgen.results.chain import Pending, resolve
 
-    cache = {} if force else store.index(results)
+    cache, bad = store.scan(results)
+    if force:
+        cache = {}
     out = []
     for spec in specs:
         try:
@@ -41,13 +53,18 @@ def plan(specs: list[Spec], results: Path, smoke: bool = False, force: bool = Fa
             key = run.key
             path = store.result_path(results, run.study, run.variant, run.seed)
             hit = cache.get(key)
+            damaged = bad.get(path)
+            if damaged and not force and not damaged.partial:
+                out.append(Planned(run, key, path, "unreadable", unreadable=damaged.reason))
+                continue
+            why = damaged.reason if damaged else ""  # a partial write, or --force: replaced below
             if not hit:
-                out.append(Planned(run, key, path, "train", save_model=spec.study.save_models))
+                out.append(Planned(run, key, path, "train", save_model=spec.study.save_models, unreadable=why))
                 cache[key] = [path]  # a second study declaring the same run copies this one
             elif path in hit:
                 out.append(Planned(run, key, path, "cached"))
             else:
-                out.append(Planned(run, key, path, "reuse", hit[0]))
+                out.append(Planned(run, key, path, "reuse", hit[0], unreadable=why))
     return out
 
 
