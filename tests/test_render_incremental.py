@@ -62,7 +62,8 @@ def test_an_untouched_render_rewrites_nothing_and_matches_a_full_one(setup, tmp_
     docs, full = tmp_path / "docs", tmp_path / "full"
     assert run(docs) == ["dropout_ablation", "index", "mlp_baseline"]  # no record yet: everything
     record = json.loads((docs / incremental.RECORD).read_text())
-    assert sorted(record["groups"]) == ["index", "performance", "studies/dropout_ablation", "studies/mlp_baseline"]
+    assert sorted(record["groups"]) == ["index", "performance", "reproducibility", "studies/dropout_ablation",
+                                       "studies/mlp_baseline"]
     assert record["groups"]["studies/mlp_baseline"]["answer"]["sentences"]
     stamps = {p: p.stat().st_mtime_ns for p in docs.rglob("*") if p.is_file()}
     assert run(docs) == []
