@@ -8,8 +8,8 @@ loop itself (:func:`reportgen.run.train.train_epoch`: forward, loss, backward, o
 variant's batch size), in one process, at one thread count:
 
 1. warm-up: each variant's first ``warmup`` steps and one inference batch, untimed; then, every
-   variant warmed up, one more step and batch each, timed only to choose how many steps (images) a
-   timed repeat takes when not given, so that it lasts about ``repeat_seconds``;
+   variant warmed up, ``warmup`` more steps (at least one) and one batch each, timed only to choose how
+   many steps (images) a timed repeat takes when not given, so that it lasts about ``repeat_seconds``;
 2. ``repeats`` rounds; each round times every variant's steps once, in turn (round-robin, starting one
    variant later each round, so no variant is always first after another's), then every variant's
    inference the same way;
@@ -201,8 +201,9 @@ def _measure(study: str, runs: list, data: MNIST, threads: int, warmup: int, rep
             v.train(1)
         if inference:
             v.infer(x_test, 1, batch)
+    probe = max(1, warmup)  # steps timed to size a repeat: one step of a small model is too short to time
     for v in variants:  # calibration, all warmed up: how many steps (images) a repeat takes
-        v.steps = steps or max(1, round(repeat_seconds / v.train(1)))
+        v.steps = steps or max(1, round(repeat_seconds * probe / v.train(probe)))
         if inference:
             v.images = images or max(1, round(repeat_seconds / v.infer(x_test, 1, batch))) * batch
         say(f"warmed up {v.label}: {v.steps} step(s) per repeat"
