@@ -17,6 +17,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -153,6 +154,10 @@ class Busy(RuntimeError):
         super().__init__(f"run {key[:12]} is being trained by another process ({who}; lock {path})")
 
 
+#: Checks, 50 ms apart, for the name of a holder that has just taken a lock (it writes it next).
+HOLDER_WAIT_STEPS = 20
+
+
 class RunLock:
     """An exclusive lock on one run key, shared by every process that trains runs into one results
     folder (:class:`filelock.FileLock`: ``flock`` on Unix, ``msvcrt`` locking on Windows; the
@@ -194,7 +199,13 @@ class RunLock:
         try:
             self._lock.acquire(timeout=timeout_s, poll_interval=poll_s)
         except Timeout:
-            raise Busy(self.key, self.path, self.holder()) from None
+            holder = self.holder()
+            for _ in range(HOLDER_WAIT_STEPS):  # a holder names itself just after it takes the lock
+                if holder is not None:
+                    break
+                time.sleep(0.05)
+                holder = self.holder()
+            raise Busy(self.key, self.path, holder) from None
         left = read_holder(self.path)
         me = Holder(os.getpid(), socket.gethostname(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     _command())
