@@ -2,8 +2,8 @@
 
 Run:      invoke run --spec activation_functions    (add --smoke for a one-minute check)
 Expected: ReLU, LeakyReLU and GELU within about 0.2 pp of each other; sigmoid lowest after 10 epochs;
-          tanh, softsign and sigmoid show saturated units. The notebook claimed "tanh suffers from
-          vanishing gradients" and "GELU is best".
+          tanh, softsign and sigmoid show saturated units. The notebook reported "Tanh: Smooth but
+          suffers from vanishing gradients" and "GELU: Best performance".
 Cost:     6 variants × 3 seeds × 10 epochs; about 7 minutes on 2 CPU cores.
 Source:   seed notebook 001 task 9.
 """
@@ -22,8 +22,8 @@ STUDY = Study(
     reference="activation=relu",
     analyses=("comparison_table", "gradient_flow", "saturation", "learning_curves", "confusion_matrix"),
     expect=(
-        Expect("test_accuracy", highest="activation=gelu", source="seed notebook 001 task 9 (\"GELU is best\")"),
+        Expect("test_accuracy", highest="activation=gelu", source="seed notebook 001 task 9 (\"GELU: Best performance\")"),
         Expect("grad_norm_ratio", variant="activation=tanh", lower_than="activation=relu",
-               source="seed notebook 001 task 9 (\"tanh suffers from vanishing gradients\")"),
+               source="seed notebook 001 task 9 (\"Tanh: Smooth but suffers from vanishing gradients\")"),
     ),
 )

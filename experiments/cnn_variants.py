@@ -6,7 +6,7 @@ Expected: every variant lands within a few tenths of a point of the baseline's 9
           stack are at least as good; the GAP head needs far fewer parameters for a small loss.
 Cost:     8 new variants × 3 seeds × 10 epochs ("baseline" is cnn_baseline's runs, reused); about
           2 hours on 2 CPU cores, a few minutes on a GPU.
-Source:   seed notebook 000, "architecture experiments" (each a one-line change of the baseline).
+Source:   seed notebook 000, "Architectural Variants" (each a one-line change of the baseline).
 """
 from reportgen.spec import CNN, Expect, Optim, Study, Sweep, Train
 

@@ -5,7 +5,8 @@ Expected: patience 2 stops within about 10 epochs, patience 10 within about 20; 
           restored, test accuracy stays within a few tenths of a point of the 50-epoch run.
 Cost:     3 variants × 3 seeds × (stopped epoch ≤ 50); about 4 minutes on 2 CPU cores. The "none"
           variant is epochs_learning_curve's run, reused from the cache.
-Source:   seed notebook 001 (Keras EarlyStopping(monitor="val_loss", restore_best_weights=True)).
+Source:   seed notebook 001 task 4 (early stopping as a regularization method; it gives no settings,
+          so monitoring validation loss and restoring the best weights are this spec's choice).
 """
 from reportgen.spec import MLP, Optim, Study, Sweep, Train
 

@@ -5,7 +5,7 @@ Run:      invoke run --spec final_model    (trains lr_probe and lr_wd_grid first
 Expected: ≈ 99 % test accuracy after 15 epochs, a good fit (small train–val gap, flat validation loss);
           the reloaded model's test predictions are identical to the recorded ones.
 Cost:     1 configuration × 3 seeds × 15 epochs; about 15 minutes on 2 CPU cores.
-Source:   seed notebook 003 (final training) and 004 ("test the saved best model").
+Source:   seed notebook 003 (final training) and 004 ("test the best trained model").
 """
 from reportgen.spec import Selected, Study, Sweep
 

@@ -2,8 +2,8 @@
 
 Run:      invoke run --spec optimizer_comparison    (add --smoke for a one-minute check)
 Expected: Adam and AdamW pass 97 % validation accuracy within 2–3 epochs; plain SGD at lr 0.01 needs
-          many more (or never within 10); momentum closes most of the gap. The notebook claimed
-          "Adam converges fastest".
+          many more (or never within 10); momentum closes most of the gap. The notebook reported
+          "Adam: Fastest convergence".
 Cost:     4 variants × 3 seeds × 10 epochs; about 3 minutes on 2 CPU cores ("adam" is mlp_baseline's
           run, reused from the cache).
 Source:   seed notebook 001 task 7.
@@ -25,5 +25,5 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="adam",
     analyses=("comparison_table", "convergence", "learning_curves", "confusion_matrix"),
-    expect=(Expect("epochs_to_97", lowest="adam", source="seed notebook 001 task 7 (\"Adam converges fastest\")"),),
+    expect=(Expect("epochs_to_97", lowest="adam", source="seed notebook 001 task 7 (\"Adam: Fastest convergence\")"),),
 )
