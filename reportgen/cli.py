@@ -43,23 +43,20 @@ def _specs(args: argparse.Namespace, console: Console, strict: bool = True) -> l
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from reportgen.run.execute import execute
+    from reportgen.run.execute import Summary, execute
     from reportgen.run.plan import plan
 
-    # An invalid spec is reported and skipped: every valid study still runs, and the exit code says so.
-    specs, every = _load(args, console, strict=bool(args.names))
+    specs, every = _load(args, console, strict=bool(args.names))  # an invalid spec is skipped; the exit code says so
     invalid = len(load_all(Path(args.experiments))[1]) if not args.names else 0
     results, docs = _paths(args)
     from reportgen.results.chain import levels
-    from reportgen.run.execute import Summary
     from reportgen.data.fetch import DataError, data_root
     from reportgen.results.store import StoreError
 
     _warn_rejected_images(specs, console)
     summary = Summary()
     try:
-        # Stage by stage: a chained study (lr_wd_grid reads lr_probe's results) is planned only after
-        # the studies it reads have run; those are added even when not named.
+        # Stage by stage: a chained study (lr_wd_grid) is planned after the studies it reads, added if not named.
         for stage in levels(specs):
             done = execute(plan(stage, results, smoke=args.smoke, force=args.force), data_root(args.data_dir),
                            args.device, console, quiet=args.quiet, backend=args.backend, workers=args.workers,
@@ -201,8 +198,10 @@ def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from reportgen.run.plan import plan
 
-    specs = _specs(args, console)
-    results, _ = _paths(args)
+    specs, (results, _) = _specs(args, console), _paths(args)
+    if args.decide:  # reads the results only: each undecided comparison and claim, the seeds that would decide it
+        from reportgen.report.decide import print_decide
+        return print_decide(specs, results, console, args.smoke)
     planned = plan(specs, results, smoke=args.smoke, force=args.force)
     for spec in specs:
         if not any(p.run.study == spec.name for p in planned):
@@ -338,6 +337,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--smoke", action="store_true", help="small subset, 1 epoch, 1 seed; writes under .smoke/")
         if name in ("run", "plan"):
             p.add_argument("--force", action="store_true", help="retrain even if cached")
+        if name == "plan":
+            p.add_argument("--decide", action="store_true", help="seeds that would decide each undecided comparison/claim")
         if name == "render":
             p.add_argument("--force", action="store_true", help=(
                 "render every page, also those whose inputs did not change (docs/.render-inputs.json)"))
@@ -387,8 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[red]error[/] --images {escape(args.image_dir)}: not a folder (give a folder of "
                           "PNG/JPEG digit images)", highlight=False, soft_wrap=True)
             return 2
-        # Read by expand (plan, run, list, render alike), so every stage sees the same runs.
-        os.environ[IMAGES_ENV] = args.image_dir
+        os.environ[IMAGES_ENV] = args.image_dir  # read by expand: plan, run, list and render see the same runs
     try:
         return args.fn(args, console)
     except SpecError as err:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.report.cells import cell
+from reportgen.report.power import Needed, for_pair, for_threshold, not_computed
 from reportgen.report.significance import against, two_sample
 from reportgen.spec.schema import Expect
 from reportgen.results.stats import verdict
@@ -23,11 +24,14 @@ ALPHA = 0.05
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation's outcome: ``held``, ``contradicted`` or ``inconclusive``, with evidence."""
+    """One expectation's outcome: ``held``, ``contradicted`` or ``inconclusive``, with evidence, and for
+    an inconclusive one the seeds per variant that would decide it (:mod:`reportgen.report.power`;
+    None otherwise, or where the claim is not testable)."""
 
     expect: Expect
     outcome: str
     evidence: str
+    needed: Needed | None = None
 
     @property
     def icon(self) -> str:
@@ -125,7 +129,8 @@ def check(sr: StudyResults, e: Expect) -> Check:
                 return Check(e, "inconclusive", _no_mean(v))
             bound = (e.at_least if e.at_least is not None else e.at_most) * m.scale
             th = against(v, e.metric, bound, e.at_least is not None)
-            return Check(e, th.outcome, th.evidence)
+            needed = for_threshold(v, e.metric, bound) if th.outcome == "inconclusive" else None
+            return Check(e, th.outcome, th.evidence, needed)
         if e.higher_than or e.lower_than:
             return _pair(sr, e, m)
         if e.equal_to:
@@ -153,7 +158,8 @@ def _rank(sr: StudyResults, e: Expect, m) -> Check:
     text, p = _directional(first, second, e.metric, want_high)
     outcome = "inconclusive" if not p < ALPHA else "held" if top is named else "contradicted"
     means = "; ".join(f"{v.label}: {v.clean.interval(e.metric).mean:.{m.digits}f}" for v in ranked)
-    return Check(e, outcome, f"{text}. Means ({m.unit or 'value'}): {means}")
+    needed = for_pair(first, second, e.metric) if outcome == "inconclusive" else None
+    return Check(e, outcome, f"{text}. Means ({m.unit or 'value'}): {means}", needed)
 
 
 def _directional(a: VariantResults, b: VariantResults, metric: str, greater: bool) -> tuple[str, float]:
@@ -193,7 +199,8 @@ def _pair(sr: StudyResults, e: Expect, m) -> Check:
     text, p = _directional(a, b, e.metric, claimed > 0)
     _, p_other = _directional(a, b, e.metric, claimed < 0)
     outcome = "held" if p < ALPHA else "contradicted" if p_other < ALPHA else "inconclusive"
-    return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; {text}")
+    return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; {text}",
+                 for_pair(a, b, e.metric) if outcome == "inconclusive" else None)
 
 
 def _value(x: float, m) -> str:
@@ -220,7 +227,8 @@ def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
     unit = _diff_unit(m.unit)
     return Check(e, outcome, f"{a.label} − {b.label} = {w90.diff:+.{m.digits}f} {unit}, 90 % CI "
                              f"{w90.low:.{m.digits}f} to {w90.high:.{m.digits}f} against ±{d:g} {unit} "
-                             f"({t90.how}){t90.note}")
+                             f"({t90.how}){t90.note}",
+                 not_computed("equivalence claim: seeds needed not computed") if outcome == "inconclusive" else None)
 
 
 def _monotone(sr: StudyResults, e: Expect, m) -> Check:
@@ -243,4 +251,5 @@ def _monotone(sr: StudyResults, e: Expect, m) -> Check:
     means = " → ".join(f"{v.clean.interval(e.metric).mean:.{m.digits}f}" for v in sr.variants if v.runs)
     gone = "; ".join(f"{o.describe()} of {v.label}" for v in sr.variants for o in v.outliers())
     return Check(e, outcome, f"Spearman ρ = {rho:+.2f} (p = {p:.2g}, n = {len(vals)} runs); means: {means} {m.unit}"
-                             + (f"; left out: {gone}" if gone else ""))
+                             + (f"; left out: {gone}" if gone else ""),
+                 not_computed("trend claim: seeds needed not computed") if outcome == "inconclusive" else None)

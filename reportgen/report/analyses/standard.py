@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from reportgen.report import figures, interactive, timings
-from reportgen.report.significance import comparisons
+from reportgen.report.power import CAVEAT, for_pair
+from reportgen.report.significance import ALPHA, comparisons
 from reportgen.results.summary import METRICS, short_device
 from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, per_seed
 
@@ -38,7 +39,8 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
                      "per_seed": per_seed(v, "test_accuracy") if "test_accuracy" in cols else ""})
     tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.test.diff:+.2f}", "how": c.tested.how,
               "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
-              "p": _p(c.test.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence}
+              "p": _p(c.test.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence,
+              "needed": _needed(c)}
              for c in comparisons(ctx.sr)]
     columns = [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols]
     timed = "seconds_per_epoch" in cols
@@ -53,7 +55,16 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "tests": tests, "per_seed": "test_accuracy" in cols,
             "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
             "mark": OUTLIER_MARK, "timed": timed, "timing_note": timings.note(controlled, ctx.sr) if timed else "",
-            "devices": [short_device(d) for d in timed_on] if mixed else []}
+            "devices": [short_device(d) for d in timed_on] if mixed else [], "caveat": CAVEAT}
+
+
+def _needed(c) -> str:
+    """An undecided comparison's seeds per variant for 80 % power, and their cost
+    (:func:`reportgen.report.power.for_pair`); "" when it is decided or not testable."""
+    if c.tested.why_not or c.p_holm < ALPHA:
+        return ""
+    n = for_pair(c.a, c.b, "test_accuracy", c.tested)
+    return n.short if n is not None else ""
 
 
 def _p(p: float) -> str:
