@@ -122,3 +122,29 @@ def test_reliability_diagrams_wrap_at_two_columns(tmp_path, caught):
     figures.reliability({"x": d, "y": d, "z": d}, tmp_path / "r.png", "t")
     drawn = [ax for ax in caught[0].axes if ax.axison]
     assert len(drawn) == 3 and len({round(ax.get_position().x0, 3) for ax in drawn}) == 2
+
+
+def test_each_variant_of_a_figure_has_its_own_colour(tmp_path, caught):
+    """cnn_hyperparameters' twelve variants: twelve colours in its learning curves and bars, the first
+    ten unchanged from the colour-blind palette."""
+    from matplotlib.colors import to_hex
+
+    names = list(load_spec(REPO / "experiments" / "cnn_hyperparameters.py").study.sweep.variants)
+    assert len(names) == 12
+    curves = {n: {"train_loss": [[0.3, 0.2]], "val_loss": [[0.3, 0.25]], "train_acc": [[0.9, 0.95]],
+                  "val_acc": [[0.9, 0.94]]} for n in names}
+    figures.learning_curves(curves, tmp_path / "curves.png")
+    legend = caught[-1].axes[0].get_legend()
+    line_colours = {t.get_text(): to_hex(h.get_color()) for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    assert set(line_colours) == set(names)
+    assert len(set(line_colours.values())) == 12, line_colours
+    assert line_colours["lr-1e-2"] != line_colours["init-normal-0.01"]
+    assert [line_colours[n] for n in names[:10]] == [to_hex(c) for c in figures.PALETTE]
+
+    figures.bars(names, [1.0] * 12, [0.1] * 12, tmp_path / "bars.png", "y", "t")
+    assert len({to_hex(p.get_facecolor()) for p in caught[-1].axes[0].patches}) == 12
+    panel = figures.Panel("t", "y", {n: ([1, 2], np.array([[0.9, 0.95]])) for n in names})
+    for shared in (True, False):
+        figures.lines([panel], tmp_path / f"lines-{shared}.png", shared_colours=shared)
+        assert len({to_hex(ln.get_color()) for ln in caught[-1].axes[0].get_lines()}) == 12
+    assert len({to_hex(c) for c in figures.COLOURS}) == len(figures.COLOURS) == 40

@@ -178,7 +178,7 @@ def roofline(models: list[dict], bench: dict, path: Path) -> Path:
     thread_counts = sorted({m["threads"] for m in models}, key=lambda t: (t is None, t or 0))
     markers = dict(zip(thread_counts, "o^sDvP*"))
     for i, kind in enumerate(kinds):
-        c = figures.PALETTE[i % 10]
+        c = figures.series_colour(i)
         for t in thread_counts:
             pts = [m for m in models if m["kind"] == kind and m["threads"] == t]
             if not pts:

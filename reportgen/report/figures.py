@@ -22,6 +22,18 @@ import seaborn as sns  # noqa: E402
 from reportgen.report import pngopt  # noqa: E402
 
 PALETTE = sns.color_palette("colorblind", 10)
+#: Every series colour, as RGB fractions: PALETTE's ten first, then eight that differ from all of them in
+#: hue or lightness (dark grey, maroon, pale green, dark purple, olive, navy, teal, salmon), then 22
+#: evenly spaced hues; a figure with up to 40 series gives each its own colour.
+COLOURS = [tuple(c) for c in PALETTE] + [
+    tuple(int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    for h in ("#404040", "#7f0000", "#b2df8a", "#6a3d9a", "#808000", "#1f2f7a", "#00a6a6", "#fb9a99")
+] + [tuple(c) for c in sns.color_palette("husl", 22)]
+
+
+def series_colour(i: int) -> tuple[float, float, float]:
+    """The ``i``-th series colour (RGB fractions); distinct for ``i`` < ``len(COLOURS)`` (40)."""
+    return COLOURS[i % len(COLOURS)]
 #: Small multiples: at most MAX_COLS panels of PANEL_W inches side by side (two: ~970 px at 110 dpi), so
 #: the site's content column (~870 CSS px in a 1400 px window) shows them near the size their fonts are drawn for.
 MAX_COLS, PANEL_W = 2, 4.4
@@ -64,7 +76,7 @@ def learning_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path,
     """
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(2 * PANEL_W, 3.4))
     for i, (label, c) in enumerate(curves.items()):
-        color = PALETTE[i % 10]
+        color = series_colour(i)
         for ax, kind in ((ax_l, "loss"), (ax_a, "acc")):
             for split, style in (("train", "--"), ("val", "-")):
                 seqs = c.get(f"{split}_{kind}") or []
@@ -134,7 +146,7 @@ def range_test(curves: list[tuple[list[float], list[float], int]], suggested: fl
     the ``suggested`` lr as a dashed vertical line; y clipped to 1.5 × the first loss (the end diverges)."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, (lr, loss, seed) in enumerate(curves):
-        ax.plot(lr, loss, color=PALETTE[i % 10], lw=1.2, label=f"seed {seed}")
+        ax.plot(lr, loss, color=series_colour(i), lw=1.2, label=f"seed {seed}")
     ax.axvline(suggested, color="grey", ls="--", lw=1)
     ax.annotate(f"suggested {suggested:.3g}", (suggested, 0.97), xycoords=("data", "axes fraction"), fontsize=8,
                 color="grey", ha="right", va="top", rotation=90)
@@ -167,7 +179,7 @@ def bars(labels: list[str], means: list[float], errs: list[float], path: Path, y
     fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(labels) + 2), 3.2))
     x = np.arange(len(labels))
     ax.bar(x, means, yerr=[0 if not np.isfinite(e) else e for e in errs], capsize=4,
-           color=[PALETTE[i % 10] for i in range(len(labels))])
+           color=[series_colour(i) for i in range(len(labels))])
     ax.set_xticks(x, labels, rotation=20 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center")
     ax.set(ylabel=ylabel, title=title)
     return save(fig, path)
@@ -192,8 +204,8 @@ class Panel:
 
 
 def _colours(labels: list[str]) -> dict[str, tuple]:
-    """One palette colour per distinct label, in first-seen order."""
-    return {k: PALETTE[i % 10] for i, k in enumerate(dict.fromkeys(labels))}
+    """One colour per distinct label, in first-seen order (distinct up to ``len(COLOURS)`` labels)."""
+    return {k: series_colour(i) for i, k in enumerate(dict.fromkeys(labels))}
 
 
 def _grid(n: int, cols: int, height: float):
@@ -213,7 +225,7 @@ def lines(panels: list[Panel], path: Path, title: str = "", cols: int = 2, share
     shared = _colours([k for p in panels for k in p.series])
     fig, axes = _grid(len(panels), cols, 3.4)
     for ax, p in zip(axes.flat, panels):
-        colour = shared if shared_colours else {k: PALETTE[i % 10] for i, k in enumerate(p.series)}
+        colour = shared if shared_colours else {k: series_colour(i) for i, k in enumerate(p.series)}
         for label, (x, runs) in p.series.items():
             runs = np.atleast_2d(np.asarray(runs, dtype=float))
             if runs.size:
@@ -310,7 +322,7 @@ def hbars(labels: list[str], values: list[float], path: Path, xlabel: str, title
     written at the bar's end; ``targets[i]``: a dashed mark on bar i."""
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(labels) + 1.2))
     y = np.arange(len(labels))[::-1]
-    ax.barh(y, values, color=[PALETTE[i % 10] for i in range(len(labels))], height=0.6)
+    ax.barh(y, values, color=[series_colour(i) for i in range(len(labels))], height=0.6)
     for yi, v in zip(y, values):
         ax.annotate(f"{v:.1f}{unit}", (v, yi), textcoords="offset points", xytext=(3, 0), va="center", fontsize=8)
     marked = False
@@ -332,7 +344,7 @@ def split_counts(counts: dict[str, Sequence[int]], path: Path, title: str) -> Pa
     names = list(counts)
     fig, (ax_n, ax_p) = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 3]})
     totals = [int(np.sum(c)) for c in counts.values()]
-    ax_n.bar(range(len(names)), totals, color=[PALETTE[i % 10] for i in range(len(names))])
+    ax_n.bar(range(len(names)), totals, color=[series_colour(i) for i in range(len(names))])
     for i, t in enumerate(totals):
         ax_n.annotate(f"{t:,}", (i, t), ha="center", va="bottom", fontsize=8)
     ax_n.set_xticks(range(len(names)), names)
@@ -341,7 +353,7 @@ def split_counts(counts: dict[str, Sequence[int]], path: Path, title: str) -> Pa
     for i, (name, c) in enumerate(counts.items()):
         c = np.asarray(c, dtype=float)
         ax_p.bar(np.arange(len(c)) + (i - (len(names) - 1) / 2) * width, 100 * c / max(c.sum(), 1), width,
-                 color=PALETTE[i % 10], label=f"{name} ({int(c.sum()):,})")
+                 color=series_colour(i), label=f"{name} ({int(c.sum()):,})")
     ax_p.axhline(10, color="grey", ls="--", lw=0.9)
     ax_p.set_xticks(range(10))
     ax_p.set(xlabel="digit (label)", ylabel="share of the split (%)", title="Label counts per digit, as a share of each split")

@@ -135,7 +135,7 @@ def _nan_lines(series: dict, marks: dict, path, ref_label: str) -> None:
     """Validation loss per variant with NaN-padded seeds (mean over the seeds still running)."""
     fig, ax = figures.plt.subplots(figsize=(8, 3.6))
     for i, (label, (x, arr)) in enumerate(series.items()):
-        colour = figures.PALETTE[i % 10]
+        colour = figures.series_colour(i)
         with np.errstate(all="ignore"):
             mean = np.nanmean(arr, 0)
         ax.plot(x, mean, "-" if label != ref_label else "--", color=colour, lw=1.5, label=label)
