@@ -198,3 +198,11 @@ def test_a_collapsed_seed_is_named_not_averaged(tmp_path):
     assert accuracy(broken).startswith("10.00 ± 0.00 %")  # broken on every seed: no outlier, that is the result
     answer, _ = _answer("cnn_hyperparameters", tmp_path)
     assert "seed 2 collapsed to 11.35 %" in answer.text and "68.89" not in answer.text
+
+
+def test_the_weight_norm_is_named_for_what_it_is(tmp_path, no_png):
+    """The probe records torch's default matrix norm, the Frobenius norm: ‖W‖_F, not ‖W‖₂ (the
+    spectral norm). In the answer's Markdown the underscore is escaped."""
+    answer, heads = _answer("l2_regularization", tmp_path)
+    assert "Frobenius weight norm ‖W‖\\_F" in answer.text and "‖W‖₂" not in answer.text
+    assert heads["weight_norms"].short.startswith("‖W‖_F ")

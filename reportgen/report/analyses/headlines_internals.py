@@ -51,12 +51,12 @@ def weight_norms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
     change = join(f"{v.label} {norm[v.label]:.2f} ({pct(norm[v.label])})" for v in rest)
     if rest:
         lo, hi = min(rest, key=lambda v: norm[v.label]), max(rest, key=lambda v: norm[v.label])
-        sentences = [f"The first layer's weight norm ‖W‖₂ ({layer}) ends at {norm[ref.label]:.2f} for **{ref.label}**; "
+        sentences = [f"The first layer's ({layer}) Frobenius weight norm ‖W‖\\_F ends at {norm[ref.label]:.2f} for **{ref.label}**; "
                      f"the other variants end between {norm[lo.label]:.2f} for **{lo.label}** ({pct(norm[lo.label])}) and "
                      f"{norm[hi.label]:.2f} for **{hi.label}** ({pct(norm[hi.label])}) (mean over seeds).",
                      f"Per variant: {change}."]
     else:
-        sentences = [f"The first layer's weight norm ‖W‖₂ ({layer}) ends at {norm[ref.label]:.2f} (mean over seeds)."]
+        sentences = [f"The first layer's ({layer}) Frobenius weight norm ‖W‖\\_F ends at {norm[ref.label]:.2f} (mean over seeds)."]
     loss = sorted(vs, key=lambda v: v.interval("val_loss").mean)
     if len(loss) > 1:
         lo, hi = loss[0], loss[-1]
@@ -66,7 +66,7 @@ def weight_norms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
                          f"({hi.interval('val_loss').mean:.4f})" + (f"; against {ref.label}: {clause}, "
                          f"{'detectable' if detectable(t) else 'not detectable'}" if clause else "") + ".")
     smallest = min(rest or vs, key=lambda v: norm[v.label])
-    return Headline(tuple(sentences), f"‖W‖₂ {ref.label} {norm[ref.label]:.2f} → {smallest.label} {norm[smallest.label]:.2f}")
+    return Headline(tuple(sentences), f"‖W‖_F {ref.label} {norm[ref.label]:.2f} → {smallest.label} {norm[smallest.label]:.2f}")
 
 
 def weight_histograms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:

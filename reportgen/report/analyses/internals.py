@@ -37,12 +37,13 @@ def _missing(ctx: Context, probe: str) -> list[str]:
 
 
 def weight_norms(ctx: Context) -> dict[str, Any]:
-    """‖W‖₂ per layer per epoch (``weight_norms`` probe), and the final norms per variant."""
+    """The Frobenius norm ‖W‖_F of each layer's weight matrix per epoch (``weight_norms`` probe), and the
+    final norms per variant."""
     layers = _layer_series(ctx, "weight_norms")
     url = None
     if layers:
         path, url = ctx.figure("weight_norms.png")
-        figures.lines([figures.Panel(f"{name}: weight L2 norm", "‖W‖₂", series) for name, series in layers.items()],
+        figures.lines([figures.Panel(f"{name}: weight Frobenius norm", r"$\Vert W\Vert_F$", series) for name, series in layers.items()],
                       path, "Weight norm per layer (epoch 0 = initialization); mean over seeds with min–max band")
     rows = []
     for v in (v for v in ctx.sr.variants if v.runs):

@@ -104,7 +104,7 @@ class Probe:
 
 
 class WeightNorms(Probe):
-    """Per layer, the Frobenius (L2) norm ‖W‖₂ of the weight (biases excluded), dimensionless."""
+    """Per layer, the Frobenius norm ‖W‖_F of the weight (biases excluded), dimensionless."""
 
     name = "weight_norms"
 
