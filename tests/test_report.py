@@ -214,3 +214,30 @@ def test_leaderboard_lists_reused_runs_once_and_sorts_by_accuracy():
     board = leaderboard([row("one", [v("x", "ab", 0.97), v("y", "cd", 0.99)]), row("two", [v("z", "ab", 0.97)]), broken])
     assert [(b["study"], b["label"]) for b in board] == [("one", "y"), ("one", "x")]
     assert board[1]["also"] == [("two", "Two")]
+
+
+def test_the_leaderboard_counts_the_seeds_it_uses_and_names_the_interval_it_shows():
+    """A collapsed seed left out: n is the two seeds used, of three run. Two seeds 0.6 pp apart: the
+    Student-t interval (t = 12.7) passes 100 %, so the cell is mean (min–max) and the note says so."""
+    from reportgen.report.render import ENV, leaderboard
+
+    study = type("T", (), {"title": "One", "section": "Data & baselines", "diagnostic": False})()
+    spec = type("S", (), {"name": "one", "study": study})()
+
+    def v(label, accs):
+        return VariantResults(label, label, [{"key": f"{label}{i}", "seed": i, "params": 10,
+                                              "test": {"accuracy": a, "macro_f1": a},
+                                              "history": [{"seconds": 1.0}]} for i, a in enumerate(accs)], len(accs))
+    board = leaderboard([{"spec": spec, "sr": results(v("lr-1e-2", [0.985, 0.986, 0.1135]), v("two", [0.99, 0.996]))}])
+    by = {b["label"]: b for b in board}
+    assert (by["lr-1e-2"]["n"], by["lr-1e-2"]["runs"]) == (2, 3) and by["lr-1e-2"]["note"]
+    assert not by["lr-1e-2"]["ranged"] and "±" in by["lr-1e-2"]["acc_cell"]
+    assert by["two"]["ranged"] and by["two"]["acc_cell"] == "99.30 (99.00–99.60)"
+    page = ENV.get_template("index.md.j2").render(marker="", rows=[], sections=[], problems=[], board=board,
+                                                  pareto_url=None, fmt=lambda *a: "", has_flops=False)
+    assert "mean (min–max) over them" in page and "n: the seeds used" in page
+    assert "| 2 of 3 |" in page and "| 2 |" in page
+    one = leaderboard([{"spec": spec, "sr": results(v("three", [0.98, 0.981, 0.982]))}])
+    page = ENV.get_template("index.md.j2").render(marker="", rows=[], sections=[], problems=[], board=one,
+                                                  pareto_url=None, fmt=lambda *a: "", has_flops=False)
+    assert "min–max) over them" not in page and " of 3 |" not in page and "| 3 |" in page

@@ -66,9 +66,25 @@ def bounded(values, digits: int, bounds: tuple[float, float] = (-np.inf, np.inf)
     iv = t_interval(vals) if vals else None
     if iv is None or not np.isfinite(iv.mean):
         return "—"
-    if iv.n > 1 and np.isfinite(iv.half_width) and (iv.low < bounds[0] or iv.high > bounds[1]):
+    if _past(iv, bounds):
         return f"{iv.mean:.{digits}f} ({min(vals):.{digits}f}–{max(vals):.{digits}f})"
     return fmt(iv, digits)
+
+
+def _past(iv, bounds: tuple[float, float]) -> bool:
+    return iv.n > 1 and np.isfinite(iv.half_width) and (iv.low < bounds[0] or iv.high > bounds[1])
+
+
+def ranged(v: VariantResults, metric: str) -> bool:
+    """Whether :func:`cell` shows ``metric`` of ``v`` as ``mean (min–max)`` over the seeds used, not
+    as ``mean ± 95 % CI`` (the interval reaches past the values the metric can take, as with two
+    seeds); False for timings, epochs and counts, which are never shown as an interval."""
+    m = METRICS[metric]
+    if m.timing or m.epoch or not m.digits:
+        return False
+    vals = [x * m.scale for x in v.clean.values(metric)]
+    iv = t_interval(vals) if vals else None
+    return iv is not None and np.isfinite(iv.mean) and _past(iv, m.bounds)
 
 
 def timing(v: VariantResults, metric: str, *, mixed: bool = False) -> str:

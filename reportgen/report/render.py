@@ -19,7 +19,7 @@ from rich.console import Console
 from reportgen.report import claimdates, downloads, figures, incremental, reprocounts, variantpages
 from reportgen.results import store
 from reportgen.report.analyses import ANALYSES, Context, fmt
-from reportgen.report.cells import cell as metric_cell
+from reportgen.report.cells import cell as metric_cell, ranged
 from reportgen.spec.catalog import Spec
 from reportgen.report.answers import Answer, chosen, compose, tuning
 from reportgen.report.findings import check
@@ -314,8 +314,10 @@ def render_reference(docs: Path, cli: argparse.ArgumentParser | None = None) -> 
 
 def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every variant with test results of every study, best mean test accuracy first, over the seeds
-    that are not outliers: ``acc`` is their interval, ``seeds`` their test accuracies in %, ``note``
-    names what was left out; cells as :func:`reportgen.report.cells.cell` (timings per device).
+    that are not outliers: ``n`` is how many seeds that is and ``runs`` how many there are, ``acc``
+    their interval, ``seeds`` their test accuracies in %, ``note`` names what was left out; cells as
+    :func:`reportgen.report.cells.cell` (timings per device), ``ranged`` says whether the accuracy
+    or macro F1 cell shows mean (min–max) instead of mean ± 95 % CI.
     Diagnostic studies (sanity checks, models broken on purpose: ``Study.diagnostic``) and runs without
     a test (an lr range test) are left out."""
     board, seen = [], {}
@@ -330,8 +332,9 @@ def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 seen[keys]["also"].append((r["spec"].name, r["spec"].study.title))
                 continue
             # Outlier seeds (a collapsed run) are left out of the ranking, the cells and the figure, and named.
-            board.append({"study": r["spec"].name, "title": r["spec"].study.title, "label": v.label, "n": len(v.runs),
-                          "also": [], "note": v.note(),
+            board.append({"study": r["spec"].name, "title": r["spec"].study.title, "label": v.label,
+                          "n": len(v.clean.runs), "runs": len(v.runs), "also": [], "note": v.note(),
+                          "ranged": ranged(v, "test_accuracy") or ranged(v, "macro_f1"),
                           "seeds": [100 * a for a in v.clean.values("test_accuracy")],  # for per-seed points
                           "acc": v.clean.interval("test_accuracy"), "acc_cell": metric_cell(v, "test_accuracy"),
                           "f1_cell": metric_cell(v, "macro_f1"),
