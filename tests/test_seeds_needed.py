@@ -82,7 +82,10 @@ def test_a_threshold_uses_the_one_sample_test():
     n = for_threshold(v, "test_accuracy", 97.5)
     xs = np.array([97.60, 97.40, 97.90])
     assert n.design == "one-sample" and n.effect == pytest.approx(xs.mean() - 97.5)
-    assert n.per_variant == math.ceil(TTestPower().solve_power((xs.mean() - 97.5) / xs.std(ddof=1), None, 0.05, 0.8))
+    d = (xs.mean() - 97.5) / xs.std(ddof=1)  # judged one-sided, so planned one-sided
+    assert n.alternative == "larger"
+    assert n.per_variant == math.ceil(TTestPower().solve_power(d, None, 0.05, 0.8, alternative="larger"))
+    assert n.per_variant < math.ceil(TTestPower().solve_power(d, None, 0.05, 0.8))
     assert for_threshold(variant("w", [0.98, 0.98, 0.98]), "test_accuracy", 97.5) is None  # no spread: judged as is
     far = for_threshold(variant("w", [0.97501, 0.9740, 0.9760]), "test_accuracy", 97.5)  # mean 97.5003
     assert far.per_variant == math.inf and far.short == f"more than {CAP:,} seeds/variant for 80 % power"
@@ -119,3 +122,13 @@ def test_plan_decide_prints_a_row_per_undecided_claim(capsys):
     assert out.count("│ claim: ") == len(want) > 0
     for n in want:
         assert f"│ {n.seeds} " in out and f"{n.sd:.3g} pp" in out
+
+
+def test_a_directional_claim_plans_its_one_sided_test():
+    from reportgen.report.power import seeds_for
+
+    assert seeds_for(0.5, 1.0, "paired", alternative="larger") < seeds_for(0.5, 1.0, "paired")
+    assert seeds_for(0.5, 1.0, "paired", alternative="larger") == math.ceil(
+        TTestPower().solve_power(0.5, None, 0.05, 0.8, alternative="larger"))
+    with pytest.raises(ValueError, match="alternative"):
+        seeds_for(0.5, 1.0, "paired", alternative="smaller")

@@ -158,7 +158,7 @@ def _rank(sr: StudyResults, e: Expect, m) -> Check:
     text, p = _directional(first, second, e.metric, want_high)
     outcome = "inconclusive" if not p < ALPHA else "held" if top is named else "contradicted"
     means = "; ".join(f"{v.label}: {v.clean.interval(e.metric).mean:.{m.digits}f}" for v in ranked)
-    needed = for_pair(first, second, e.metric) if outcome == "inconclusive" else None
+    needed = for_pair(first, second, e.metric, alternative="larger") if outcome == "inconclusive" else None
     return Check(e, outcome, f"{text}. Means ({m.unit or 'value'}): {means}", needed)
 
 
@@ -200,7 +200,7 @@ def _pair(sr: StudyResults, e: Expect, m) -> Check:
     _, p_other = _directional(a, b, e.metric, claimed < 0)
     outcome = "held" if p < ALPHA else "contradicted" if p_other < ALPHA else "inconclusive"
     return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; {text}",
-                 for_pair(a, b, e.metric) if outcome == "inconclusive" else None)
+                 for_pair(a, b, e.metric, alternative="larger") if outcome == "inconclusive" else None)
 
 
 def _value(x: float, m) -> str:

@@ -1,7 +1,8 @@
 """Seeds needed to decide an undecided comparison or claim, and what they would cost. Reads result JSON only.
 
-The number of seeds per variant that gives a t test 80 % power (:data:`POWER`) at two-sided
-α = 0.05 (:data:`ALPHA`) if the true effect and spread were the ones observed: Cohen's effect size
+The number of seeds per variant that gives a t test 80 % power (:data:`POWER`) at α = 0.05
+(:data:`ALPHA`; two-sided for a comparison, one-sided in the observed direction for a directional or
+threshold claim, as each is tested) if the true effect and spread were the ones observed: Cohen's effect size
 d = effect / SD (Cohen 1988, *Statistical Power Analysis for the Behavioral Sciences*, 2nd ed.,
 ch. 2), and the power of the test the comparison uses, from statsmodels (``statsmodels.stats.power``):
 
@@ -32,7 +33,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning  # imported first
 from reportgen.report.significance import Tested, _scaled, two_sample
 from reportgen.results.summary import METRICS, VariantResults, device_of, short_device
 
-ALPHA = 0.05  # two-sided
+ALPHA = 0.05
 POWER = 0.80
 CAP = 1000  # seeds per variant: beyond this the answer is "more than 1,000"
 ZERO = 1e-9  # an observed effect smaller than this (display units) is 0: equal means up to rounding
@@ -43,9 +44,11 @@ CAVEAT = ("Three seeds estimate the spread poorly (the SD of 3 seeds can be half
 
 
 def seeds_for(effect: float, sd: float, design: str, alpha: float = ALPHA, power: float = POWER,
-              cap: int = CAP) -> float:
-    """Seeds per variant for ``power`` at two-sided ``alpha`` if the true effect were ``effect`` with
-    standard deviation ``sd`` (same unit as ``effect``; d = |effect| / sd, Cohen 1988).
+              cap: int = CAP, alternative: str = "two-sided") -> float:
+    """Seeds per variant for ``power`` at ``alpha`` if the true effect were ``effect`` with standard
+    deviation ``sd`` (same unit as ``effect``; d = |effect| / sd, Cohen 1988). ``alternative``:
+    ``"two-sided"`` (a comparison) or ``"larger"`` (a one-sided test in the observed direction, as a
+    directional claim is tested).
 
     ``design``: ``"paired"`` or ``"one-sample"`` (statsmodels ``TTestPower``, n = pairs or seeds) or
     ``"independent"`` (``TTestIndPower``, n per group, equal groups). Returns the smallest integer n ≥ 2
@@ -53,8 +56,10 @@ def seeds_for(effect: float, sd: float, design: str, alpha: float = ALPHA, power
     ``math.nan`` for an effect of exactly 0 or an SD that is not positive and finite.
 
     Raises:
-        ValueError: an unknown ``design``.
+        ValueError: an unknown ``design`` or ``alternative``.
     """
+    if alternative not in ("two-sided", "larger"):
+        raise ValueError(f"alternative {alternative!r}: one of two-sided, larger")
     if design not in ("paired", "one-sample", "independent"):
         raise ValueError(f"design {design!r}: one of paired, one-sample, independent")
     if not (np.isfinite(effect) and np.isfinite(sd)) or abs(effect) < ZERO or sd <= 0:
@@ -63,7 +68,7 @@ def seeds_for(effect: float, sd: float, design: str, alpha: float = ALPHA, power
     engine = TTestIndPower() if design == "independent" else TTestPower()
 
     def reaches(n: int) -> bool:  # statsmodels' power is nan only where it is within rounding of 1
-        p = engine.power(d, n, alpha, alternative="two-sided")
+        p = engine.power(d, n, alpha, alternative=alternative)
         return bool(np.isnan(p) or p >= power)
 
     if reaches(2):  # a large effect: two seeds suffice
@@ -72,7 +77,7 @@ def seeds_for(effect: float, sd: float, design: str, alpha: float = ALPHA, power
         return math.inf
     with warnings.catch_warnings():  # a failed search gives nan: then bisect on the power itself
         warnings.simplefilter("ignore", ConvergenceWarning)
-        n = float(engine.solve_power(d, None, alpha, power, alternative="two-sided"))
+        n = float(engine.solve_power(d, None, alpha, power, alternative=alternative))
     if np.isfinite(n):
         return float(min(max(2, math.ceil(n - 1e-9)), cap))
     lo, hi = 2, cap  # reaches(hi) holds, reaches(lo) does not
@@ -105,6 +110,7 @@ class Needed:
     devices: tuple[str, ...] = ()
     why: str = ""
     caveat: str = CAVEAT
+    alternative: str = "two-sided"
 
     @property
     def seeds(self) -> str:
@@ -184,19 +190,22 @@ def _cost(extra: list[tuple[VariantResults, int]]) -> tuple[float, tuple[str, ..
     return total, tuple(devices)
 
 
-def _needed(design: str, effect: float, sd: float, now: list[tuple[VariantResults, int]]) -> Needed:
-    n = seeds_for(effect, sd, design)
+def _needed(design: str, effect: float, sd: float, now: list[tuple[VariantResults, int]],
+            alternative: str = "two-sided") -> Needed:
+    n = seeds_for(effect, sd, design, alternative=alternative)
     extra = [(v, max(0, int(n) - k)) for v, k in now] if math.isfinite(n) else []
     seconds, devices = _cost(extra) if extra else (math.nan, ())
     return Needed(design, effect, sd, {v.label: k for v, k in now}, n, {v.label: k for v, k in extra}, seconds,
-                  devices)
+                  devices, alternative=alternative)
 
 
-def for_pair(a: VariantResults, b: VariantResults, metric: str, tested: Tested | None = None) -> Needed | None:
+def for_pair(a: VariantResults, b: VariantResults, metric: str, tested: Tested | None = None,
+             alternative: str = "two-sided") -> Needed | None:
     """Seeds needed for variant ``a`` against ``b`` on ``metric`` with the test
     :func:`reportgen.report.significance.two_sample` picks (outlier seeds left out): paired → d over the
     per-seed differences, Welch → d over the pooled SD. ``tested``: that two-sided test, if already
-    made. None where the pair is not testable (fewer than two seeds, no spread) or ``metric`` is a timing."""
+    made; ``alternative``: as :func:`seeds_for` (``"larger"`` for a directional claim). None where the
+    pair is not testable (fewer than two seeds, no spread) or ``metric`` is a timing."""
     if METRICS[metric].timing:
         return None
     t = tested if tested is not None and tested.test.alternative == "two-sided" else two_sample(a, b, metric)
@@ -205,21 +214,23 @@ def for_pair(a: VariantResults, b: VariantResults, metric: str, tested: Tested |
     xa, xb = _scaled(a.clean, metric), _scaled(b.clean, metric)
     if t.test.kind == "paired":
         diffs = np.array([xa[s] - xb[s] for s in t.seeds])
-        return _needed("paired", float(diffs.mean()), float(diffs.std(ddof=1)), [(a, len(diffs)), (b, len(diffs))])
+        return _needed("paired", float(diffs.mean()), float(diffs.std(ddof=1)), [(a, len(diffs)), (b, len(diffs))],
+                       alternative)
     ya, yb = np.array(list(xa.values())), np.array(list(xb.values()))
     na, nb = len(ya), len(yb)
     pooled = math.sqrt(((na - 1) * ya.var(ddof=1) + (nb - 1) * yb.var(ddof=1)) / (na + nb - 2))
-    return _needed("independent", float(ya.mean() - yb.mean()), pooled, [(a, na), (b, nb)])
+    return _needed("independent", float(ya.mean() - yb.mean()), pooled, [(a, na), (b, nb)], alternative)
 
 
 def for_threshold(v: VariantResults, metric: str, bound: float) -> Needed | None:
     """Seeds needed for ``v``'s mean on ``metric`` against ``bound`` (display units): one-sample
-    ``TTestPower`` with d = (mean − bound) / SD over the seeds that are not outliers. None with fewer
-    than two finite values or none that differ (the rule then judges the value as it is)."""
+    ``TTestPower``, one-sided as the threshold is judged, with d = (mean − bound) / SD over the seeds
+    that are not outliers. None with fewer than two finite values or none that differ (the rule then
+    judges the value as it is)."""
     xs = np.array([x * METRICS[metric].scale for x in v.clean.values(metric) if np.isfinite(x)])
     if len(xs) < 2 or len(set(xs.tolist())) == 1:
         return None
-    return _needed("one-sample", float(xs.mean() - bound), float(xs.std(ddof=1)), [(v, len(xs))])
+    return _needed("one-sample", float(xs.mean() - bound), float(xs.std(ddof=1)), [(v, len(xs))], "larger")
 
 
 def not_computed(why: str) -> Needed:
