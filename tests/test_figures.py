@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen.report import figures
+from reportgen.report import colours, figures
 from reportgen.report.analyses import Context
 from reportgen.spec.catalog import load_spec
 from reportgen.results.summary import StudyResults, VariantResults
@@ -147,4 +147,4 @@ def test_each_variant_of_a_figure_has_its_own_colour(tmp_path, caught):
     for shared in (True, False):
         figures.lines([panel], tmp_path / f"lines-{shared}.png", shared_colours=shared)
         assert len({to_hex(ln.get_color()) for ln in caught[-1].axes[0].get_lines()}) == 12
-    assert len({to_hex(c) for c in figures.COLOURS}) == len(figures.COLOURS) == 40
+    assert len({to_hex(c) for c in colours.COLOURS}) == len(colours.COLOURS) == 40

@@ -20,20 +20,8 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from reportgen.report import pngopt  # noqa: E402
+from reportgen.report.colours import PALETTE, series_colour  # noqa: E402
 
-PALETTE = sns.color_palette("colorblind", 10)
-#: Every series colour, as RGB fractions: PALETTE's ten first, then eight that differ from all of them in
-#: hue or lightness (dark grey, maroon, pale green, dark purple, olive, navy, teal, salmon), then 22
-#: evenly spaced hues; a figure with up to 40 series gives each its own colour.
-COLOURS = [tuple(c) for c in PALETTE] + [
-    tuple(int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))
-    for h in ("#404040", "#7f0000", "#b2df8a", "#6a3d9a", "#808000", "#1f2f7a", "#00a6a6", "#fb9a99")
-] + [tuple(c) for c in sns.color_palette("husl", 22)]
-
-
-def series_colour(i: int) -> tuple[float, float, float]:
-    """The ``i``-th series colour (RGB fractions); distinct for ``i`` < ``len(COLOURS)`` (40)."""
-    return COLOURS[i % len(COLOURS)]
 #: Small multiples: at most MAX_COLS panels of PANEL_W inches side by side (two: ~970 px at 110 dpi), so
 #: the site's content column (~870 CSS px in a 1400 px window) shows them near the size their fonts are drawn for.
 MAX_COLS, PANEL_W = 2, 4.4
@@ -204,7 +192,7 @@ class Panel:
 
 
 def _colours(labels: list[str]) -> dict[str, tuple]:
-    """One colour per distinct label, in first-seen order (distinct up to ``len(COLOURS)`` labels)."""
+    """One colour per distinct label, in first-seen order (distinct up to ``len(colours.COLOURS)`` labels)."""
     return {k: series_colour(i) for i, k in enumerate(dict.fromkeys(labels))}
 
 

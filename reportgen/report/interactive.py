@@ -103,7 +103,7 @@ def learning_curves_spec(sr: StudyResults, palette: list[str]) -> dict[str, Any]
 def learning_curves(sr: StudyResults, path: Path) -> Path:
     """Write the learning-curve spec of ``sr`` to ``path`` (JSON, stable key order and formatting so
     unchanged results leave the file byte-identical). Returns ``path``."""
-    from reportgen.report.figures import COLOURS
+    from reportgen.report.colours import COLOURS
 
     spec = learning_curves_spec(sr, [to_hex(c) for c in COLOURS])
     text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
