@@ -1,6 +1,7 @@
 """Figures read as they should: the grid heat map's values and axis titles, the Pareto figure with a
-collapsed seed, the feature-map title's channel count, and bar labels that do not overlap. Each test
-catches the figure just before it is saved and inspects its artists."""
+collapsed seed, a collapsed seed left out of curves and confusion matrices and named, the feature-map
+title's channel count, and bar labels that do not overlap. Most tests catch the figure just before it
+is saved and inspect its artists."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -148,3 +149,43 @@ def test_each_variant_of_a_figure_has_its_own_colour(tmp_path, caught):
         figures.lines([panel], tmp_path / f"lines-{shared}.png", shared_colours=shared)
         assert len({to_hex(ln.get_color()) for ln in caught[-1].axes[0].get_lines()}) == 12
     assert len({to_hex(c) for c in colours.COLOURS}) == len(colours.COLOURS) == 40
+
+
+def _run(seed: int, acc: float) -> dict:
+    """A run with a two-epoch history ending at ``acc`` and a confusion matrix marking its seed."""
+    hist = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.0 / e, "train_acc": acc, "val_acc": acc,
+             "train_eval_acc": acc} for e in (1, 2)]
+    return {"seed": seed, "status": "completed", "history": hist, "best_epoch": 2 + seed, "stopped_epoch": 2,
+            "config": {"train": {"early_stopping": None}},
+            "test": {"accuracy": acc, "confusion_matrix": (np.eye(10) * (seed + 1)).tolist()}}
+
+
+def test_a_collapsed_seed_is_left_out_of_curves_and_confusion_matrix_and_named(tmp_path, monkeypatch):
+    from reportgen.report.analyses import dynamics, standard
+
+    spec = load_spec(REPO / "experiments" / "cnn_hyperparameters.py")
+    good = VariantResults("baseline", "baseline", [_run(s, 0.99) for s in (0, 1, 2)], 3)
+    bad = VariantResults("lr-1e-2", "lr-1e-2", [_run(0, 0.977), _run(1, 0.976), _run(2, 0.1135)], 3)
+    ctx = Context(StudyResults(spec, [good, bad], "baseline"), tmp_path, "assets")
+    got: dict = {}
+    monkeypatch.setattr(figures, "learning_curves", lambda curves, path, marks=None: got.update(curves=curves))
+    monkeypatch.setattr(figures, "confusion_matrix", lambda cm, path, title: got.setdefault("cms", []).append((cm, title)))
+    monkeypatch.setattr(figures, "lines", lambda panels, path, title, **kw: got.update(panels=panels))
+
+    lc = standard.learning_curves(ctx)
+    assert got["curves"]["lr-1e-2"]["val_acc"] == [[0.977] * 2, [0.976] * 2]  # seed 2 out of mean and band
+    assert len(got["curves"]["baseline"]["val_acc"]) == 3
+    assert lc["best_epochs"]["lr-1e-2"] == [2, 3]
+    assert lc["left_out"] == ["seed 2 of lr-1e-2 (collapsed to 11.35 %)"]
+
+    cm = standard.confusion_matrix(ctx)
+    (cm_good, _), (cm_bad, title) = got["cms"]
+    assert np.array_equal(cm_bad, np.eye(10) * 3) and np.array_equal(cm_good, np.eye(10) * 6)  # seeds 0 and 1 only
+    assert "2 seed(s), seed 2 left out" in title
+    assert cm["tabs"][1]["n"] == 2 and cm["tabs"][1]["left_out"] == "seed 2 collapsed to 11.35 % (chance level)"
+    assert cm["tabs"][0]["left_out"] == ""
+
+    ft = dynamics.factor_tables(ctx)
+    x, runs = got["panels"][0].series["lr-1e-2"]
+    assert np.allclose(runs, [[97.7] * 2, [97.6] * 2])
+    assert ft["left_out"] == ["seed 2 of lr-1e-2 (collapsed to 11.35 %)"]

@@ -13,7 +13,7 @@ from reportgen.report.significance import two_sample, within
 from reportgen.results.stats import t_interval, verdict
 from reportgen.results.summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
 from reportgen.report.words import count, join
-from reportgen.report.analyses.context import Context, bounded, cell, devices, epochs, runs_of
+from reportgen.report.analyses.context import Context, bounded, cell, devices, epochs, left_out, runs_of
 from reportgen.report.analyses.headline import tested_clause, tested_verdict
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
@@ -202,12 +202,13 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
     """One table per factor with the reference as first row: test and validation accuracy, best
     epoch, seconds per epoch (recorded in training: median and range, per device; and from the study's
     controlled timing, :mod:`reportgen.report.timings`, when it has one) and the difference to the reference (the
-    t test :func:`reportgen.report.findings.compare` picks); validation curves per factor."""
+    t test :func:`reportgen.report.findings.compare` picks); validation curves per factor, outlier
+    seeds left out of them (as of the table cells) and named."""
     ref = ctx.sr.variant(ctx.sr.reference)
     mixed = len(devices(ctx.sr)) > 1
     controlled = timings.measured(ctx.sr)
-    tables, panels = [], []
-    for name, vs in factors(ctx).items():
+    tables, panels, grouped = [], [], factors(ctx)
+    for name, vs in grouped.items():
         rows = []
         for v in [ref, *vs]:
             sentence = compare(ctx.sr, v, ref, "test_accuracy")[0] if v is not ref and v.runs and ref.runs else ""
@@ -218,13 +219,15 @@ def factor_tables(ctx: Context) -> dict[str, Any]:
                          "csec": timings.cells(controlled, v.slug)["s_epoch"]})
         tables.append({"name": name, "rows": rows})
         series = {v.label: (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
-                  for v in [ref, *vs] if v.runs}
+                  for v in (v.clean for v in [ref, *vs] if v.runs)}
         panels.append(figures.Panel(name.capitalize(), "validation accuracy (%)", series,
                                     styles={ref.label: "--"}))
     url = None
     if panels:
         path, url = ctx.figure("factors.png")
         figures.lines(panels, path, f"Validation accuracy per factor (dashed: {ref.label})", shared_colours=False)
+    shown = [ref, *(v for vs in grouped.values() for v in vs)]
     return {"tables": tables, "url": url, "reference": ref.label, "unit": METRICS["test_accuracy"].unit,
+            "left_out": left_out(shown) if url else [],
             "controlled": controlled is not None, "timing_note": timings.note(controlled, ctx.sr),
             "devices": [short_device(d) for d in devices(ctx.sr)] if mixed else []}

@@ -10,7 +10,7 @@ from reportgen.report import figures, interactive, timings
 from reportgen.report.power import CAVEAT, for_pair
 from reportgen.report.significance import ALPHA, comparisons
 from reportgen.results.summary import METRICS, short_device
-from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, per_seed
+from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, left_out, per_seed
 
 
 def _best_differs(ctx: Context) -> bool:
@@ -72,36 +72,46 @@ def _p(p: float) -> str:
 
 
 def _curves(ctx: Context) -> dict[str, dict[str, list[list[float]]]]:
-    return {v.label: {k: [[h[k] for h in r["history"]] for r in v.runs]
+    """Per variant, each history series per seed, outlier seeds left out (:attr:`VariantResults.clean`)."""
+    return {v.label: {k: [[h[k] for h in r["history"]] for r in v.clean.runs]
                       for k in ("train_loss", "val_loss", "train_acc", "val_acc")}
             for v in ctx.sr.variants if v.runs}
 
 
 def learning_curves(ctx: Context) -> dict[str, Any]:
-    """Train (dashed) and validation (solid) loss and accuracy per epoch, mean over seeds with band."""
+    """Train (dashed) and validation (solid) loss and accuracy per epoch, mean over seeds with band;
+    outlier seeds are left out of the lines, bands and epochs (and named), the interactive chart shows
+    every seed."""
     path, url = ctx.figure("learning_curves.png")
-    stops = {v.label: float(np.mean([r["best_epoch"] for r in v.runs])) for v in ctx.sr.variants
-             if v.runs and v.runs[0]["config"]["train"]["early_stopping"]}
+    vs = [v.clean for v in ctx.sr.variants if v.runs]
+    stops = {v.label: float(np.mean([r["best_epoch"] for r in v.runs])) for v in vs
+             if v.runs[0]["config"]["train"]["early_stopping"]}
     figures.learning_curves(_curves(ctx), path, marks=stops or None)
-    best = {v.label: [r["best_epoch"] for r in v.runs] for v in ctx.sr.variants if v.runs}
+    best = {v.label: [r["best_epoch"] for r in v.runs] for v in vs}
     spec_path, spec_url = ctx.figure("learning_curves.vl.json")  # the same curves, interactive (every seed)
     interactive.learning_curves(ctx.sr, spec_path)
-    return {"url": url, "best_epochs": best, "marked": bool(stops), "chart_url": spec_url}
+    return {"url": url, "best_epochs": best, "marked": bool(stops), "chart_url": spec_url,
+            "left_out": left_out(ctx.sr.variants)}
 
 
 def confusion_matrix(ctx: Context) -> dict[str, Any]:
-    """Per variant: the confusion matrix summed over seeds (a tab each) and its most-confused pairs."""
+    """Per variant: the confusion matrix summed over seeds (a tab each) and its most-confused pairs;
+    outlier seeds are left out of the sum and named in the tab and the figure's title."""
     tabs = []
-    for v in ctx.sr.variants:
-        if not v.runs:
+    for full in ctx.sr.variants:
+        if not full.runs:
             continue
+        v, gone = full.clean, "; ".join(o.describe() for o in full.outliers())
         cm = np.sum([r["test"]["confusion_matrix"] for r in v.runs], axis=0)
         path, url = ctx.figure(f"confusion_{v.slug}.png")
-        figures.confusion_matrix(cm, path, f"{v.label} — summed over {len(v.runs)} seed(s)")
+        seeds = [str(o.seed) for o in full.outliers()]
+        figures.confusion_matrix(cm, path, f"{v.label} — summed over {len(v.runs)} seed(s)"
+                                 + (f", seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} left out" if seeds else ""))
         off = [(int(cm[i, j]), i, j) for i in range(10) for j in range(10) if i != j]
         pairs = [{"true": i, "pred": j, "count": c, "per_seed": c / len(v.runs)}
                  for c, i, j in sorted(off, key=lambda t: (-t[0], t[1], t[2]))[:5]]
-        tabs.append({"label": v.label, "url": url, "pairs": pairs, "n": len(v.runs)})
+        tabs.append({"label": v.label, "url": url, "pairs": pairs, "n": len(v.runs),
+                     "left_out": gone})
     return {"tabs": tabs}
 
 
