@@ -25,7 +25,7 @@ from typing import Any
 
 from reportgen.report import figures
 from reportgen.results import store
-from reportgen.results.migrate import UNKNOWN, parse_device
+from reportgen.results.summary import UNKNOWN, parse_device
 
 #: Images evaluated in eval mode each epoch besides validation (``reportgen.run.train.TRAIN_EVAL_IMAGES``).
 TRAIN_EVAL_IMAGES = 5000

@@ -30,12 +30,12 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from reportgen.results import store
+from reportgen.results.summary import UNKNOWN, parse_device
 
 #: The fields this migration may change; everything else in a result stays as it was.
 PROVENANCE_FIELDS = ("git_commit", "git_dirty", "cpu_capability", "threads", "attempts")
@@ -48,21 +48,6 @@ DOCUMENTED: dict[tuple[str, str, int], tuple[int, str]] = {
         1, "commit 4d8433c: resumed from an epoch-1 checkpoint, epochs 2-10 on 2 CPU threads; its wall "
            "time was recorded by code that added the checkpoint's wall time (852d0f6)"),
 }
-
-UNKNOWN = "unknown"
-
-
-def parse_device(device: str) -> tuple[str, str | None, int | None]:
-    """``"cpu (x86_64, AVX2, 2 threads)"`` → ``("cpu", "AVX2", 2)``; the ISA is None where the string
-    has none (results recorded before it was), threads None for a GPU (``("<GPU name>", None, None)``)."""
-    m = re.match(r"cpu \((?P<inner>.*)\)$", device)
-    if not m:
-        return device, None, None
-    parts = [p.strip() for p in m["inner"].split(",")]
-    threads = next((int(p.split()[0]) for p in parts if re.fullmatch(r"\d+ threads?", p)), None)
-    isa = next((p for p in parts[1:] if not re.fullmatch(r"\d+ threads?", p)), None)
-    return "cpu", isa, threads
-
 
 def _plus(iso: str, seconds: float) -> str:
     return (dt.datetime.fromisoformat(iso) + dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")

@@ -145,13 +145,28 @@ def device_of(run: dict) -> str:
     return str(run.get("provenance", {}).get("device", "unknown device"))
 
 
+#: What a provenance field holds where it was not recorded.
+UNKNOWN = "unknown"
+
+
+def parse_device(device: str) -> tuple[str, str | None, int | None]:
+    """``"cpu (x86_64, AVX2, 2 threads)"`` → ``("cpu", "AVX2", 2)``; the ISA is None where the string
+    has none (results recorded before it was), threads None for a GPU (``("<GPU name>", None, None)``)."""
+    m = re.match(r"cpu \((?P<inner>.*)\)$", device)
+    if not m:
+        return device, None, None
+    parts = [p.strip() for p in m["inner"].split(",")]
+    threads = next((int(p.split()[0]) for p in parts if re.fullmatch(r"\d+ threads?", p)), None)
+    isa = next((p for p in parts[1:] if not re.fullmatch(r"\d+ threads?", p)), None)
+    return "cpu", isa, threads
+
+
 def short_device(device: str) -> str:
     """``cpu (x86_64, AVX512, 1 threads)`` → ``AVX512, 1 thread``; anything else (a GPU's name) as it is."""
-    m = re.fullmatch(r"cpu \([^,]+, (?:(?P<isa>[^,]+), )?(?P<n>\d+) threads\)", device)
-    if not m:
+    dev, isa, n = parse_device(device)
+    if dev != "cpu" or n is None:
         return device
-    n = int(m["n"])
-    return (f"{m['isa']}, " if m["isa"] else "") + f"{n} thread{'s' if n != 1 else ''}"
+    return (f"{isa}, " if isa else "") + f"{n} thread{'s' if n != 1 else ''}"
 
 
 @dataclass(frozen=True)

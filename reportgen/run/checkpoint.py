@@ -150,8 +150,12 @@ class Busy(RuntimeError):
 
     def __init__(self, key: str, path: Path, holder: Holder | None) -> None:
         self.key, self.path, self.holder = key, path, holder
-        who = holder.describe() if holder else "holder not recorded"
-        super().__init__(f"run {key[:12]} is being trained by another process ({who}; lock {path})")
+        super().__init__(f"run {key[:12]} is being trained by another process ({self.who}; lock {path})")
+
+    @property
+    def who(self) -> str:
+        """The holder as the lock file names it, or ``holder not recorded``."""
+        return self.holder.describe() if self.holder else "holder not recorded"
 
 
 #: Checks, 50 ms apart, for the name of a holder that has just taken a lock (it writes it next).

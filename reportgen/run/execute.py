@@ -224,6 +224,16 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                         jobs = make_packs([job_of(p, data_root, device, threads) for p in batch], pack, device)
                         runner.run(jobs, arrived, interrupted, report)
 
+                def claimed(p: Planned, lock: checkpoint.RunLock, left, anywhere: bool = False) -> bool:
+                    """Hold ``p``'s just-acquired lock; False when its result was stored meanwhile (used)."""
+                    locks[p.key] = lock
+                    if (found := _stored_elsewhere(p, seen[p.key], started_ns, anywhere=anywhere)) is not None:
+                        release(p.key)
+                        done_elsewhere(p, found)
+                        return False
+                    took_over(p, left)
+                    return True
+
                 mine, waiting = [], []
                 for p in todo:  # claim: a run is this process's from here until its result is stored
                     lock = checkpoint.RunLock(p.path.parents[2], p.key)
@@ -232,18 +242,12 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                     except checkpoint.Busy as busy:
                         waiting.append((p, lock, busy))
                         continue
-                    locks[p.key] = lock
-                    if (found := _stored_elsewhere(p, seen[p.key], started_ns)) is not None:
-                        release(p.key)
-                        done_elsewhere(p, found)
-                        continue
-                    took_over(p, left)
-                    mine.append(p)
+                    if claimed(p, lock, left):
+                        mine.append(p)
                 train(mine)
                 leftover = []
                 for p, lock, busy in waiting:
-                    who = busy.holder.describe() if busy.holder else "holder not recorded"
-                    console.print(f"waiting for {escape(_tag(p))}: another process is training it ({escape(who)}, "
+                    console.print(f"waiting for {escape(_tag(p))}: another process is training it ({escape(busy.who)}, "
                                   f"lock {escape(str(busy.path))}); its result will be used here", highlight=False,
                                   soft_wrap=True)
                     while True:
@@ -251,16 +255,10 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                             left = lock.acquire(timeout_s=WAIT_NOTICE_S)
                             break
                         except checkpoint.Busy as still:
-                            who = still.holder.describe() if still.holder else "holder not recorded"
-                            console.print(f"still waiting for {escape(_tag(p))} ({escape(who)})",
+                            console.print(f"still waiting for {escape(_tag(p))} ({escape(still.who)})",
                                           highlight=False, soft_wrap=True)
-                    locks[p.key] = lock
-                    if (found := _stored_elsewhere(p, seen[p.key], started_ns, anywhere=True)) is not None:
-                        release(p.key)
-                        done_elsewhere(p, found)
-                        continue
-                    took_over(p, left)
-                    leftover.append(p)  # its holder stopped without storing a result: train it here
+                    if claimed(p, lock, left, anywhere=True):
+                        leftover.append(p)  # its holder stopped without storing a result: train it here
                 train(leftover)
         finally:
             for key in list(locks):
