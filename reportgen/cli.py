@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from reportgen.results.timing import OPTIONS as TIME_OPTIONS
+from reportgen.untildecided import OPTIONS as UNTIL_OPTIONS
 from reportgen.spec.catalog import Spec, load_all, select
 from reportgen.spec.expand import IMAGES_ENV, SpecError
 
@@ -55,6 +56,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     _warn_rejected_images(specs, console)
     summary = Summary()
+    if args.until_decided:
+        from reportgen.untildecided import cmd_until_decided
+        code = cmd_until_decided(args, console, specs, results)
+        return code if code or args.no_render else 0 if _render(args, console, specs, every, results, docs) else 2
     try:
         # Stage by stage: a chained study (lr_wd_grid) is planned after the studies it reads, added if not named.
         for stage in levels(specs):
@@ -141,7 +146,7 @@ def cmd_render(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
-    from reportgen.run.plan import plan
+    from reportgen.run.plan import plan, stale_reasons
     from reportgen.results import store
 
     specs = _specs(args, console, strict=False)
@@ -180,19 +185,6 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for note in notes:
         console.print(escape(note), highlight=False, soft_wrap=True)
     return 0
-
-
-def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
-    """Why these planned runs' stored results have another key: each numerics version bump
-    (``trainer 1→2``, :func:`reportgen.spec.numerics.changes`), or a changed config or input."""
-    from reportgen.spec.numerics import changes
-
-    out: list[str] = []
-    for p in stale:
-        for reason in changes(files[p.path].get("numerics"), p.run.numerics) or ["config or inputs changed"]:
-            if reason not in out:
-                out.append(reason)
-    return out
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
@@ -361,6 +353,8 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--address", help="ray: cluster address ('auto', 'ray://host:10001'); default: a local cluster")
             p.add_argument("--max-retries", type=int, default=2, help="processes/ray: restarts of a run whose worker died")
             p.add_argument("--gpus-per-run", type=float, default=0.0, help="ray: GPU share per run, e.g. 0.25")
+            for flag, kw in UNTIL_OPTIONS.items():
+                p.add_argument(flag, **kw)
             p.add_argument("--pack", type=int, metavar="K", help=(
                 "train up to K runs of one architecture together in one vmapped step (default: on CUDA "
                 "up to 8 as memory allows, on the CPU 1, where packing measured no faster)"))

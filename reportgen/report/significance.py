@@ -93,6 +93,35 @@ def two_sample(a: VariantResults, b: VariantResults, metric: str, alternative: s
     Raises:
         ValueError: ``metric`` is a timing (timings are not tested: see ``VariantResults.spread``).
     """
+    s = samples(a, b, metric)
+    if s.paired:
+        t = paired_t(s.a, s.b, confidence, alternative)
+    else:
+        t = welch(s.a, s.b, confidence, alternative)
+    return Tested(t, s.seeds, s.left_out, _why_not(t, a.clean, b.clean))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The per-seed values (display units) a test of ``a`` against ``b`` uses: matched by seed when
+    ``paired`` (``seeds`` lists them), else two independent samples; ``left_out``: what was not used,
+    in words."""
+
+    a: list[float]
+    b: list[float]
+    paired: bool
+    seeds: tuple[int, ...]
+    left_out: tuple[str, ...]
+
+
+def samples(a: VariantResults, b: VariantResults, metric: str) -> Samples:
+    """The one rule for which seeds a comparison uses: outlier seeds of either variant left out
+    (with a paired design, their partners too), then the seeds both have when every such pair is
+    :func:`paired_by_design` and there are at least two, else every remaining seed of each.
+
+    Raises:
+        ValueError: ``metric`` is a timing (timings are not tested: see ``VariantResults.spread``).
+    """
     if METRICS[metric].timing:
         raise ValueError(f"{metric} is a timing: compared only as median and range per device, not tested")
     left = [f"{v.label} {o.describe()}" for v in (a, b) for o in v.outliers()]
@@ -104,10 +133,9 @@ def two_sample(a: VariantResults, b: VariantResults, metric: str, alternative: s
     if len(common) >= 2 and len(common) == len(set(xa) & set(xb)):
         unmatched = [f"{v.label} seed {s} ({'its pair was left out' if s in gone else 'no pair'})"
                      for v, xs in ((ca, xa), (cb, xb)) for s in xs if s not in common]
-        t = paired_t([xa[s] for s in common], [xb[s] for s in common], confidence, alternative)
-        return Tested(t, tuple(common), tuple(left + unmatched), _why_not(t, ca, cb))
-    t = welch(list(xa.values()), list(xb.values()), confidence, alternative)
-    return Tested(t, (), tuple(left), _why_not(t, ca, cb))
+        return Samples([xa[s] for s in common], [xb[s] for s in common], True, tuple(common),
+                       tuple(left + unmatched))
+    return Samples(list(xa.values()), list(xb.values()), False, (), tuple(left))
 
 
 def _why_not(t: TTest, a: VariantResults, b: VariantResults) -> str:

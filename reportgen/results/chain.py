@@ -10,7 +10,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from reportgen.results import store, timing
+from reportgen.results import sequential, store, timing
 from reportgen.results.summary import METRICS, StudyResults, VariantResults
 from reportgen.spec.catalog import Spec, SpecError, load_spec
 from reportgen.spec.expand import expand, variants
@@ -40,6 +40,7 @@ def resolve(spec: Spec, results: Path, smoke: bool = False) -> Spec:
         Pending: an upstream study has missing, stale or failed runs.
         SpecError: a named study, variant, field or metric does not exist.
     """
+    spec = sequential.with_added_seeds(spec, results, smoke)
     study = spec.study
     if not study.upstream():
         return spec
@@ -147,7 +148,9 @@ def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
     runs = expand(spec.study, spec.name, str(spec.path), smoke=smoke)
     by_variant: dict[str, VariantResults] = {}
     for slug, label, _ in variants(spec.study):
-        by_variant[slug] = VariantResults(slug, label, [], len(spec.study.sweep.seeds[:1] if smoke else spec.study.sweep.seeds))
+        extra = () if smoke else spec.study.sweep.extra_seeds.get(slug, ())
+        by_variant[slug] = VariantResults(slug, label, [], len(spec.study.sweep.seeds[:1] if smoke else spec.study.sweep.seeds)
+                                          + len(extra))
     for run in runs:
         v = by_variant[run.variant]
         path = store.result_path(results, run.study, run.variant, run.seed)

@@ -73,3 +73,16 @@ def header(p: Planned) -> dict[str, Any]:
     return {"schema_version": store.SCHEMA_VERSION, "key": p.key, "study": r.study, "variant": r.variant,
             "label": r.label, "seed": r.seed, "numerics": r.numerics,
             "config": r.config.model_dump(mode="json")}
+
+
+def stale_reasons(stale: list, files: dict[Path, dict]) -> list[str]:
+    """Why these planned runs' stored results have another key: each numerics version bump
+    (``trainer 1→2``, :func:`reportgen.spec.numerics.changes`), or a changed config or input."""
+    from reportgen.spec.numerics import changes
+
+    out: list[str] = []
+    for p in stale:
+        for reason in changes(files[p.path].get("numerics"), p.run.numerics) or ["config or inputs changed"]:
+            if reason not in out:
+                out.append(reason)
+    return out

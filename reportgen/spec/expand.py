@@ -232,7 +232,12 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
             config = RunConfig.model_validate(tree)
         except ValidationError as err:
             raise SpecError(f"{origin}: variant {label!r}: " + format_errors(err, prefix="")) from None
-        runs.extend(Run(name, slug, label, seed, config, smoke) for seed in seeds)
+        extra = () if smoke else study.sweep.extra_seeds.get(slug, ())
+        runs.extend(Run(name, slug, label, seed, config, smoke) for seed in (*seeds, *extra))
+    unknown = sorted(set(study.sweep.extra_seeds) - set(seen))
+    if unknown:
+        raise SpecError(f"{origin}: sweep.extra_seeds names no variant: {', '.join(unknown)}; variants: "
+                        f"{', '.join(seen)}")
     return runs
 
 

@@ -86,6 +86,10 @@ class Sweep(Strict):
         "dotted-path overrides applied to every variant (on top of a study's base=Selected config)"))
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     seeds: tuple[Annotated[int, Field(ge=0, le=2**31 - 1)], ...] = Field((0, 1, 2), min_length=1)
+    extra_seeds: dict[str, tuple[Annotated[int, Field(ge=0, le=2**31 - 1)], ...]] = Field(
+        default_factory=dict, description=(
+            "variant folder name → seeds run for that variant only, beyond ``seeds``. `reportgen run "
+            "--until-decided` adds them from <results>/_sequential/<study>.json; a spec rarely sets them"))
 
     @field_validator("grid")
     @classmethod
@@ -110,6 +114,16 @@ class Sweep(Strict):
         return variants
 
     _unique_seeds = field_validator("seeds")(classmethod(lambda cls, v: _no_repeats(v, "seeds")))
+
+    @field_validator("extra_seeds")
+    @classmethod
+    def _extra_not_repeated(cls, extra: dict[str, tuple[int, ...]], info: ValidationInfo) -> dict:
+        base = set(info.data.get("seeds", ()))
+        for slug, seeds in extra.items():
+            _no_repeats(seeds, f"extra_seeds[{slug!r}]")
+            if base & set(seeds):
+                raise ValueError(f"extra_seeds[{slug!r}] repeats seeds of `seeds`: {sorted(base & set(seeds))}")
+        return extra
 
 
 class Expect(Strict):
@@ -189,6 +203,10 @@ class Study(Strict):
         "test accuracy line for the target_accuracy analysis (fraction), e.g. 0.994"))
     comparisons: tuple[tuple[str, str], ...] = Field(
         (), description="(a, b) variant pairs to test; default: every variant against the reference")
+    margins: dict[str, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict, description=(
+        "metric → equivalence margin δ in the metric's own units (accuracies as fractions): two variants "
+        "within ±δ are 'equivalent'. Default for an accuracy: the binomial standard error of the "
+        "difference of two accuracies on the test set (reportgen.report.verdicts.default_margin)"))
     save_models: bool = Field(False, description=(
         "save each trained run's final weights as models/<study>/<variant>/seed<k>.safetensors (with its "
         "config) for `reportgen evaluate --model PATH`"))
