@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from reportgen.report.findings import ICONS
 from reportgen.report.gitlog import Repo
 
 RECORD = ".declared.json"
@@ -329,12 +330,14 @@ def _write(path: Path, record: dict[str, Any]) -> None:
 
 
 def tally(checks: list[Any]) -> list[dict[str, Any]]:
-    """Per outcome (held, contradicted, inconclusive): how many claims, and how many of them were
+    """Per outcome (held, contradicted, equivalent, inconclusive): how many claims, and how many of them were
     declared before / added after the runs / neither (no runs yet or date unknown)."""
     rows = []
-    for outcome in ("held", "contradicted", "inconclusive"):
+    for outcome in ("held", "contradicted", "equivalent", "inconclusive"):
         these = [c for c in checks if c.outcome == outcome]
+        if outcome == "equivalent" and not these:
+            continue
         n = {s: sum(c.dating.status == s for c in these) for s in LABELS}
-        rows.append({"outcome": outcome, "icon": {"held": "✅", "contradicted": "❌", "inconclusive": "➖"}[outcome],
+        rows.append({"outcome": outcome, "icon": ICONS[outcome],
                      "n": len(these), "before": n["before"], "after": n["after"], "other": n["no runs"] + n["unknown"]})
     return rows

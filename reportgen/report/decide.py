@@ -12,7 +12,7 @@ from rich.table import Table
 
 from reportgen.report.findings import check
 from reportgen.report.power import CAVEAT, ZERO, Needed, duration, for_pair, where
-from reportgen.report.significance import ALPHA, comparisons
+from reportgen.report.significance import comparisons
 from reportgen.results.chain import collect
 from reportgen.results.summary import METRICS, StudyResults
 from reportgen.spec.catalog import Spec
@@ -20,7 +20,7 @@ from reportgen.spec.catalog import Spec
 
 @dataclass(frozen=True)
 class Undecided:
-    """One undecided comparison (Holm-adjusted p ≥ 0.05) or inconclusive claim and its seeds needed."""
+    """One undecided comparison or inconclusive claim and its seeds needed."""
 
     what: str  # "comparison: lr-1e-4 vs baseline" or "claim: …"
     unit: str  # of effect and SD: "pp" for accuracies
@@ -33,7 +33,7 @@ def undecided(sr: StudyResults) -> list[Undecided]:
     (:func:`reportgen.report.findings.check`), in page order; untestable ones are left out."""
     out = []
     for c in comparisons(sr):
-        if c.tested.why_not or c.p_holm < ALPHA:
+        if c.tested.why_not or c.settled:
             continue
         n = for_pair(c.a, c.b, "test_accuracy", c.tested)
         if n is not None:

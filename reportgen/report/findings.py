@@ -20,6 +20,9 @@ from reportgen.results.stats import verdict
 from reportgen.results.summary import METRICS, StudyResults, VariantResults, short_device
 
 ALPHA = 0.05
+#: A claim's outcomes and their marks; ``equivalent``: the variants are within the study's margin δ of each
+#: other, decided by adding seeds (:mod:`reportgen.report.verdicts`).
+ICONS = {"held": "✅", "contradicted": "❌", "equivalent": "🟰", "inconclusive": "➖"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Check:
 
     @property
     def icon(self) -> str:
-        return {"held": "✅", "contradicted": "❌", "inconclusive": "➖"}[self.outcome]
+        return ICONS[self.outcome]
 
     @property
     def claim(self) -> str:
@@ -123,6 +126,9 @@ def check(sr: StudyResults, e: Expect) -> Check:
     if m.timing:
         return Check(e, "inconclusive", f"{e.metric} is a timing: timings are compared per device, not tested")
     try:
+        decided = from_record(sr, e, m)
+        if decided is not None:
+            return decided
         if e.at_least is not None or e.at_most is not None:
             v = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
             if not np.isfinite(v.values(e.metric)).any():
@@ -140,6 +146,79 @@ def check(sr: StudyResults, e: Expect) -> Check:
         return _rank(sr, e, m)
     except KeyError as err:
         return Check(e, "inconclusive", str(err.args[0]))
+
+
+def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
+    """The claim's outcome from the study's record of seeds added until decided
+    (:mod:`reportgen.report.verdicts`), when every comparison it rests on is in that record's family;
+    else None. A pair decided different in the claimed direction: held; the other way: contradicted;
+    within ±δ: equivalent (held for an ``equal_to`` claim); a bound: held on the claimed side.
+    "highest"/"lowest": held when the named variant is decided ahead of every other, contradicted
+    when one is decided ahead of it. Anything else stays inconclusive, with its seeds needed."""
+    from reportgen.report.decisions import found, signed
+
+    if getattr(sr, "sequential", None) is None or e.monotone:
+        return None
+    own = sr.variant(e.variant).slug if e.variant else sr.reference
+    unit = _diff_unit(m.unit)
+    if e.at_least is not None or e.at_most is not None:
+        bound = (e.at_least if e.at_least is not None else e.at_most) * m.scale
+        f = found(sr, e.metric, own, bound=bound)
+        if f is None:
+            return None
+        side = {"above": e.at_least is not None, "below": e.at_most is not None}.get(f.decision.verdict)
+        outcome = "inconclusive" if side is None else "held" if side else "contradicted"
+        needed = for_threshold(sr.variant(own), e.metric, bound) if outcome == "inconclusive" else None
+        return Check(e, outcome, f"{sr.variant(own).label}: mean − {bound:g} {m.unit} = {_interval(f, own, unit)}; "
+                                 f"{f.how}", needed)
+    others = ([sr.variant(e.higher_than or e.lower_than or e.equal_to).slug] if not (e.highest or e.lowest) else
+              [v.slug for v in sr.variants if v.runs and v.slug != sr.variant(e.highest or e.lowest).slug])
+    named = sr.variant(e.highest or e.lowest).slug if (e.highest or e.lowest) else own
+    pairs = [(o, found(sr, e.metric, named, o)) for o in others]
+    if not pairs or any(f is None for _, f in pairs):
+        return None
+    up = bool(e.higher_than or e.highest) if not e.equal_to else None
+    states = []  # per other variant: "ahead" (named ahead in the claimed direction), "behind", "equivalent", "undecided"
+    for o, f in pairs:
+        v = f.decision.verdict
+        if v in ("a ahead", "b ahead"):
+            states.append("ahead" if up is None or (signed(f, named) > 0) == up else "behind")
+        else:
+            states.append(v)
+    if e.equal_to:
+        outcome = {"equivalent": "held", "ahead": "contradicted"}.get(states[0], "inconclusive")
+    elif "behind" in states:
+        outcome = "contradicted"
+    elif all(s == "ahead" for s in states):
+        outcome = "held"
+    elif all(s in ("ahead", "equivalent") for s in states):
+        outcome = "equivalent"
+    else:
+        outcome = "inconclusive"
+    evidence = "; ".join(f"{sr.variant(named).label} − {sr.variant(o).label} = {_interval(f, named, unit)}: "
+                         f"{_state(s)} ({f.how})" for (o, f), s in zip(pairs, states))
+    needed = None
+    if outcome == "inconclusive":
+        open_ = [(o, f) for (o, f), s in zip(pairs, states) if s == "undecided"]
+        needed = for_pair(sr.variant(named), sr.variant(open_[0][0]), e.metric) if open_ else None
+    return Check(e, outcome, evidence, needed)
+
+
+def _interval(f, a: str, unit: str) -> str:
+    """``+0.33 pp (95 % CI 0.10 to 0.56)`` as ``a`` − other, from a record's decision."""
+    from reportgen.report.decisions import signed
+
+    d = f.decision
+    u = f" {unit}" if unit else ""
+    if d.low is None or d.high is None:
+        return f"{signed(f, a):+.3g}{u}"
+    lo, hi = sorted((d.low, d.high)) if f.member.a == a or f.member.b is None else sorted((-d.high, -d.low))
+    return f"{signed(f, a):+.3g}{u} (95 % CI {lo:.3g} to {hi:.3g})"
+
+
+def _state(state: str) -> str:
+    return {"ahead": "decided in the claimed direction", "behind": "decided against it",
+            "equivalent": "equivalent within the margin", "undecided": "undecided"}.get(state, state)
 
 
 def _rank(sr: StudyResults, e: Expect, m) -> Check:

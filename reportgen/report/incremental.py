@@ -13,7 +13,8 @@ JSON form:
   of each analysis its spec names);
 - a study's spec file, its result files, those of the studies it reads (``base``/``FromResults``,
   transitively) and of the files its runs were reused from; its controlled timing
-  (``<results>/_timing/<study>.json``, :mod:`reportgen.results.timing`); the ``--images`` folder and the
+  (``<results>/_timing/<study>.json``, :mod:`reportgen.results.timing`) and its record of seeds added
+  until decided (``<results>/_sequential/<study>.json``); the ``--images`` folder and the
   ``custom_digits`` folders its probes read; and what dates its claims: the git revisions of those
   files (the commits, which fix their contents), or in a clone without history the entries of
   ``docs/.declared.json`` that stand in for them (:mod:`reportgen.report.claimdates`).
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.report.gitlog import Repo
+from reportgen.results import sequential
 from reportgen.results.timing import timing_path
 
 RECORD = ".render-inputs.json"
@@ -161,6 +163,7 @@ class Inputs:
                "results_dir": Path(self.results).name, "smoke": self.smoke, "images": images,
                "images_env": os.environ.get(IMAGES_ENV), "kind": spec.study.kind,
                "timing": file_hash(timing_path(self.results, spec.name)),  # its controlled timing, if any
+               "sequential": file_hash(sequential.path_of(self.results, spec.name)),  # seeds added until decided
                "dating": self._dating(spec, names, files)}
         self._studies[spec.name] = out
         return out

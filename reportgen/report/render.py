@@ -16,7 +16,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from reportgen.report import claimdates, downloads, figures, incremental, reprocounts, variantpages
+from reportgen.report import claimdates, downloads, figures, incremental, narrowing, reprocounts, variantpages
 from reportgen.results import store
 from reportgen.report.analyses import ANALYSES, Context, fmt
 from reportgen.report.cells import cell as metric_cell, ranged
@@ -52,10 +52,11 @@ def nav(text: Any) -> str:
 
 
 def status_icon(mark: str) -> str:
-    """A status mark (✅ ❌ ➖ ⏳, as :class:`reportgen.report.findings.Check` and the templates write them) as a
+    """A status mark (✅ ❌ ➖ 🟰 ⏳, as :class:`reportgen.report.findings.Check` and the templates write them) as a
     Material icon shortcode that ``pymdownx.emoji`` draws as inline SVG (no emoji font needed),
     coloured by class ``status-ok``, ``status-bad`` or ``status-neutral``; other text unchanged."""
     names = {"✅": ("check-circle", "ok"), "❌": ("close-circle", "bad"), "➖": ("minus-circle", "neutral"),
+             "🟰": ("equal-box", "neutral"),
              "⏳": ("timer-sand", "neutral")}
     if mark not in names:
         return mark
@@ -147,13 +148,16 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
             sections.append({"name": name, "body": ENV.get_template(f"analyses/{name}.md.j2").render(**out, sr=sr)})
     checks = claimdates.dated(sr, [check(sr, e) for e in spec.study.expect], results, docs) if sr.runs else []
     said = compose(ctx, outputs)  # the headlines of the analyses the question asks about
+    decided = narrowing.rows(sr)  # the comparisons decided by adding seeds, and their narrowing intervals
+    if decided is not None and narrowing.figure(sr, ctx.fig_dir / "sequential.png"):
+        decided["figure"] = f"{ctx.fig_url}/sequential.png"
     data = downloads.study_data(sr, ctx.fig_dir)  # per-seed, per-epoch CSVs, and a page per variant
     details = variantpages.write(sr, docs, ENV, MARKER, write_page, Path(results).name)
     page = ENV.get_template("study.md.j2").render(
         marker=MARKER, spec=spec, study=spec.study, sr=sr, sections=sections, checks=checks, answer=said.text,
         provenance=data_provenance() if explore else provenance(sr), source=spec.source.rstrip(),
         chain=selection(spec, results, smoke), data=data, data_url=ctx.fig_url, details=details,
-        edit_source=variantpages._edit_source(sr))
+        edit_source=variantpages._edit_source(sr), decided=decided)
     page = downloads.tables_to_csv(page, ctx.fig_dir / "tables", f"{ctx.fig_url}/tables")  # a CSV under each table
     write_page(docs / "studies" / f"{spec.name}.md", page)
     return _summary(sr, checks, said)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -214,6 +215,22 @@ class Comparison:
     pairs: int  # seed pairs in the McNemar test
     p_holm: float  # the t test's p, Holm-adjusted within the study
     mcnemar_holm: float
+    #: The study's sequential decision on this pair (:func:`reportgen.report.verdicts.found`), which then
+    #: is the verdict everywhere the pair is shown; None without one.
+    decided: Any = None
+
+    @property
+    def detectable(self) -> bool:
+        """Whether the pair is called different: by its sequential decision where it has one, else by the
+        Holm-adjusted p < ALPHA."""
+        if self.decided is not None:
+            return self.decided.decision.verdict in ("a ahead", "b ahead")
+        return not self.tested.why_not and self.p_holm < ALPHA
+
+    @property
+    def settled(self) -> bool:
+        """Whether the pair has a verdict: :attr:`detectable`, or found equivalent by its sequential decision."""
+        return self.detectable or (self.decided is not None and self.decided.decision.verdict == "equivalent")
 
     @property
     def test(self) -> TTest:
@@ -224,10 +241,29 @@ class Comparison:
         """"A beats B by 0.41 pp (paired t test, 95 % CI 0.22–0.60, p = 0.003)", "no detectable
         difference …" or "A vs B: not testable (…)", from the Holm-adjusted p, with what was left out."""
         t = self.tested.test
+        if self.decided is not None:
+            return self._decided_sentence() + self.tested.note
         if self.tested.why_not:
             return f"{self.a.label} vs {self.b.label}: not testable ({self.tested.why_not}){self.tested.note}"
         return verdict(self.a.label, self.b.label, t.diff, t.low, t.high, self.p_holm, alpha=ALPHA,
                        test=t.name) + self.tested.note
+
+    def _decided_sentence(self) -> str:
+        """The sequential verdict in words: who is ahead and by how much, equivalent within ±δ, or undecided."""
+        from reportgen.report.decisions import signed
+
+        f, a, b = self.decided, self.a, self.b
+        d, diff = f.decision, signed(self.decided, a.slug)
+        lo, hi = (d.low, d.high) if f.member.a == a.slug else (-(d.high or 0), -(d.low or 0))
+        ci = f"95 % CI {lo:.2f}–{hi:.2f}, " if d.low is not None else ""
+        if d.verdict in ("a ahead", "b ahead"):
+            win, lose, by = (a, b, diff) if diff > 0 else (b, a, -diff)
+            ci = f"95 % CI {min(abs(lo), abs(hi)):.2f}–{max(abs(lo), abs(hi)):.2f}, " if d.low is not None else ""
+            return f"{win.label} beats {lose.label} by {by:.2f} pp ({ci}{f.how})"
+        if d.verdict == "equivalent":
+            return (f"{a.label} and {b.label} are equivalent within ±{f.member.delta:.2f} pp ({a.label} − {b.label} = "
+                    f"{diff:+.2f} pp, {ci}{f.how})")
+        return f"undecided between {a.label} and {b.label} ({a.label} − {b.label} = {diff:+.2f} pp, {ci}{f.how})"
 
     @property
     def per_image(self) -> str:
@@ -272,4 +308,7 @@ def comparisons(sr: StudyResults) -> list[Comparison]:
         raw.append((a, b, tested, pooled_mcnemar(matched) if matched else None, len(matched)))
     tp = holm([t.test.p for _, _, t, _, _ in raw]) if raw else []
     mp = holm([m.p if m else float("nan") for *_, m, _ in raw]) if raw else []
-    return [Comparison(a, b, t, m, k, p, q) for (a, b, t, m, k), p, q in zip(raw, tp, mp)]
+    from reportgen.report.decisions import found
+
+    return [Comparison(a, b, t, m, k, p, q, found(sr, "test_accuracy", a.slug, b.slug))
+            for (a, b, t, m, k), p, q in zip(raw, tp, mp)]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as st
 
-from reportgen.results.sequential import Decision, Look, Member, Record
+from reportgen.results.sequential import Decision, Look, Member, Record, hypotheses
 from reportgen.results.summary import METRICS, StudyResults
 
 ALPHA = 0.05
@@ -227,11 +227,6 @@ def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str
             if a.runs and b.runs and all(r.get("test") for r in a.runs + b.runs):  # a range test has no test set
                 pair("test_accuracy", a.slug, b.slug)
     return list(members.values()), notes
-
-
-def hypotheses(members: list[Member]) -> int:
-    """M, the family's number of hypotheses: two per pair with a margin, else one."""
-    return sum(2 if m.b is not None and m.delta is not None else 1 for m in members)
 
 
 def test_member(sr: StudyResults, member: Member) -> Stats:

@@ -172,4 +172,5 @@ def collect(spec: Spec, results: Path, smoke: bool = False) -> StudyResults:
     reference = ordered[0].slug if ordered else ""  # an explore study has no variants
     if ref:
         reference = next((v.slug for v in ordered if ref in (v.slug, v.label)), reference)
-    return StudyResults(spec, ordered, reference, timing=timing.load(results, spec.name))
+    return StudyResults(spec, ordered, reference, timing=timing.load(results, spec.name),
+                        sequential=None if smoke else sequential.load(results, spec.name))

@@ -93,6 +93,11 @@ class Record(BaseModel):
         return out
 
 
+def hypotheses(members: list[Member]) -> int:
+    """M, the family's number of hypotheses: two per pair with a margin, else one."""
+    return sum(2 if m.b is not None and m.delta is not None else 1 for m in members)
+
+
 def path_of(results: Path, study: str) -> Path:
     """``<results>/_sequential/<study>.json``."""
     return results / FOLDER / f"{study}.json"

@@ -297,6 +297,8 @@ class StudyResults:
     pending: list[str] = field(default_factory=list)  # upstream studies without results (reportgen.results.chain)
     #: The study's controlled timing (:func:`reportgen.results.timing.load`); None when never timed.
     timing: Any = None
+    #: Its record of seeds added until decided (:func:`reportgen.results.sequential.load`); None without one.
+    sequential: Any = None
 
     @property
     def name(self) -> str:

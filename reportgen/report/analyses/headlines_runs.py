@@ -72,7 +72,7 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
     first = (f"Test accuracy is highest for **{best.label}**, {accuracy(best)}, and lowest for **{worst.label}**, "
              f"{accuracy(worst)} (mean ± 95 % CI over seeds)")
     tests = comparisons(sr)
-    apart = sorted((c for c in tests if c.p_holm < ALPHA), key=lambda c: c.test.diff)
+    apart = sorted((c for c in tests if c.detectable), key=lambda c: c.test.diff)
     declared = bool(sr.spec.study.comparisons)
     moves = join(f"{c.a.label} {c.test.diff:+.2f} pp" + ("" if not declared else f" against {c.b.label}")
                  for c in apart)
@@ -267,11 +267,11 @@ def factor_tables(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
         moves.append((abs(mean_of(top, "test_accuracy") - t0), name, top))
     moves.sort(key=lambda m: -m[0])
     tests = {c.a.slug: c for c in comparisons(ctx.sr) if c.b is ref}
-    apart = [c for c in tests.values() if c.p_holm < ALPHA]
+    apart = [c for c in tests.values() if c.detectable]
 
     def move(name: str, v) -> str:
         c = tests.get(v.slug)
-        tag = "" if c is None else f", {'detectable' if c.p_holm < ALPHA else 'not detectable'}"
+        tag = "" if c is None else f", {'detectable' if c.detectable else 'not detectable'}"
         if v.outliers():
             tag += f"; {len(v.clean.runs)} of {len(v.runs)} seeds, {'; '.join(o.describe() for o in v.outliers())}"
         return (f"{name} {mean_of(v, 'test_accuracy') - t0:+.2f} pp test / {mean_of(v, 'val_acc') - v0:+.2f} pp "

@@ -8,7 +8,7 @@ import numpy as np
 
 from reportgen.report import figures, interactive, timings
 from reportgen.report.power import CAVEAT, for_pair
-from reportgen.report.significance import ALPHA, comparisons
+from reportgen.report.significance import comparisons
 from reportgen.results.summary import METRICS, short_device
 from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, left_out, per_seed
 
@@ -61,7 +61,7 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
 def _needed(c) -> str:
     """An undecided comparison's seeds per variant for 80 % power, and their cost
     (:func:`reportgen.report.power.for_pair`); "" when it is decided or not testable."""
-    if c.tested.why_not or c.p_holm < ALPHA:
+    if c.tested.why_not or c.settled:
         return ""
     n = for_pair(c.a, c.b, "test_accuracy", c.tested)
     return n.short if n is not None else ""
