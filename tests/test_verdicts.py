@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
+from reportgen.report import simulate as S
 from reportgen.report import verdicts as V
 from reportgen.results import sequential
 from reportgen.results.sequential import Member, Record
@@ -50,7 +51,7 @@ def test_spending_is_spent_exactly_over_the_schedule():
 def test_aa_simulation_keeps_the_family_wise_error_rate(delta):
     """2,000 studies of 3 comparisons with no true difference, looked at after every batch of 2
     seeds from 3 to 20: some false difference in at most 6 % of them (the procedure aims at 5 %)."""
-    sim = V.simulate([0.0, 0.0, 0.0], sd=0.2, n0=3, batch=2, max_seeds=20, delta=delta, studies=2000, seed=11)
+    sim = S.simulate([0.0, 0.0, 0.0], sd=0.2, n0=3, batch=2, max_seeds=20, delta=delta, studies=2000, seed=11)
     rate = sim.false_decision(np.zeros(3), delta).mean()
     assert rate <= 0.06
     if delta is not None:  # with a margin, a null comparison is often found equivalent
@@ -59,19 +60,19 @@ def test_aa_simulation_keeps_the_family_wise_error_rate(delta):
 
 def test_aa_simulation_fails_without_the_correction():
     """The check can fail: testing every look at the full α (no spending) exceeds 6 %."""
-    sim = V.simulate([0.0, 0.0, 0.0], sd=0.2, n0=3, batch=2, max_seeds=20, delta=None, studies=2000, seed=11,
+    sim = S.simulate([0.0, 0.0, 0.0], sd=0.2, n0=3, batch=2, max_seeds=20, delta=None, studies=2000, seed=11,
                      alpha=0.05 * 10 * 3)
     assert sim.false_decision(np.zeros(3), None).mean() > 0.06
 
 
 def test_a_true_effect_is_found_with_the_power_the_design_claims():
     effects = [0.2, 0.0, 0.0]
-    sim = V.simulate(effects, sd=0.2, n0=3, batch=2, max_seeds=20, delta=0.1, studies=2000, seed=5)
+    sim = S.simulate(effects, sd=0.2, n0=3, batch=2, max_seeds=20, delta=0.1, studies=2000, seed=5)
     found = (sim.codes[:, 0] == 1).mean()
-    claimed = V.claimed_power(0.2, 0.2, 3, 2, 20, m=6)
+    claimed = S.claimed_power(0.2, 0.2, 3, 2, 20, m=6)
     assert 0.3 < claimed < 1
     assert found >= claimed - 3 * np.sqrt(claimed * (1 - claimed) / 2000)
-    big = V.simulate([1.0, -1.0], sd=0.2, n0=3, batch=2, max_seeds=20, delta=None, studies=200, seed=5)
+    big = S.simulate([1.0, -1.0], sd=0.2, n0=3, batch=2, max_seeds=20, delta=None, studies=200, seed=5)
     assert (big.seeds < 20).all() and (big.codes == [1, 2]).all()  # large effects stop early, the right way round
 
 

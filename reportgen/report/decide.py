@@ -12,7 +12,7 @@ from rich.table import Table
 
 from reportgen.report.findings import check
 from reportgen.report.power import CAVEAT, ZERO, Needed, duration, for_pair, where
-from reportgen.report.significance import comparisons
+from reportgen.report.verdicts import comparisons
 from reportgen.results.chain import collect
 from reportgen.results.summary import METRICS, StudyResults
 from reportgen.spec.catalog import Spec

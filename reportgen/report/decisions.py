@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.results.sequential import Decision, Member, Record, hypotheses
-from reportgen.results.summary import StudyResults
+from reportgen.results.sequential import FIXED, Decision, Member, Record, hypotheses
 
 
 @dataclass(frozen=True)
@@ -19,19 +18,25 @@ class Found:
 
     @property
     def how(self) -> str:
-        """``paired t test over 7 seeds, decided at look 3 of the sequential design (level 0.0031)``."""
-        d = self.decision
+        """``paired t test over 7 seeds, decided at look 3 of the sequential design (level 0.0031; …)`` or,
+        for the one look at the seeds a study has, ``paired t test over 3 seeds, Holm-adjusted p = 0.04
+        over the study's 12 hypotheses``."""
+        d, rec = self.decision, self.record
+        over = f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}"
+        m = hypotheses(rec.family)
+        if rec.spending == FIXED:
+            p = d.p_adjusted if self.member.delta is None or d.verdict != "equivalent" else d.p_equivalence_adjusted
+            shown = "n/a" if p is None else "< 0.001" if p < 0.001 else f"= {p:.2g}"
+            return f"{over}, Holm-adjusted p {shown} over the study's {m} hypothes{'is' if m == 1 else 'es'}"
         state = (f"decided at look {self.look}" if d.verdict != "undecided" else
-                 f"undecided after look {self.look}" + (f" ({self.record.stopped})" if self.record.stopped else ""))
-        return (f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}, {state} of the sequential design "
-                f"(level {d.level:.2g}; α = {self.record.alpha:g} spent over the looks, Holm over "
-                f"{hypotheses(self.record.family)} hypotheses)")
+                 f"undecided after look {self.look}" + (f" ({rec.stopped})" if rec.stopped else ""))
+        return (f"{over}, {state} of the sequential design (level {d.level:.2g}; α = {rec.alpha:g} spent over "
+                f"the looks, Holm over {m} hypothes{'is' if m == 1 else 'es'})")
 
 
-def found(sr: StudyResults, metric: str, a: str, b: str | None = None, bound: float | None = None) -> Found | None:
-    """The record's member for ``a`` against ``b`` (either order) or against ``bound`` on ``metric``, or None
-    (no record, or not in its family). ``a``, ``b``: variant slugs."""
-    record = getattr(sr, "sequential", None)
+def lookup(record: Record | None, metric: str, a: str, b: str | None = None, bound: float | None = None) -> Found | None:
+    """``record``'s member for ``a`` against ``b`` (either order) or against ``bound`` on ``metric``, with its
+    latest decision; None when the record is None or has no such member. ``a``, ``b``: variant slugs."""
     if record is None:
         return None
     decided = record.decided()

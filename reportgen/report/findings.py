@@ -149,15 +149,17 @@ def check(sr: StudyResults, e: Expect) -> Check:
 
 
 def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
-    """The claim's outcome from the study's record of seeds added until decided
-    (:mod:`reportgen.report.verdicts`), when every comparison it rests on is in that record's family;
-    else None. A pair decided different in the claimed direction: held; the other way: contradicted;
+    """The claim's outcome from the study's one verdict on each comparison it rests on
+    (:func:`reportgen.report.verdicts.found`: its record of seeds added until decided, else the one look
+    at the seeds it has, Holm over the study's family), when every such comparison is in the family;
+    else None (an epoch count, a trend). A pair decided different in the claimed direction: held; the other way: contradicted;
     within ±δ: equivalent (held for an ``equal_to`` claim); a bound: held on the claimed side.
     "highest"/"lowest": held when the named variant is decided ahead of every other, contradicted
     when one is decided ahead of it. Anything else stays inconclusive, with its seeds needed."""
-    from reportgen.report.decisions import found, signed
+    from reportgen.report.decisions import signed
+    from reportgen.report.verdicts import found
 
-    if getattr(sr, "sequential", None) is None or e.monotone:
+    if e.monotone:
         return None
     own = sr.variant(e.variant).slug if e.variant else sr.reference
     unit = _diff_unit(m.unit)
@@ -172,7 +174,8 @@ def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
         return Check(e, outcome, f"{sr.variant(own).label}: mean − {bound:g} {m.unit} = {_interval(f, own, unit)}; "
                                  f"{f.how}", needed)
     others = ([sr.variant(e.higher_than or e.lower_than or e.equal_to).slug] if not (e.highest or e.lowest) else
-              [v.slug for v in sr.variants if v.runs and v.slug != sr.variant(e.highest or e.lowest).slug])
+              [v.slug for v in sr.variants if v.runs and v.slug != sr.variant(e.highest or e.lowest).slug
+               and np.isfinite(v.clean.interval(e.metric).mean)])  # a variant without a finite mean cannot rank
     named = sr.variant(e.highest or e.lowest).slug if (e.highest or e.lowest) else own
     pairs = [(o, found(sr, e.metric, named, o)) for o in others]
     if not pairs or any(f is None for _, f in pairs):

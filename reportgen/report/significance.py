@@ -308,7 +308,4 @@ def comparisons(sr: StudyResults) -> list[Comparison]:
         raw.append((a, b, tested, pooled_mcnemar(matched) if matched else None, len(matched)))
     tp = holm([t.test.p for _, _, t, _, _ in raw]) if raw else []
     mp = holm([m.p if m else float("nan") for *_, m, _ in raw]) if raw else []
-    from reportgen.report.decisions import found
-
-    return [Comparison(a, b, t, m, k, p, q, found(sr, "test_accuracy", a.slug, b.slug))
-            for (a, b, t, m, k), p, q in zip(raw, tp, mp)]
+    return [Comparison(a, b, t, m, k, p, q) for (a, b, t, m, k), p, q in zip(raw, tp, mp)]

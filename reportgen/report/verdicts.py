@@ -28,12 +28,15 @@ Torch-free.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as st
 
-from reportgen.results.sequential import Decision, Look, Member, Record, hypotheses
+from reportgen.report.decisions import Found, lookup
+
+from reportgen.results.sequential import FIXED, Decision, Look, Member, Record, hypotheses
 from reportgen.results.summary import METRICS, StudyResults
 
 ALPHA = 0.05
@@ -99,14 +102,18 @@ def t_tests(a: np.ndarray, b: np.ndarray | None, paired: bool, delta: float | No
     if b is None or paired:
         x = a - (bound if b is None else np.asarray(b, float))
         n = np.sum(np.isfinite(x), axis=-1)
-        mean = np.nanmean(x, axis=-1)
-        var = np.nanvar(x, axis=-1, ddof=1) if x.shape[-1] > 1 else np.full(mean.shape, np.nan)
+        with warnings.catch_warnings():  # fewer than 2 seeds: NaN variance, reported as no test below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(x, axis=-1)
+            var = np.nanvar(x, axis=-1, ddof=1) if x.shape[-1] > 1 else np.full(mean.shape, np.nan)
         se, df = np.sqrt(var / n), n - 1.0
     else:
         b = np.asarray(b, float)
         na, nb = np.sum(np.isfinite(a), axis=-1), np.sum(np.isfinite(b), axis=-1)
-        mean = np.nanmean(a, axis=-1) - np.nanmean(b, axis=-1)
-        va, vb = np.nanvar(a, axis=-1, ddof=1) / na, np.nanvar(b, axis=-1, ddof=1) / nb
+        with warnings.catch_warnings():  # fewer than 2 seeds: NaN variance, reported as no test below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(a, axis=-1) - np.nanmean(b, axis=-1)
+            va, vb = np.nanvar(a, axis=-1, ddof=1) / na, np.nanvar(b, axis=-1, ddof=1) / nb
         se = np.sqrt(va + vb)
         with np.errstate(divide="ignore", invalid="ignore"):
             df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))  # Welch–Satterthwaite
@@ -171,8 +178,11 @@ def _margin(sr: StudyResults, metric: str) -> float | None:
     runs = ref.clean.runs
     if not runs:
         return None
+    cm = runs[0].get("test", {}).get("confusion_matrix")
+    if cm is None or not np.sum(cm):  # no test-set size on record: no default margin
+        return None
     acc = float(np.mean([r["test"]["accuracy"] for r in runs]))
-    n_test = int(np.sum(runs[0]["test"]["confusion_matrix"]))
+    n_test = int(np.sum(cm))
     return default_margin(acc, n_test) * m.scale
 
 
@@ -199,9 +209,8 @@ def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str
             members[key] = Member(id=f"{metric}: {sr.variant(a).label} vs {sr.variant(b).label}", metric=metric,
                                   a=a, b=b, delta=d)
 
-    study = sr.spec.study
-    if which in ("claims", "all"):
-        for e in study.expect:
+    if which in ("claims", "all") and sr.spec is not None:
+        for e in sr.spec.study.expect:
             m = METRICS.get(e.metric)
             if m is None or m.timing or m.epoch:
                 notes.append(f"{e.metric}: {'a timing' if m and m.timing else 'an epoch count' if m else 'unknown'}"
@@ -218,8 +227,9 @@ def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str
                 pair(e.metric, own, other, e.delta * m.scale if e.delta is not None else None)
             elif e.highest or e.lowest:
                 named = sr.variant(e.highest or e.lowest).slug
-                for v in sr.variants:
-                    pair(e.metric, named, v.slug)
+                for v in sr.variants:  # a variant without a finite mean cannot rank
+                    if v.runs and np.isfinite(v.clean.interval(e.metric).mean):
+                        pair(e.metric, named, v.slug)
             else:
                 notes.append(f"trend claim on {e.metric}: decided by a rank correlation, not by adding seeds")
     if which in ("comparisons", "all"):
@@ -302,58 +312,55 @@ def _test_name(sr: StudyResults, m: Member) -> str:
     return "paired t test" if samples(sr.variant(m.a), sr.variant(m.b), m.metric).paired else "Welch's t test"
 
 
-@dataclass(frozen=True)
-class Simulated:
-    """Outcome of :func:`simulate`: per study and pair the verdict code (0 undecided, 1 a ahead,
-    2 b ahead, 3 equivalent) and the seeds per variant when the study stopped."""
-
-    codes: np.ndarray  # (S, m) int
-    seeds: np.ndarray  # (S,) int
-
-    def false_decision(self, effects: np.ndarray, delta: float | None) -> np.ndarray:
-        """(S,) bool: some pair got a verdict its true effect contradicts: a difference where there
-        is none or of the wrong sign, or "equivalent" where |effect| ≥ δ."""
-        e = np.asarray(effects)[None, :]
-        wrong = ((self.codes == 1) & (e <= 0)) | ((self.codes == 2) & (e >= 0))
-        if delta is not None:
-            wrong |= (self.codes == 3) & (np.abs(e) >= delta)
-        return wrong.any(axis=1)
+# --- one verdict per comparison: what every page reads ----------------------------------------------
 
 
-def simulate(effects: list[float], sd: float, n0: int, batch: int, max_seeds: int, delta: float | None,
-             studies: int, seed: int = 0, alpha: float = ALPHA) -> Simulated:
-    """Run the sequential procedure on ``studies`` simulated studies of ``len(effects)`` paired
-    comparisons whose per-seed differences are Normal(effect, ``sd``), through the same
-    :func:`t_tests`, :func:`step_down` and spending as a real study. For the A/A check (all effects 0)
-    and the power check in the test suite."""
-    rng = np.random.default_rng(seed)
-    e = np.asarray(effects, float)
-    m = len(e)
-    data = rng.normal(e[None, :, None], sd, (studies, m, max_seeds))
-    codes = np.zeros((studies, m), int)
-    rejected = np.zeros(studies, int)
-    stop, finished = np.full(studies, max_seeds), np.zeros(studies, bool)
-    big_m = 2 * m if delta is not None else m
-    for n, inc in zip(schedule(n0, batch, max_seeds), increments(n0, batch, max_seeds, alpha)):
-        t = t_tests(data[:, :, :n], None, False, delta)
-        undecided = codes == 0
-        p = np.concatenate([t.p, t.p_eq], axis=1)
-        open_ = np.concatenate([undecided, undecided & (delta is not None)], axis=1)
-        new = step_down(p, open_, rejected, big_m, inc)
-        code = np.where(new[:, :m], np.where(t.diff > 0, 1, 2), np.where(new[:, m:], 3, 0))
-        codes = np.where(undecided, code, codes)
-        first = (codes != 0).all(axis=1) & ~finished
-        stop, finished = np.where(first, n, stop), finished | first
-    return Simulated(codes, stop)
+def judged(sr: StudyResults) -> Record:
+    """The study's verdicts at the seeds it has, computed once and kept on ``sr``: one look over the
+    family (:func:`family`, ``all``) less the members its sequential record decides, all of α at that
+    look, Holm's step-down over the family (:data:`FIXED`), with Holm-adjusted p's from statsmodels'
+    ``multipletests``."""
+    if sr.judged is not None:
+        return sr.judged
+    members = family(sr, "all")[0] if sr.variants and sr.runs else []
+    if sr.sequential is not None:
+        members = [m for m in members if lookup(sr.sequential, m.metric, m.a, m.b, m.bound) is None
+                   and not any(s.metric == m.metric and {s.a, s.b} == {m.a, m.b} for s in sr.sequential.family)]
+    n0 = max(1, len(sr.spec.study.sweep.seeds) if sr.spec is not None else max(len(v.runs) for v in sr.variants))
+    record = Record(study=sr.spec.name if sr.spec is not None else "", alpha=ALPHA, spending=FIXED, max_seeds=n0, batch=1, n0=n0, family=members)
+    if members:
+        look = make_look(sr, record, "")
+        record.looks.append(_adjusted(look, members))
+    sr.judged = record
+    return record
 
 
-def claimed_power(effect: float, sd: float, n0: int, batch: int, max_seeds: int, m: int,
-                  alpha: float = ALPHA) -> float:
-    """A lower bound on the design's power to find a paired effect ``effect`` (SD ``sd`` of the
-    per-seed differences) in a family of ``m`` hypotheses: the power of the two-sided paired t test
-    at the seed cap at the last look's smallest level, increment / m (statsmodels ``TTestPower``)."""
-    from statsmodels.stats.power import TTestPower
+def _adjusted(look: Look, members: list[Member]) -> Look:
+    """``look`` with each decision's Holm-adjusted p's over the family (statsmodels ``multipletests``)."""
+    from statsmodels.stats.multitest import multipletests
 
-    last = increments(n0, batch, max_seeds, alpha)[-1]
-    power = float(TTestPower().power(abs(effect) / sd, max_seeds, last / m, alternative="two-sided"))
-    return 1.0 if math.isnan(power) else power  # statsmodels gives NaN within rounding of 1
+    ps = [(m.id, "p", look.decisions[m.id].p) for m in members]
+    ps += [(m.id, "p_equivalence", look.decisions[m.id].p_equivalence) for m in members
+           if m.b is not None and m.delta is not None]
+    finite = [(k, w, p) for k, w, p in ps if p is not None and math.isfinite(p)]
+    adj = multipletests([p for *_, p in finite], alpha=ALPHA, method="holm")[1] if finite else []
+    out = {k: d.model_copy() for k, d in look.decisions.items()}
+    for (k, w, _), q in zip(finite, adj):
+        out[k] = out[k].model_copy(update={"p_adjusted" if w == "p" else "p_equivalence_adjusted": float(q)})
+    return look.model_copy(update={"decisions": out})
+
+
+def found(sr: StudyResults, metric: str, a: str, b: str | None = None, bound: float | None = None) -> Found | None:
+    """The one verdict on ``a`` against ``b`` (or ``bound``) on ``metric``: from the sequential record when
+    it decides the pair, else from :func:`judged`; None when neither holds it (not in the family)."""
+    return lookup(sr.sequential, metric, a, b, bound) or lookup(judged(sr), metric, a, b, bound)
+
+
+def comparisons(sr: StudyResults) -> list:
+    """The study's reference comparisons on test accuracy
+    (:func:`reportgen.report.significance.comparisons`), each with its one verdict attached."""
+    from dataclasses import replace
+
+    from reportgen.report.significance import comparisons as tested
+
+    return [replace(c, decided=found(sr, "test_accuracy", c.a.slug, c.b.slug)) for c in tested(sr)]

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from reportgen.report.significance import comparisons, two_sample, within
+from reportgen.report.significance import two_sample, within
+from reportgen.report.verdicts import comparisons
 from reportgen.results.summary import TARGET_VAL_ACC
 from reportgen.report.words import count, join, seeds
 from reportgen.report.analyses.context import Context, epochs, runs_of

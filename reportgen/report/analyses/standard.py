@@ -8,7 +8,7 @@ import numpy as np
 
 from reportgen.report import figures, interactive, timings
 from reportgen.report.power import CAVEAT, for_pair
-from reportgen.report.significance import comparisons
+from reportgen.report.verdicts import comparisons
 from reportgen.results.summary import METRICS, short_device
 from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, left_out, per_seed
 
