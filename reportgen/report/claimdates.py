@@ -12,7 +12,10 @@ the run starts) of the result file and of the older committed versions of that f
 same experiment (same seed, and the same value for every config field both versions record, or the
 same test numbers), and the committer dates of those commits — a re-keyed or migrated file can
 carry a later ``created`` than the commit that first held its numbers. A reused run
-(``provenance.reused_from``) also counts the record of the file it was copied from.
+(``provenance.reused_from``) also counts the record of the file it was copied from, and any run also
+the records of the same training stored elsewhere under the results folder (the same seed and config
+apart from probes, with the same test numbers), e.g. a reference variant that repeats another
+study's runs number for number.
 
 The runs a claim checks: for a claim on one variant (a threshold, or ``variant`` compared with
 another), that variant's runs (the reference's for a threshold without ``variant``); for a ranking
@@ -170,6 +173,17 @@ def run_time(repo: Repo | None, path: Path, result: dict, depth: int = 0) -> tup
             times.append((ctime, f"date of commit {commit[:7]}"))
             if (old.get("provenance") or {}).get("created"):
                 times.append((old["provenance"]["created"], f"provenance.created of its version in {commit[:7]}"))
+    if depth == 0:  # the same training stored by another study (or variant) earlier
+        for twin_path in _twins(str(Path(path).parents[2].resolve())).get(_training(result), []):
+            if Path(twin_path) == Path(path).resolve():
+                continue
+            try:
+                twin = json.loads(Path(twin_path).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(twin, dict) and _numbers(twin) == _numbers(result):
+                t, how = run_time(repo, Path(twin_path), twin, depth + 1)
+                times.append((t, f"{how} of the same training in {Path(twin_path).relative_to(Path(path).parents[2].resolve())}"))
     src = (result.get("provenance") or {}).get("reused_from")
     base = Path(path).parents[3]  # reused_from is relative to the results folder's parent (or absolute)
     if src and depth < 3 and (base / src).is_file():
@@ -181,6 +195,23 @@ def run_time(repo: Repo | None, path: Path, result: dict, depth: int = 0) -> tup
             t, how = run_time(repo, base / src, origin, depth + 1)
             times.append((t, f"{how} of {src}"))
     return min(times, key=lambda t: _when(t[0]))
+
+
+def _training(r: dict) -> tuple:
+    """What identifies a training: the seed and the config apart from its probes (which only record more)."""
+    config = {k: v for k, v in (r.get("config") or {}).items() if k != "probes"}
+    return r.get("seed"), json.dumps(config, sort_keys=True)
+
+
+@lru_cache(maxsize=4)
+def _twins(results: str) -> dict[tuple, list[str]]:
+    """Every result file under ``results`` by :func:`_training` (absolute paths)."""
+    from reportgen.results import store
+
+    out: dict[tuple, list[str]] = {}
+    for path, r in store.iter_results(Path(results)):
+        out.setdefault(_training(r), []).append(str(Path(path).resolve()))
+    return out
 
 
 def _when(iso: str) -> dt.datetime:

@@ -60,7 +60,7 @@ def print_decide(specs: list[Spec], results: Path, console: Console, smoke: bool
             console.print(f"{spec.name}: nothing undecided" + ("" if sr.runs else " (no results)"), highlight=False)
             continue
         table = Table("undecided", "test", "effect", "SD", "n now", "seeds needed", "extra", "cost",
-                      title=f"{spec.name}: seeds per variant for 80 % power (α = 0.05; comparisons two-sided, claims one-sided)")
+                      title=f"{spec.name}: seeds per variant for 80 % power (two-sided α = 0.05, before the adjustment over the study's family)")
         total, devices = 0.0, []
         for u in rows:
             n = u.needed

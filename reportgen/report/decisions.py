@@ -52,3 +52,20 @@ def lookup(record: Record | None, metric: str, a: str, b: str | None = None, bou
 def signed(f: Found, a: str) -> float:
     """The decision's estimate as ``a`` − other (the record may hold the pair the other way round)."""
     return (f.decision.diff or 0.0) * (1 if f.member.a == a else -1)
+
+
+def sentence(f: Found, a_label: str, b_label: str, a: str, unit: str) -> str:
+    """The one verdict in words, as ``a`` against the other: ``X beats Y by 0.33 pp (95 % CI 0.10–0.56,
+    how)``, ``A and B are equivalent within ±0.22 pp (…)`` or ``undecided between A and B (…)``."""
+    d, diff, u = f.decision, signed(f, a), f" {unit}" if unit else ""
+    lo, hi = (d.low, d.high) if f.member.a == a else (-(d.high or 0.0), -(d.low or 0.0))
+    ci = f"95 % CI {lo:.2f}–{hi:.2f}, " if d.low is not None else ""
+    if d.verdict in ("a ahead", "b ahead"):
+        win, lose, by = (a_label, b_label, diff) if diff > 0 else (b_label, a_label, -diff)
+        if d.low is not None:
+            ci = f"95 % CI {min(abs(lo), abs(hi)):.2f}–{max(abs(lo), abs(hi)):.2f}, "
+        return f"{win} beats {lose} by {by:.2f}{u} ({ci}{f.how})"
+    if d.verdict == "equivalent":
+        return (f"{a_label} and {b_label} are equivalent within ±{f.member.delta:.2f}{u} ({a_label} − {b_label} = "
+                f"{diff:+.2f}{u}, {ci}{f.how})")
+    return f"undecided between {a_label} and {b_label} ({a_label} − {b_label} = {diff:+.2f}{u}, {ci}{f.how})"

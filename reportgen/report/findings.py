@@ -88,6 +88,14 @@ def compare(sr: StudyResults, a: VariantResults, b: VariantResults, metric: str)
     m = METRICS[metric]
     if m.timing:
         return _timings(a, b, metric), math.nan, math.nan
+    from reportgen.report.decisions import sentence
+    from reportgen.report.verdicts import found
+
+    one = found(sr, metric, a.slug, b.slug)
+    if one is not None:  # the pair's one verdict, as every other place shows it
+        note = two_sample(a, b, metric).note
+        return sentence(one, a.label, b.label, a.slug, _diff_unit(m.unit)) + note, one.decision.diff or math.nan, \
+            one.decision.p if one.decision.p is not None else math.nan
     t = two_sample(a, b, metric)
     w = t.test
     if t.why_not:
@@ -170,7 +178,7 @@ def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
             return None
         side = {"above": e.at_least is not None, "below": e.at_most is not None}.get(f.decision.verdict)
         outcome = "inconclusive" if side is None else "held" if side else "contradicted"
-        needed = for_threshold(sr.variant(own), e.metric, bound) if outcome == "inconclusive" else None
+        needed = for_threshold(sr.variant(own), e.metric, bound, "two-sided") if outcome == "inconclusive" else None
         return Check(e, outcome, f"{sr.variant(own).label}: mean − {bound:g} {m.unit} = {_interval(f, own, unit)}; "
                                  f"{f.how}", needed)
     others = ([sr.variant(e.higher_than or e.lower_than or e.equal_to).slug] if not (e.highest or e.lowest) else

@@ -222,7 +222,7 @@ def for_pair(a: VariantResults, b: VariantResults, metric: str, tested: Tested |
     return _needed("independent", float(ya.mean() - yb.mean()), pooled, [(a, na), (b, nb)], alternative)
 
 
-def for_threshold(v: VariantResults, metric: str, bound: float) -> Needed | None:
+def for_threshold(v: VariantResults, metric: str, bound: float, alternative: str = "larger") -> Needed | None:
     """Seeds needed for ``v``'s mean on ``metric`` against ``bound`` (display units): one-sample
     ``TTestPower``, one-sided as the threshold is judged, with d = (mean − bound) / SD over the seeds
     that are not outliers. None with fewer than two finite values or none that differ (the rule then
@@ -230,7 +230,7 @@ def for_threshold(v: VariantResults, metric: str, bound: float) -> Needed | None
     xs = np.array([x * METRICS[metric].scale for x in v.clean.values(metric) if np.isfinite(x)])
     if len(xs) < 2 or len(set(xs.tolist())) == 1:
         return None
-    return _needed("one-sample", float(xs.mean() - bound), float(xs.std(ddof=1)), [(v, len(xs))], "larger")
+    return _needed("one-sample", float(xs.mean() - bound), float(xs.std(ddof=1)), [(v, len(xs))], alternative)
 
 
 def not_computed(why: str) -> Needed:

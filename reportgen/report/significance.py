@@ -249,21 +249,9 @@ class Comparison:
                        test=t.name) + self.tested.note
 
     def _decided_sentence(self) -> str:
-        """The sequential verdict in words: who is ahead and by how much, equivalent within ±δ, or undecided."""
-        from reportgen.report.decisions import signed
+        from reportgen.report.decisions import sentence
 
-        f, a, b = self.decided, self.a, self.b
-        d, diff = f.decision, signed(self.decided, a.slug)
-        lo, hi = (d.low, d.high) if f.member.a == a.slug else (-(d.high or 0), -(d.low or 0))
-        ci = f"95 % CI {lo:.2f}–{hi:.2f}, " if d.low is not None else ""
-        if d.verdict in ("a ahead", "b ahead"):
-            win, lose, by = (a, b, diff) if diff > 0 else (b, a, -diff)
-            ci = f"95 % CI {min(abs(lo), abs(hi)):.2f}–{max(abs(lo), abs(hi)):.2f}, " if d.low is not None else ""
-            return f"{win.label} beats {lose.label} by {by:.2f} pp ({ci}{f.how})"
-        if d.verdict == "equivalent":
-            return (f"{a.label} and {b.label} are equivalent within ±{f.member.delta:.2f} pp ({a.label} − {b.label} = "
-                    f"{diff:+.2f} pp, {ci}{f.how})")
-        return f"undecided between {a.label} and {b.label} ({a.label} − {b.label} = {diff:+.2f} pp, {ci}{f.how})"
+        return sentence(self.decided, self.a.label, self.b.label, self.a.slug, "pp")
 
     @property
     def per_image(self) -> str:

@@ -165,7 +165,7 @@ def verdict_of(member: Member, diff: float, by_difference: bool, by_equivalence:
 # --- the family of a study -------------------------------------------------------------------------
 
 
-def _margin(sr: StudyResults, metric: str) -> float | None:
+def margin_of(sr: StudyResults, metric: str) -> float | None:
     """δ for ``metric`` in display units: the study's declared margin, else for test accuracy
     :func:`default_margin` at the reference variant's mean (None for other metrics)."""
     m = METRICS[metric]
@@ -205,7 +205,7 @@ def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str
     def pair(metric: str, a: str, b: str, delta: float | None = None) -> None:
         key = (metric, frozenset((a, b)))
         if a != b and key not in members:
-            d = delta if delta is not None else _margin(sr, metric)
+            d = delta if delta is not None else margin_of(sr, metric)
             members[key] = Member(id=f"{metric}: {sr.variant(a).label} vs {sr.variant(b).label}", metric=metric,
                                   a=a, b=b, delta=d)
 

@@ -2,6 +2,8 @@
 matrices, misclassified examples and the generalization gap."""
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -39,7 +41,7 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
                      "per_seed": per_seed(v, "test_accuracy") if "test_accuracy" in cols else ""})
     tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.test.diff:+.2f}", "how": c.tested.how,
               "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
-              "p": _p(c.test.p), "p_holm": _p(c.p_holm), "mcnemar": c.per_image, "sentence": c.sentence,
+              "p": _p(c.test.p), "p_holm": _adjusted(c), "mcnemar": c.per_image, "sentence": c.sentence,
               "needed": _needed(c)}
              for c in comparisons(ctx.sr)]
     columns = [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols]
@@ -55,7 +57,34 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "tests": tests, "per_seed": "test_accuracy" in cols,
             "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
             "mark": OUTLIER_MARK, "timed": timed, "timing_note": timings.note(controlled, ctx.sr) if timed else "",
-            "devices": [short_device(d) for d in timed_on] if mixed else [], "caveat": CAVEAT}
+            "devices": [short_device(d) for d in timed_on] if mixed else [], "caveat": CAVEAT,
+            "margin": _margin(ctx.sr)}
+
+
+def _margin(sr) -> str:
+    """The study's equivalence margin for test accuracy in words ("" without one)."""
+    from reportgen.report.verdicts import margin_of
+
+    d = margin_of(sr, "test_accuracy")
+    if d is None:
+        return ""
+    declared = sr.spec is not None and "test_accuracy" in sr.spec.study.margins
+    why = ("declared by the spec" if declared else "the binomial standard error of the difference of two "
+           "accuracies at the reference's mean on the test set, √(2p(1 − p)/n)")
+    return f"δ = ±{d:.2f} pp ({why})"
+
+
+def _adjusted(c) -> str:
+    """The pair's p as its one verdict judged it: Holm-adjusted over the study's family, or, decided by
+    adding seeds, its p against the level of the look that decided it."""
+    from reportgen.results.sequential import FIXED
+
+    if c.decided is None:
+        return _p(c.p_holm)
+    d, rec = c.decided.decision, c.decided.record
+    if rec.spending == FIXED:
+        return _p(d.p_adjusted if d.p_adjusted is not None else math.nan)
+    return f"{_p(d.p if d.p is not None else math.nan)} at look {c.decided.look} (level {d.level:.2g})"
 
 
 def _needed(c) -> str:
