@@ -94,6 +94,30 @@ def compared(a: VariantResults, b: VariantResults, metric: str) -> tuple[str, Te
             f"{p_text(x.p)}{t.note})", t)
 
 
+def judged(sr: Any, a: VariantResults, b: VariantResults, metric: str, picked_from: int = 1) -> tuple[str, str]:
+    """(clause, verdict word) for ``a`` against ``b`` on ``metric``: the pair's one verdict where the study's
+    family holds it (:func:`reportgen.report.verdicts.found`), else :func:`compared` with the p multiplied by
+    ``picked_from`` when the pair was picked after looking (the largest against the smallest, the best
+    against the runner-up: Bonferroni over the pairs it was picked from). The word: "detectable",
+    "not detectable" or "equivalent"."""
+    from reportgen.report.decisions import sentence
+    from reportgen.report.verdicts import found
+
+    one = found(sr, metric, a.slug, b.slug)
+    if one is not None:
+        unit = "pp" if METRICS[metric].unit == "%" else METRICS[metric].unit
+        words = sentence(one, a.label, b.label, a.slug, unit)
+        word = {"a ahead": "detectable", "b ahead": "detectable", "equivalent": "equivalent"}.get(
+            one.decision.verdict, "not detectable")
+        return words[words.index("(") + 1:].rstrip(")") if "(" in words else words, word
+    clause, t = compared(a, b, metric)
+    if t.why_not or picked_from <= 1:
+        return clause, "detectable" if detectable(t) else "not detectable"
+    p = min(1.0, t.test.p * picked_from)
+    clause = clause[:-1] + f"; × {picked_from} for picking this pair after looking (Bonferroni): {p_text(p)})"
+    return clause, "detectable" if p < ALPHA and t.test.diff != 0 else "not detectable"
+
+
 def accuracy(v: VariantResults, metric: str = "test_accuracy") -> str:
     """A variant's accuracy in words: "97.60 ± 0.44 % (n = 3)", or with outlier seeds
     (:meth:`VariantResults.outliers`) "2 of 3 seeds reach 97.73 and 97.60 %; seed 2 collapsed to

@@ -17,6 +17,7 @@ from reportgen.report.analyses.headline import (
     Headline,
     compared,
     detectable,
+    judged,
     p_text,
     with_runs,
 )
@@ -60,11 +61,11 @@ def weight_norms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
     loss = sorted(vs, key=lambda v: v.interval("val_loss").mean)
     if len(loss) > 1:
         lo, hi = loss[0], loss[-1]
-        clause, t = compared(lo, ref, "val_loss") if lo is not ref else ("", None)
+        clause, word = judged(ctx.sr, lo, ref, "val_loss", len(loss) - 1) if lo is not ref else ("", "")
         sentences.append(f"Validation loss at the last epoch is lowest for **{lo.label}** "
                          f"({lo.interval('val_loss').mean:.4f} nats) and highest for **{hi.label}** "
                          f"({hi.interval('val_loss').mean:.4f})" + (f"; against {ref.label}: {clause}, "
-                         f"{'detectable' if detectable(t) else 'not detectable'}" if clause else "") + ".")
+                         f"{word}" if clause else "") + ".")
     smallest = min(rest or vs, key=lambda v: norm[v.label])
     return Headline(tuple(sentences), f"‖W‖_F {ref.label} {norm[ref.label]:.2f} → {smallest.label} {norm[smallest.label]:.2f}")
 
@@ -149,8 +150,8 @@ def gradient_flow(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
                     f"no variant comes near {cut:g}, where the diagnosis analysis calls gradients vanishing.")]
     ref = ctx.sr.variant(ctx.sr.reference)
     if lo is not ref and ref.runs:
-        clause, t = compared(lo, ref, "grad_norm_ratio")
-        sentences.append(f"{lo.label} against {ref.label}: {clause}, {'detectable' if detectable(t) else 'not detectable'}.")
+        clause, word = judged(ctx.sr, lo, ref, "grad_norm_ratio", len(vs) - 1)
+        sentences.append(f"{lo.label} against {ref.label}: {clause}, {word}.")
     return Headline(tuple(sentences), f"gradient ratio {lo.label} {ratio[lo.label]:.2g} … {hi.label} {ratio[hi.label]:.2g}")
 
 

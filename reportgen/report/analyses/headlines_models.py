@@ -23,6 +23,7 @@ from reportgen.report.analyses.headline import (
     accuracy,
     compared,
     detectable,
+    judged,
     mean_of,
     p_text,
     with_runs,
@@ -183,9 +184,9 @@ def lr_range_test(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
         text = (f"After {count(epochs, 'epoch')}, **{best.label}** has the best validation accuracy, "
                 f"{accuracy(best, 'val_acc')} (validation, last epoch)")
         if len(fixed) > 1:
-            clause, t = compared(best, fixed[1], "val_acc")
+            clause, word = judged(ctx.sr, best, fixed[1], "val_acc", len(fixed) * (len(fixed) - 1) // 2)
             text += (f", against the runner-up {fixed[1].label} ({fixed[1].interval('val_acc').mean:.2f} %) "
-                     f"{clause}: {'a detectable' if detectable(t) else 'no detectable'} difference")
+                     f"{clause}: {_difference(word)}")
         parts.append(text + ".")
         short.append(f"best on validation: {best.label}")
     for v, s in tests:
@@ -208,9 +209,9 @@ def grid_heatmap(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
                  f"(last of {count(epochs, 'epoch')}, mean ± 95 % CI over seeds); its test accuracy is "
                  f"{accuracy(best)} (test set, not used to choose)."]
     if len(vs) > 1:
-        clause, t = compared(best, vs[1], "val_acc")
+        clause, word = judged(ctx.sr, best, vs[1], "val_acc", len(vs) * (len(vs) - 1) // 2)
         sentences.append(f"The runner-up on validation, {vs[1].label} ({vs[1].interval('val_acc').mean:.2f} % validation), "
-                         f"differs by {clause}: {'a detectable' if detectable(t) else 'no detectable'} difference.")
+                         f"differs by {clause}: {_difference(word)}.")
     if n == 2:
         sentences.append(f"With 2 seeds per cell a 95 % interval is ±{st.t.ppf(0.975, 1):.1f} standard errors wide, so "
                          f"the grid cannot resolve differences between its best cells.")
@@ -278,3 +279,9 @@ def sanity_checks(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
               f"{'/'.join('never' if e is None else str(e) for e in reached)} of {r0['config']['train']['epochs']} (per seed).")
         short.append(f"{v.label}: {sum(ok)} of {len(names)} checks pass")
     return Headline(tuple(sentences), "; ".join(short)) if sentences else None
+
+
+def _difference(word: str) -> str:
+    """"a detectable difference", "no detectable difference" or "equivalent within the margin"."""
+    return {"detectable": "a detectable difference", "equivalent": "equivalent within the margin"}.get(
+        word, "no detectable difference")

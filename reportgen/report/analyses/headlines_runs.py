@@ -21,6 +21,7 @@ from reportgen.report.analyses.headline import (
     accuracy,
     compared,
     detectable,
+    judged,
     mean_of,
     p_text,
     tested_clause,
@@ -46,6 +47,28 @@ def _left_out(vs) -> str:
     return f"Left out of every mean and test above as outliers: {'; '.join(outs)}." if outs else ""
 
 
+def _against_targets(sr, v) -> list[str]:
+    """A baseline's verdict against its declared test-accuracy targets (its threshold claims, as the
+    claims table judges them) and against the figure its source notebook reported, or that it reported none."""
+    from reportgen.report.findings import check
+
+    out = []
+    for e in sr.spec.study.expect:
+        if e.metric == "test_accuracy" and (e.at_least is not None or e.at_most is not None):
+            c = check(sr, e)
+            word = {"held": "meets it", "contradicted": "misses it"}.get(c.outcome, "cannot be told from it")
+            out.append(f"Against its declared target ({c.claim}): it {word} ({c.outcome}; {c.evidence}).")
+    reported = sr.spec.study.reported.get(v.slug, sr.spec.study.reported.get(v.label))
+    source = sr.spec.study.reported_source or "the source notebook"
+    if reported is not None:
+        diff = v.clean.interval("test_accuracy").mean - reported * 100
+        out.append(f"{source} reported {reported * 100:.2f} % for this model, a single run; our mean is "
+                   f"{diff:+.2f} pp from it.")
+    else:
+        out.append("The seed notebook reports no test accuracy for this model to compare with.")
+    return out
+
+
 def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Test accuracy: one variant's mean ± CI (and, paired over its seeds, the last epoch against the
     best-validation epoch), or the highest and lowest variant and how many differ from the reference."""
@@ -66,6 +89,7 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
                        f"{v.runs[0]['stopped_epoch']} (per seed); the weights of that epoch score {seeds(best)} % on "
                        f"the test set, and the last epoch against them: {tested_clause(t, 'last', 'best-validation epoch')}"
                        f"{tested_verdict(t)}.")
+        out += _against_targets(sr, v)
         return Headline(tuple(out), f"test accuracy {accuracy(v)}")
     ref = sr.variant(sr.reference)
     ranked = sorted(vs, key=lambda v: -mean_of(v, "test_accuracy"))
@@ -123,11 +147,11 @@ def generalization_gap(ctx: Context, out: dict[str, Any] | None = None) -> Headl
         return Headline((f"{what} is {iv.mean:.2f} ± {iv.half_width:.2f} pp.",), f"gap {iv.mean:.2f} pp")
     ranked = sorted(vs, key=lambda v: -v.interval("generalization_gap").mean)
     hi, lo = ranked[0], ranked[-1]
-    clause, t = compared(hi, lo, "generalization_gap")
+    clause, word = judged(ctx.sr, hi, lo, "generalization_gap", len(vs) * (len(vs) - 1) // 2)
     trend = _trend(ctx, "generalization_gap")
     first = (f"{what} is largest for **{hi.label}**, {hi.interval('generalization_gap').mean:.2f} pp, and smallest for "
              f"**{lo.label}**, {lo.interval('generalization_gap').mean:.2f} pp: a difference of {clause}, "
-             f"{'detectable' if detectable(t) else 'not detectable'}" + (f"; {trend}" if trend else "") + ".")
+             f"{word}" + (f"; {trend}" if trend else "") + ".")
     return Headline((first,), f"gap {hi.label} {hi.interval('generalization_gap').mean:.2f} pp → "
                               f"{lo.label} {lo.interval('generalization_gap').mean:.2f} pp")
 
