@@ -93,8 +93,10 @@ def _slim(r: dict) -> dict:
 
 
 def committed(path: str, label: str, threads: int, note: str) -> dict:
-    """A committed study's results as a row: ``results/<path>/seed*.json``."""
-    runs = [json.loads(p.read_text()) for p in sorted((ROOT / "results" / path).glob("seed*.json"))]
+    """A committed study's results as a row: ``results/<path>/seed*.json`` trained at ``threads`` threads,
+    in seed order."""
+    runs = sorted((json.loads(p.read_text()) for p in (ROOT / "results" / path).glob("seed*.json")), key=lambda r: r["seed"])
+    runs = [r for r in runs if r["provenance"].get("threads", threads) == threads]  # seeds added later ran elsewhere
     return {"setting": label, "threads": threads, "committed": f"`results/{path}/`", "note": note,
             "runs": [_slim(r) for r in runs]}
 

@@ -189,11 +189,11 @@ def margin_of(sr: StudyResults, metric: str) -> float | None:
 def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str]]:
     """(members, notes) of the study's family: ``which`` = ``claims`` (its expectations),
     ``comparisons`` (its reference comparisons on test accuracy) or ``all``. Each pair appears once
-    (identical comparisons are one member); notes say what could not join (a trend claim, a timing).
+    (identical comparisons are one member); notes say what could not join (a trend claim, a timing, a
+    claim naming a variant the study lacks).
 
     Raises:
         ValueError: ``which`` is none of the three.
-        KeyError: a claim names a variant the study lacks.
     """
     from reportgen.report.significance import pairs_of
 
@@ -216,7 +216,14 @@ def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str
                 notes.append(f"{e.metric}: {'a timing' if m and m.timing else 'an epoch count' if m else 'unknown'}"
                              " is not decided by adding seeds")
                 continue
-            own = sr.variant(e.variant).slug if e.variant else sr.reference
+            try:
+                own = sr.variant(e.variant).slug if e.variant else sr.reference
+                for name in (e.higher_than, e.lower_than, e.equal_to, e.highest, e.lowest):
+                    if name:
+                        sr.variant(name)
+            except KeyError as err:  # the claim's own check says so where it is shown
+                notes.append(str(err.args[0]))
+                continue
             if e.at_least is not None or e.at_most is not None:
                 bound = (e.at_least if e.at_least is not None else e.at_most) * m.scale
                 key = (e.metric, own, bound)

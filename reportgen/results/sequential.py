@@ -79,7 +79,7 @@ class Record(BaseModel):
     study: str
     alpha: float
     spending: str
-    max_seeds: int = Field(ge=2)
+    max_seeds: int = Field(ge=1)
     batch: int = Field(ge=1)
     n0: int = Field(ge=1)
     family: list[Member]

@@ -99,23 +99,36 @@ def gradient_noise(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
     vs = [v for v in with_runs(ctx) if all((r.get("probes") or {}).get("grad_noise") for r in v.runs)]
     if not vs:
         return None
-    slopes, start, end, batch = [], [], [], []
+    slopes, start, end, batch, lrs = [], [], [], [], []
     for v in vs:
-        for r in v.runs:
+        for r in v.clean.runs:
             rows = r["probes"]["grad_noise"]
             sizes = sorted(int(b) for b in rows[-1]["batch"])
             slopes.append(_loglog_slope(sizes, [rows[-1]["batch"][str(b)]["variance"] for b in sizes]))
             start.append(rows[0]["noise_scale"])
             end.append(rows[-1]["noise_scale"])
             batch.append(r["config"]["train"]["batch_size"])
-    rho, p = spearmanr(batch, end)
-    depends = (f"{'rises' if rho > 0 else 'falls'} with the training batch size" if p < ALPHA
-               else "shows no detectable dependence on the training batch size")
+            lrs.append(r["config"]["optim"]["lr"])
+    ref = ctx.sr.variant(ctx.sr.reference)
+    ref_lr = ref.runs[0]["config"]["optim"]["lr"] if ref.runs else lrs[0]
+    trends = []  # the trend within runs at the reference's learning rate, and within those that scale it with B
+    for name, keep in (("at the reference's learning rate", [lr == ref_lr for lr in lrs]),
+                       ("with the learning rate scaled with B", [lr != ref_lr for lr in lrs])):
+        bs, ends = [b for b, k in zip(batch, keep) if k], [e for e, k in zip(end, keep) if k]
+        if len(set(bs)) < 3:
+            continue
+        rho, p = spearmanr(bs, ends)
+        word = (f"{'rises' if rho > 0 else 'falls'} with B" if p < ALPHA else "shows no detectable dependence on B")
+        trends.append(f"{name} it {word} (Spearman ρ = {rho:+.2f}, {p_text(p)}, {count(len(bs), 'run')})")
+    if not trends:
+        rho, p = spearmanr(batch, end)
+        trends = [f"it {'rises' if rho > 0 else 'falls'} with B" if p < ALPHA else
+                  f"it shows no detectable dependence on B (Spearman ρ = {rho:+.2f}, {p_text(p)})"]
     first = (f"The minibatch gradient variance falls with the batch size B at a log-log slope of "
              f"{np.mean(slopes):.2f} (range {min(slopes):.2f} to {max(slopes):.2f} over {count(len(slopes), 'run')}; "
              f"the 1/B law gives −1), while the simple noise scale B_simple = tr(Σ)/‖G‖² grows during training from "
-             f"{min(start):,.0f}–{max(start):,.0f} to {min(end):,.0f}–{max(end):,.0f} examples and {depends} "
-             f"(Spearman ρ = {rho:+.2f}, {p_text(p)}).")
+             f"{min(start):,.0f}–{max(start):,.0f} to {min(end):,.0f}–{max(end):,.0f} examples; at the end, "
+             + "; ".join(trends) + " (the learning rate changes B_simple too, so the two are not pooled).")
     short = f"variance slope {np.mean(slopes):.2f} (1/B: −1); B_simple {min(end):,.0f}–{max(end):,.0f}"
     m = timings.measured(ctx.sr)
     timed = [(v, m.s_epoch[v.slug]) for v in vs if v.slug in m.s_epoch] if m else []
