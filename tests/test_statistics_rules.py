@@ -56,7 +56,8 @@ def test_variants_paired_by_design_get_the_paired_t_test_with_its_known_p():
     # The same numbers tested as unpaired give Welch's p = 0.018, the figure the pages printed before.
     assert st.ttest_ind(STOPPED, FULL, equal_var=False).pvalue == pytest.approx(0.018, abs=1e-3)
     sentence = compare(study(b, a), a, b, "test_accuracy")[0]
-    assert sentence == "no detectable difference between patience-2 and none (paired t test, p = 0.065)"
+    assert sentence == ("undecided between patience-2 and none (patience-2 − none = -0.29 pp, 95 % CI -0.62–0.04, "
+                        "paired t test over 3 seeds, Holm-adjusted p = 0.065 over the study's 1 hypothesis)")
 
 
 def test_a_different_initialization_or_architecture_is_compared_by_welch():
@@ -176,7 +177,7 @@ def test_an_outlier_is_never_averaged_into_an_impossible_interval():
     b = variant("baseline", [0.9931, 0.9913, 0.9913])
     sentence = compare(study(b, v), v, b, "test_accuracy")[0]
     assert "left out: lr-1e-2 seed 2 collapsed to 11.35 % (chance level)" in sentence
-    assert sentence.startswith("baseline beats lr-1e-2 by 1.56 pp (paired t test")
+    assert sentence.startswith("baseline beats lr-1e-2 by 1.56 pp (95 % CI 1.24–1.87, paired t test over 2 seeds")
 
 
 def test_a_planted_collapsed_seed_is_flagged_on_the_page_and_the_leaderboard_stays_sane(tmp_path):

@@ -3,7 +3,8 @@
 Every sentence is a template filled with computed values; nothing here states a number or a
 ranking that it did not compute. Intervals: Student t over seeds, outlier seeds left out;
 differences between variants: the t test :func:`reportgen.report.significance.two_sample` picks (paired by
-seed where the design pairs the variants, else Welch), one-sided for a directional claim.
+seed where the design pairs the variants, else Welch). A claim on a comparison of the study's family
+takes that comparison's one verdict (:func:`reportgen.report.verdicts.found`).
 """
 from __future__ import annotations
 
@@ -122,7 +123,9 @@ def _timings(a: VariantResults, b: VariantResults, metric: str) -> str:
 def check(sr: StudyResults, e: Expect) -> Check:
     """Evaluate one expectation; outlier seeds are left out and named in the evidence.
 
-    Thresholds (``at_least``/``at_most``): :func:`reportgen.report.significance.against`, the rule the
+    A claim whose comparisons are in the study's family (every pair, bound and ranking claim a spec
+    declares) takes their one verdict (:func:`from_record`). Otherwise (a claim checked on its own, an
+    epoch count, a trend), the rules below. Thresholds (``at_least``/``at_most``): :func:`reportgen.report.significance.against`, the rule the
     target column uses too (held when the one-sided 95 % confidence bound of the mean is on the
     claimed side). Directional claims (``higher_than``/``lower_than``, ``highest``/``lowest``): a
     one-sided t test in the claimed direction (paired where the design pairs the variants), held
@@ -170,6 +173,9 @@ def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
     if e.monotone:
         return None
     own = sr.variant(e.variant).slug if e.variant else sr.reference
+    named = [own, *(x for x in (e.higher_than, e.lower_than, e.equal_to) if x)]
+    if all(len(set(sr.variant(x).clean.values(e.metric))) == 1 for x in named) and not (e.highest or e.lowest):
+        return None  # the same on every seed (parameters, FLOPs): compared as it is, no test
     unit = _diff_unit(m.unit)
     if e.at_least is not None or e.at_most is not None:
         bound = (e.at_least if e.at_least is not None else e.at_most) * m.scale

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from reportgen.report.figures import _grid, plt, save
 from reportgen.report.verdicts import schedule
@@ -75,7 +76,7 @@ def figure(sr: StudyResults, path: Path) -> Path | None:
         return None
     members = [m for m in rec.family if any(m.id in look.decisions for look in rec.looks)]
     cols = min(3, len(members))
-    fig, axes = _grid(len(members), cols, 2.3)
+    fig, axes = _grid(len(members), cols, 3.0)
     for ax, m in zip(np.ravel(axes), members):
         pts = [(look.n, d) for look in rec.looks for mid, d in look.decisions.items() if mid == m.id]
         ns = [n for n, _ in pts]
@@ -87,11 +88,15 @@ def figure(sr: StudyResults, path: Path) -> Path | None:
         if m.delta:
             ax.axhspan(-m.delta, m.delta, color="#2ca02c", alpha=0.12, lw=0)
         last = pts[-1][1]
-        ax.set_title(f"{_label(sr, m.a)} − {_label(sr, m.b) if m.b else f'{m.bound:g}'}: {last.verdict}", fontsize=8)
+        word = WORDS[last.verdict].format(a=_label(sr, m.a), b=_label(sr, m.b), delta="δ", bound=f"{m.bound:g}"
+                                          if m.bound is not None else "")
+        ax.set_title(f"{_label(sr, m.a)} − {_label(sr, m.b) if m.b else f'{m.bound:g}'}: {word}", fontsize=8)
         ax.set_xlabel("seeds per variant", fontsize=8)
         ax.set_ylabel(_unit(m.metric) or m.metric, fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in np.ravel(axes)[len(members):]:
         ax.set_visible(False)
     fig.suptitle("95 % interval of each difference at each look (green: ±δ, equivalent)", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     return save(fig, path)

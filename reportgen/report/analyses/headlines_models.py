@@ -12,6 +12,7 @@ from scipy import stats as st
 from scipy.stats import spearmanr
 
 from reportgen.results.quantized import decode
+from reportgen.results.summary import METRICS
 from reportgen.spec.schema import Expect
 from reportgen.report import timings
 from reportgen.report.words import count, join, seeds
@@ -60,6 +61,16 @@ def architecture(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
         sentences = [first]
     else:
         sentences = [first + ".", timings.absent(ctx.sr)]
+    quality = []  # the question's other accuracy measures, where the runs record them
+    for metric, name in (("macro_f1", "Macro F1"), ("roc_auc_ovr", "ROC-AUC (one-vs-rest)")):
+        means = {v.label: v.clean.interval(metric).mean for v in vs}
+        if all(math.isfinite(x) for x in means.values()):
+            lo, hi = min(means, key=means.get), max(means, key=means.get)
+            digits = METRICS[metric].digits
+            quality.append(f"{name} on the test set ranges from {means[lo]:.{digits}f} ({lo}) to "
+                           f"{means[hi]:.{digits}f} ({hi})")
+    if quality:
+        sentences.insert(0, "; ".join(quality) + " (mean over seeds).")
     per = []
     for v in vs:
         k = v.label
