@@ -68,8 +68,9 @@ def overfitting(ctx: Context) -> dict[str, Any]:
         trl, val = runs_of(v, "train_eval_loss"), runs_of(v, "val_loss")
         x = np.arange(1, tr.shape[1] + 1)
         opens = [gap_opens(a, b) for a, b in zip(tr, va)]
-        gap_series[v.label] = (x, (tr - va) * 100)
-        loss_series[v.label] = (x, val - trl)
+        c = v.clean  # outlier seeds stay in the per-seed table, out of the lines and bands
+        gap_series[v.label] = (x[:runs_of(c, "val_acc").shape[1]], (runs_of(c, "train_eval_acc") - runs_of(c, "val_acc")) * 100)
+        loss_series[v.label] = (x[:runs_of(c, "val_loss").shape[1]], runs_of(c, "val_loss") - runs_of(c, "train_eval_loss"))
         finite = [o for o in opens if np.isfinite(o)]
         marks[v.label] = float(np.mean(finite)) if finite else float("nan")
         best, last = v.values("test_accuracy_best_epoch"), v.values("test_accuracy")
@@ -87,7 +88,7 @@ def overfitting(ctx: Context) -> dict[str, Any]:
                       hlines=((GAP_OPENS_PP, f"{GAP_OPENS_PP:g} pp: the gap 'opens'"),), marks=marks),
         figures.Panel("Generalization gap (loss)", "val − train loss (nats)", loss_series, hlines=((0.0, ""),)),
     ], path, "Train (eval mode, 5,000 images) against validation, mean over seeds with min–max band")
-    return {"url": url, "rows": rows, "threshold": GAP_OPENS_PP}
+    return {"url": url, "rows": rows, "threshold": GAP_OPENS_PP, "left_out": left_out(ctx.sr.variants) if url else []}
 
 
 def early_stopping(ctx: Context) -> dict[str, Any]:
@@ -168,14 +169,16 @@ def convergence(ctx: Context) -> dict[str, Any]:
                      "within": f"{np.mean(within):.4f}" if within else "—",
                      "across": f"{np.std(finals, ddof=1):.4f}" if len(finals) > 1 else "—",
                      "final_val_loss": cell(v, "val_loss"), "test": cell(v, "test_accuracy")})
-        acc[v.label] = (np.arange(1, runs_of(v, "val_acc").shape[1] + 1), runs_of(v, "val_acc") * 100)
-        loss[v.label] = (np.arange(1, runs_of(v, "val_loss").shape[1] + 1), runs_of(v, "val_loss"))
+        c = v.clean  # outlier seeds stay in the per-seed table, out of the lines and bands
+        acc[v.label] = (np.arange(1, runs_of(c, "val_acc").shape[1] + 1), runs_of(c, "val_acc") * 100)
+        loss[v.label] = (np.arange(1, runs_of(c, "val_loss").shape[1] + 1), runs_of(c, "val_loss"))
     path, url = ctx.figure("convergence.png")
     figures.lines([figures.Panel("Validation accuracy", "accuracy (%)", acc,
                                  hlines=((TARGET_VAL_ACC * 100, f"{TARGET_VAL_ACC:.0%} target"),)),
                    figures.Panel("Validation loss", "cross-entropy (nats)", loss)], path,
                   "Per optimizer: mean over seeds with min–max band")
-    return {"url": url, "rows": rows, "target": TARGET_VAL_ACC * 100, "last": STABILITY_EPOCHS}
+    return {"url": url, "rows": rows, "target": TARGET_VAL_ACC * 100, "last": STABILITY_EPOCHS,
+            "left_out": left_out(ctx.sr.variants) if url else []}
 
 
 #: Readable names for the dotted paths a one-factor variant may change.
