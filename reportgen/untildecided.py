@@ -132,6 +132,11 @@ def until_decided(spec, args: argparse.Namespace, console: Console, results: Pat
     from reportgen.results.chain import collect
 
     budget = parse_budget(args.budget)
+    readers = _readers(spec)
+    if readers:
+        console.print(f"[yellow]warning[/] {', '.join(readers)} read {spec.name}'s results (base=Selected or "
+                      "FromResults): seeds added here can change what they select, and then their runs go stale",
+                      highlight=False, soft_wrap=True)
     record = sequential.load(results, spec.name)
     if record is not None:
         _check_design(record, args)
@@ -167,6 +172,14 @@ def until_decided(spec, args: argparse.Namespace, console: Console, results: Pat
                       f"{', '.join(sorted(slugs))}", highlight=False, soft_wrap=True)
         spent += train(spec)
         sr = collect(spec, results)
+
+
+def _readers(spec) -> list[str]:
+    """The studies in ``spec``'s folder whose runs are computed from its results."""
+    from reportgen.spec.catalog import load_all
+
+    specs, _ = load_all(spec.path.parent)
+    return sorted(name for name, s in specs.items() if spec.name in s.study.upstream())
 
 
 def _n_now(record) -> int:

@@ -17,25 +17,43 @@ from reportgen.report.analyses.predictions import _predictions, reliability_bins
 
 
 def prediction_panel(ctx: Context, out: dict[str, Any] | None) -> Headline | None:
-    """How many digits of the fixed panel each model classifies right (first seed of each)."""
+    """How many digits of the fixed panel each model classifies right, per seed, and how many each gets
+    wrong on every seed (the panel is chosen in the spec, not sampled)."""
     if not out or not out.get("url"):
         return None
-    right = out["right"]
-    text = join(f"**{m}** {k}" for m, k in right.items())
-    return Headline((f"On the fixed panel of {count(out['n'], 'test digit')} chosen in the spec (not a random sample), "
-                     f"the top-1 prediction is right for {text} of them (first seed of each; every model's top-3 "
-                     "probabilities are in the panel table).",),
-                    "panel right: " + ", ".join(f"{m} {k}/{out['n']}" for m, k in right.items()))
+    per = out["per_seed"]
+    text = join(f"**{m}** {'/'.join(map(str, ks))}" for m, ks in per.items())
+    wrong = join(f"{k} for {m}" for m, k in out["always_wrong"].items())
+    return Headline((f"On the fixed panel of {count(out['n'], 'test digit')} chosen in the spec (not a random sample: "
+                     f"see its PANEL), the top-1 prediction is right for {text} of them (per seed); wrong on every "
+                     f"seed: {wrong}. The panel table shows every model's top-3 probabilities for its first seed.",),
+                    "panel right per seed: " + ", ".join(f"{m} {'/'.join(map(str, ks))} of {out['n']}"
+                                                         for m, ks in per.items()))
 
 
 def confidence_extremes(ctx: Context, out: dict[str, Any] | None) -> Headline | None:
-    """How many of each model's test errors it makes with at least 99 % confidence (first seed)."""
+    """How many of each model's test errors it makes with at least 99 % confidence, per seed."""
     if not out or not out.get("tabs"):
         return None
-    parts = join(f"**{t['label']}** {t['confident_errors']} of its {count(t['errors'], 'error')}" for t in out["tabs"])
-    return Headline((f"Errors made with at least 99 % confidence (first seed of each, 10,000 test images): {parts}; "
-                     "the most confident ones are shown below.",),
-                    "≥ 99 %-confident errors: " + ", ".join(f"{t['label']} {t['confident_errors']}" for t in out["tabs"]))
+    truth = ctx.test_labels.astype(int)
+    counts = {}
+    for v in ctx.sr.variants:
+        per = []
+        for p in (_predictions(r) for r in v.runs):
+            if p is None:
+                continue
+            wrong = np.asarray(p["predicted"]) != truth[:len(p["predicted"])]
+            per.append((int((wrong & (np.asarray(p["confidence"]) >= 0.99)).sum()), int(wrong.sum())))
+        if per:
+            counts[v.label] = per
+    if not counts:
+        return None
+    parts = join(f"**{m}** {'/'.join(str(c) for c, _ in per)} of {'/'.join(str(e) for _, e in per)}"
+                 for m, per in counts.items())
+    return Headline((f"Errors made with at least 99 % confidence, per seed (of all errors, 10,000 test images): "
+                     f"{parts}; the most confident ones of the first seed are shown below.",),
+                    "≥ 99 %-confident errors per seed: " + ", ".join(
+                        f"{m} {'/'.join(str(c) for c, _ in per)}" for m, per in counts.items()))
 
 
 def calibration(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:

@@ -49,8 +49,14 @@ def prediction_panel(ctx: Context) -> dict[str, Any]:
             cells.append({"text": text, "correct": top["top"][0] == int(labels[i])})
         rows.append({"index": i, "label": int(labels[i]), "cells": cells})
     right = {label: sum(r["cells"][k]["correct"] for r in rows) for k, label in enumerate(panels)}
+    per_seed, always_wrong = {}, {}  # every seed: images right, and images wrong on every seed
+    for v in vs:
+        seeds = [{r["index"]: r["top"][0] == int(labels[r["index"]]) for r in rs} for rs in probe_rows(v, "digit_panel")
+                 if rs]
+        per_seed[v.label] = [sum(s.get(i, False) for i in indices) for s in seeds]
+        always_wrong[v.label] = sum(all(not s.get(i, False) for s in seeds) for i in indices)
     return {"url": url, "models": list(panels), "rows": rows, "right": right, "n": len(indices),
-            "seeds": {v.label: v.runs[0]["seed"] for v in vs}}
+            "seeds": {v.label: v.runs[0]["seed"] for v in vs}, "per_seed": per_seed, "always_wrong": always_wrong}
 
 
 def confidence_extremes(ctx: Context) -> dict[str, Any]:
