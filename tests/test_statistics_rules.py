@@ -57,7 +57,7 @@ def test_variants_paired_by_design_get_the_paired_t_test_with_its_known_p():
     assert st.ttest_ind(STOPPED, FULL, equal_var=False).pvalue == pytest.approx(0.018, abs=1e-3)
     sentence = compare(study(b, a), a, b, "test_accuracy")[0]
     assert sentence == ("undecided between patience-2 and none (patience-2 − none = -0.29 pp, 95 % CI -0.62–0.04, "
-                        "paired t test over 3 seeds, Holm-adjusted p = 0.065 over the study's 1 hypothesis)")
+                        "paired t test over 3 seeds, adjusted p = 0.065 over the study's 1 comparison (Shaffer))")
 
 
 def test_a_different_initialization_or_architecture_is_compared_by_welch():

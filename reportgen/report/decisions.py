@@ -19,15 +19,16 @@ class Found:
     @property
     def how(self) -> str:
         """``paired t test over 7 seeds, decided at look 3 of the sequential design (level 0.0031; …)`` or,
-        for the one look at the seeds a study has, ``paired t test over 3 seeds, Holm-adjusted p = 0.04
-        over the study's 12 hypotheses``."""
+        for the one look at the seeds a study has, ``paired t test over 3 seeds, adjusted p = 0.04
+        over the study's 6 comparisons (Shaffer)``."""
         d, rec = self.decision, self.record
         over = f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}"
         m = hypotheses(rec.family)
         if rec.spending == FIXED:
             p = d.p_adjusted if self.member.delta is None or d.verdict != "equivalent" else d.p_equivalence_adjusted
             shown = "n/a" if p is None else "< 0.001" if p < 0.001 else f"= {p:.2g}"
-            return f"{over}, Holm-adjusted p {shown} over the study's {m} hypothes{'is' if m == 1 else 'es'}"
+            k = len(rec.family)
+            return f"{over}, adjusted p {shown} over the study's {k} comparison{'' if k == 1 else 's'} (Shaffer)"
         state = (f"decided at look {self.look}" if d.verdict != "undecided" else
                  f"undecided after look {self.look}" + (f" ({rec.stopped})" if rec.stopped else ""))
         return (f"{over}, {state} of the sequential design (level {d.level:.2g}; α = {rec.alpha:g} spent over "

@@ -151,6 +151,22 @@ def step_down(p: np.ndarray, open_: np.ndarray, rejected: np.ndarray, m: int, in
         rejected += hit.sum(axis=1)
 
 
+def shaffer(p: list[float], member_of: list[int]) -> list[float]:
+    """Adjusted p's of Shaffer's step-down (Shaffer 1986, *JASA* 81:826–831, method S1) for hypotheses
+    of which at most one per member can be true ("no difference" and "differ by at least δ" of one pair
+    exclude each other): the i-th smallest p is multiplied by t_i, the number of members that still have
+    a hypothesis among the i-th and larger, and the products are made non-decreasing (capped at 1).
+    NaN p's stay NaN and are never rejected. Reject where the adjusted p ≤ α; with one hypothesis per
+    member this is Holm's procedure (Holm 1979)."""
+    order = sorted((i for i in range(len(p)) if math.isfinite(p[i])), key=lambda i: p[i])
+    out, running = [math.nan] * len(p), 0.0
+    for k, i in enumerate(order):
+        t = len({member_of[j] for j in order[k:]} | {member_of[j] for j in range(len(p)) if not math.isfinite(p[j])})
+        running = max(running, min(1.0, t * p[i]))
+        out[i] = running
+    return out
+
+
 def verdict_of(member: Member, diff: float, by_difference: bool, by_equivalence: bool) -> str:
     """The words of a decision: ``a ahead``/``b ahead`` (ahead = better on the metric), ``above``/``below``
     a bound, ``equivalent``, else ``undecided``. A pair found both different and within δ is ahead."""
@@ -298,9 +314,17 @@ def make_look(sr: StudyResults, record: Record, now: str) -> Look:
     p = np.array([[float(t.p[0]) for t in tests] + [float(t.p_eq[0]) for t in tests]]) if members else np.zeros((1, 0))
     has_margin = [m.b is not None and m.delta is not None for m in members]
     open_ = np.array([[True] * len(members) + has_margin], bool)
-    rejected = np.array([rejected_so_far(record)])
-    new = step_down(p, open_, rejected, hypotheses(record.family), inc)[0]
-    level = inc / max(hypotheses(record.family) - rejected_so_far(record), 1)
+    if record.spending == FIXED:  # one look: Shaffer's step-down over the pairs (at most one true null each)
+        cols = [j for j in range(p.shape[1]) if open_[0, j]]
+        adj = shaffer([float(p[0, j]) for j in cols], [j % max(len(members), 1) for j in cols])
+        new = np.zeros(p.shape[1], bool)
+        for j, q in zip(cols, adj):
+            new[j] = math.isfinite(q) and q <= inc
+        level = inc / max(len(members), 1)
+    else:  # Holm over the family's hypotheses at this look's increment (Maurer & Bretz 2013)
+        rejected = np.array([rejected_so_far(record)])
+        new = step_down(p, open_, rejected, hypotheses(record.family), inc)[0]
+        level = inc / max(hypotheses(record.family) - rejected_so_far(record), 1)
     decisions = {}
     for i, (m, t) in enumerate(zip(members, tests)):
         by_diff, by_eq = bool(new[i]), bool(new[len(members) + i])
@@ -325,8 +349,7 @@ def _test_name(sr: StudyResults, m: Member) -> str:
 def judged(sr: StudyResults) -> Record:
     """The study's verdicts at the seeds it has, computed once and kept on ``sr``: one look over the
     family (:func:`family`, ``all``) less the members its sequential record decides, all of α at that
-    look, Holm's step-down over the family (:data:`FIXED`), with Holm-adjusted p's from statsmodels'
-    ``multipletests``."""
+    look, Shaffer's step-down over the family's pairs (:func:`shaffer`; :data:`FIXED`)."""
     if sr.judged is not None:
         return sr.judged
     members = family(sr, "all")[0] if sr.variants and sr.runs else []
@@ -343,17 +366,15 @@ def judged(sr: StudyResults) -> Record:
 
 
 def _adjusted(look: Look, members: list[Member]) -> Look:
-    """``look`` with each decision's Holm-adjusted p's over the family (statsmodels ``multipletests``)."""
-    from statsmodels.stats.multitest import multipletests
-
-    ps = [(m.id, "p", look.decisions[m.id].p) for m in members]
-    ps += [(m.id, "p_equivalence", look.decisions[m.id].p_equivalence) for m in members
-           if m.b is not None and m.delta is not None]
-    finite = [(k, w, p) for k, w, p in ps if p is not None and math.isfinite(p)]
-    adj = multipletests([p for *_, p in finite], alpha=ALPHA, method="holm")[1] if finite else []
+    """``look`` with each decision's adjusted p's over the family (:func:`shaffer`)."""
+    cols = [(m.id, "p", look.decisions[m.id].p, i) for i, m in enumerate(members)]
+    cols += [(m.id, "p_equivalence", look.decisions[m.id].p_equivalence, i) for i, m in enumerate(members)
+             if m.b is not None and m.delta is not None]
+    adj = shaffer([math.nan if p is None else p for *_, p, _ in cols], [i for *_, i in cols])
     out = {k: d.model_copy() for k, d in look.decisions.items()}
-    for (k, w, _), q in zip(finite, adj):
-        out[k] = out[k].model_copy(update={"p_adjusted" if w == "p" else "p_equivalence_adjusted": float(q)})
+    for (k, w, _, _), q in zip(cols, adj):
+        if math.isfinite(q):
+            out[k] = out[k].model_copy(update={"p_adjusted" if w == "p" else "p_equivalence_adjusted": q})
     return look.model_copy(update={"decisions": out})
 
 

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 FOLDER = "_sequential"
 SCHEMA = 1
 #: ``Record.spending`` of the one look a study gets at the seeds it has (no seeds added): all of α at once.
-FIXED = "none: one look at the seeds the study has, Holm's step-down over the family at α (Holm 1979)"
+FIXED = ("none: one look at the seeds the study has, Shaffer's step-down over the family's comparisons at α "
+         "(Shaffer 1986)")
 
 
 class Member(BaseModel):
@@ -52,7 +53,7 @@ class Decision(BaseModel):
     n: int
     test: str
     rejected: list[str] = Field(default_factory=list)  # "difference", "equivalence": the hypotheses rejected
-    #: Holm-adjusted p of each hypothesis over the family (one look only: statsmodels ``multipletests``)
+    #: adjusted p of each hypothesis over the family (one look only: Shaffer's step-down)
     p_adjusted: float | None = None
     p_equivalence_adjusted: float | None = None
 
