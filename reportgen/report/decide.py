@@ -56,6 +56,13 @@ def print_decide(specs: list[Spec], results: Path, console: Console, smoke: bool
     for spec in specs:
         sr = collect(spec, results, smoke)
         rows = undecided(sr) if sr.runs else []
+        rec = sr.sequential
+        if rec is not None and rec.looks:
+            console.print(f"{spec.name}: decided by adding seeds: look {len(rec.looks)} at {rec.looks[-1].n} seeds per "
+                          f"variant (cap {rec.max_seeds}), stopped: {rec.stopped or 'not yet'}"
+                          + ("" if rec.stopped in ("seed cap", "all decided") else
+                             f"; `reportgen run {spec.name} --until-decided` goes on with the same design"),
+                          highlight=False, soft_wrap=True)
         if not rows:
             console.print(f"{spec.name}: nothing undecided" + ("" if sr.runs else " (no results)"), highlight=False)
             continue
