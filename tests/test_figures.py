@@ -189,3 +189,25 @@ def test_a_collapsed_seed_is_left_out_of_curves_and_confusion_matrix_and_named(t
     x, runs = got["panels"][0].series["lr-1e-2"]
     assert np.allclose(runs, [[97.7] * 2, [97.6] * 2])
     assert ft["left_out"] == ["seed 2 of lr-1e-2 (collapsed to 11.35 %)"]
+
+
+def test_the_interactive_curves_colour_each_variant_as_the_static_figure_does():
+    """Vega-Lite would sort the variants alphabetically; the chart fixes the spec's order and the static
+    figure's colours (optimizer_comparison: sgd is the same colour in both)."""
+    from matplotlib.colors import to_hex
+
+    from reportgen.report.analyses.standard import _curves
+    from reportgen.report.colours import COLOURS, series_colour
+    from reportgen.report.interactive import learning_curves_spec
+    from reportgen.results.chain import collect
+    from reportgen.spec.catalog import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    sr = collect(load_spec(root / "experiments" / "optimizer_comparison.py"), root / "results")
+    static = {label: to_hex(series_colour(i)) for i, label in enumerate(_curves(type("C", (), {"sr": sr})()))}
+    spec = learning_curves_spec(sr, [to_hex(c) for c in COLOURS])
+    for panel in spec["hconcat"]:
+        for layer in panel["layer"]:
+            scale = layer["encoding"]["color"]["scale"]
+            assert dict(zip(scale["domain"], scale["range"])) == static
+    assert list(static) != sorted(static)  # the case that went wrong: spec order is not alphabetical

@@ -46,13 +46,16 @@ def _legend(name: str) -> dict[str, Any]:
     return {"name": name, "select": {"type": "point", "fields": [name]}, "bind": "legend"}
 
 
-def _panel(measure: str, title: str, ytitle: str, zero: bool, legends: bool) -> dict[str, Any]:
+def _panel(measure: str, title: str, ytitle: str, zero: bool, legends: bool,
+           colours: dict[str, str] | None = None) -> dict[str, Any]:
     """One panel: a line per run and split, a point per epoch (hover: values); the loss panel
     (``legends``) holds the legend selections, which both panels obey."""
     selected = {"and": [{"param": "variant"}, {"param": "seed"}, {"param": "split"}]}
     x = {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": {"tickMinStep": 1}}
     y = {"field": "value", "type": "quantitative", "title": ytitle, "scale": {"zero": zero}}
     colour = {"field": "variant", "type": "nominal", "title": "variant"}
+    if colours:  # the spec's variant order and the static figure's colours, not Vega's alphabetical order
+        colour["scale"] = {"domain": list(colours), "range": list(colours.values())}
     return {
         "name": measure, "title": title, "height": 260,
         "transform": [{"filter": {"field": "measure", "equal": measure}}],
@@ -81,6 +84,7 @@ def learning_curves_spec(sr: StudyResults, palette: list[str]) -> dict[str, Any]
     """The Vega-Lite spec (a dict) of ``sr``'s learning curves; ``palette``: hex colours in variant
     order (the static figure's, so both show a variant in the same colour)."""
     labels = [v.label for v in sr.variants if v.runs]
+    colours = {label: palette[i % len(palette)] for i, label in enumerate(labels)}
     fields = [name for name, *_ in SERIES]
     measure = " : ".join(f"datum.series === '{name}' ? '{m}'" for name, m, _, _ in SERIES) + " : null"
     split = " : ".join(f"datum.series === '{name}' ? '{s}'" for name, _, s, _ in SERIES) + " : null"
@@ -91,8 +95,8 @@ def learning_curves_spec(sr: StudyResults, palette: list[str]) -> dict[str, Any]
         "transform": [{"flatten": ["epoch", *fields]}, {"fold": fields, "as": ["series", "value"]},
                       {"filter": "isValid(datum.value)"},
                       {"calculate": measure, "as": "measure"}, {"calculate": split, "as": "split"}],
-        "hconcat": [_panel("loss", "Loss", "cross-entropy (nats)", True, legends=True),
-                    _panel("accuracy", "Accuracy", "accuracy (%)", False, legends=False)],
+        "hconcat": [_panel("loss", "Loss", "cross-entropy (nats)", True, legends=True, colours=colours),
+                    _panel("accuracy", "Accuracy", "accuracy (%)", False, legends=False, colours=colours)],
         "resolve": {"scale": {"color": "shared", "shape": "shared", "strokeDash": "shared"}},
         "config": {"range": {"category": palette},
                    "legend": {"symbolLimit": 0, "labelLimit": 220}},
