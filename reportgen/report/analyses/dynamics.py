@@ -9,12 +9,12 @@ import numpy as np
 from reportgen.report import figures, timings
 from reportgen.spec.expand import variants as study_variants
 from reportgen.report.findings import compare
-from reportgen.report.significance import two_sample, within
+from reportgen.report.significance import within
 from reportgen.results.stats import t_interval, verdict
 from reportgen.results.summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
 from reportgen.report.words import count, join
 from reportgen.report.analyses.context import Context, bounded, cell, devices, epochs, left_out, runs_of
-from reportgen.report.analyses.headline import tested_clause, tested_verdict
+from reportgen.report.analyses.headline import judged
 
 #: The generalization gap "opens" at the first epoch from which train − val accuracy (eval mode)
 #: stays at or above this many percentage points until the end of the run.
@@ -93,10 +93,10 @@ def overfitting(ctx: Context) -> dict[str, Any]:
 
 def early_stopping(ctx: Context) -> dict[str, Any]:
     """Per variant: the epoch training stopped at, epochs saved against the reference (the run
-    without early stopping), and test accuracy against it by the study's one rule
-    (:func:`reportgen.report.significance.two_sample`: paired, as an early-stopped run repeats the reference
-    run of its seed up to its stop); variants with the same test accuracy on every seed (they restored
-    the same weights) share one verdict."""
+    without early stopping), and test accuracy against it: the pair's one verdict
+    (:func:`reportgen.report.analyses.headline.judged`; paired, as an early-stopped run repeats the
+    reference run of its seed up to its stop); variants with the same test accuracy on every seed (they
+    restored the same weights) share one verdict."""
     ref = ctx.sr.variant(ctx.sr.reference)
     by_seed = {r["seed"]: r for r in ref.runs}
     rows, series, marks, verdicts = [], {}, {}, {}
@@ -106,7 +106,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
         saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in paired]
         if v is not ref and paired:  # the same runs up to the stop: paired by seed, said once per outcome
             own = tuple(r["test"]["accuracy"] for r, _ in paired)
-            verdicts.setdefault(own, {"variants": [], "test": two_sample(v, ref, "test_accuracy")})
+            verdicts.setdefault(own, {"variants": [], "test": judged(ctx.sr, v, ref, "test_accuracy")})
             verdicts[own]["variants"].append(v.label)
         rows.append({"label": v.label, "patience": es["patience"] if es else "—",
                      "stopped": [r["stopped_epoch"] for r in v.runs], "best": [r["best_epoch"] for r in v.runs],
@@ -119,7 +119,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
         if es:
             marks[v.label] = float(np.mean([r["stopped_epoch"] for r in v.runs]))
     for v in (v for v in ctx.sr.variants if v.runs):
-        seqs = [[h["val_loss"] for h in r["history"]] for r in v.runs]
+        seqs = [[h["val_loss"] for h in r["history"]] for r in v.clean.runs]  # outlier seeds out of the lines
         n = max(len(s) for s in seqs)
         # Runs stop at different epochs: pad with NaN and draw the mean of the runs still going.
         arr = np.array([s + [np.nan] * (n - len(s)) for s in seqs], dtype=float)
@@ -127,8 +127,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
     path, url = ctx.figure("early_stopping.png")
     _nan_lines(series, marks, path, ref.label)
     said = [f"{join(g['variants'])}{' (the same test accuracy on every seed)' if len(g['variants']) > 1 else ''} "
-            f"against {ref.label}: {tested_clause(g['test'], 'early-stopped', ref.label)}{tested_verdict(g['test'])}"
-            for g in verdicts.values()]
+            f"against {ref.label}: {g['test'][0]}, {g['test'][1]}" for g in verdicts.values()]
     return {"url": url, "rows": rows, "reference": ref.label, "verdicts": said}
 
 

@@ -109,7 +109,7 @@ def judged(sr: Any, a: VariantResults, b: VariantResults, metric: str, picked_fr
         words = sentence(one, a.label, b.label, a.slug, unit)
         word = {"a ahead": "detectable", "b ahead": "detectable", "equivalent": "equivalent"}.get(
             one.decision.verdict, "not detectable")
-        return words[words.index("(") + 1:].rstrip(")") if "(" in words else words, word
+        return words[words.index("(") + 1:].removesuffix(")") if "(" in words else words, word
     clause, t = compared(a, b, metric)
     if t.why_not or picked_from <= 1:
         return clause, "detectable" if detectable(t) else "not detectable"
