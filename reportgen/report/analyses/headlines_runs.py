@@ -201,29 +201,28 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
         n_saved = [b["stopped_epoch"] - r["stopped_epoch"] for r, b in pairs]
         saved.append((v, float(np.median(n_saved)), 100 * float(np.median(n_saved)) / full))
         key = tuple(r["test"]["accuracy"] for r, _ in pairs)
-        groups.setdefault(key, []).append((v, two_sample(v, ref, "test_accuracy")))
+        t = two_sample(v, ref, "test_accuracy")
+        groups.setdefault(key, []).append((v, t, judged(ctx.sr, v, ref, "test_accuracy")))  # the pair's one verdict
     lo, hi = min(saved, key=lambda s: s[1]), max(saved, key=lambda s: s[1])
     span = (f"{hi[1]:g} of {full} epochs ({hi[2]:.0f} %)" if lo is hi else
             f"{lo[1]:g}–{hi[1]:g} of {full} epochs ({lo[2]:.0f}–{hi[2]:.0f} %; {_patience(lo[0])} to {_patience(hi[0])})")
-    costs = [t for g in groups.values() for _, t in g]
-    dropped = [t for t in costs if detectable(t) and t.test.diff < 0]
-    verdict = ("a cost in test accuracy that the seeds cannot test" if all(t.why_not for t in costs) else
-               "no detectable cost in test accuracy" if not any(detectable(t) for t in costs) else
+    costs = [(t, word) for g in groups.values() for _, t, (_, word) in g]
+    dropped = [t for t, word in costs if word == "detectable" and t.test.diff < 0]
+    verdict = ("a cost in test accuracy that the seeds cannot test" if all(t.why_not for t, _ in costs) else
+               "no detectable cost in test accuracy" if not any(w == "detectable" for _, w in costs) else
                f"a detectable cost in test accuracy for {len(dropped)} of {len(costs)}" if dropped else
                "a detectable gain in test accuracy")
     sentences = []
     if len(groups) == 1:
         (_, members), = groups.items()
-        t = members[0][1]
+        clause = members[0][2][0]
         same = f", the same for every patience (each restores the weights of epoch {seeds([r['best_epoch'] for r in es[0].runs], 0)})" \
             if len(members) > 1 else ""
-        sentences.append(f"Early stopping saves {span}, median over seeds, at {verdict}: "
-                         f"{tested_clause(t, 'early-stopped', f'{full} epochs')}{same}.")
+        sentences.append(f"Early stopping saves {span}, median over seeds, at {verdict}: {clause}{same}.")
     else:
         sentences.append(f"Early stopping saves {span}, median over seeds, at {verdict}: " + "; ".join(
-            f"{join(_patience(v) for v, _ in g)} {tested_clause(g[0][1], 'early-stopped', f'{full} epochs')}"
-            for g in groups.values()) + ".")
-    after = join(f"{accuracy(g[0][0])} ({join(_patience(v) for v, _ in g) if len(groups) > 1 else 'every patience'})"
+            f"{join(_patience(v) for v, *_ in g)}: {g[0][2][0]}" for g in groups.values()) + ".")
+    after = join(f"{accuracy(g[0][0])} ({join(_patience(v) for v, *_ in g) if len(groups) > 1 else 'every patience'})"
                  for g in groups.values())
     sentences.append("Stopped at epoch " + join(f"{seeds([r['stopped_epoch'] for r in v.runs], 0)} ({_patience(v)})"
                                                  for v in es) + f" (per seed); test accuracy {accuracy(ref)} after "
