@@ -37,7 +37,7 @@ def _acc(values: list[float]) -> list[float]:
 def _tests_named(tests) -> str:
     """The tests a study's comparisons used, e.g. "paired t test over seeds, Holm-adjusted"."""
     names = sorted({c.test.name for c in tests if not c.tested.why_not}) or ["t test"]
-    return f"{' or '.join(names)} over seeds, Holm-adjusted over the study's claims and comparisons"
+    return f"{' or '.join(names)} over seeds, adjusted over the study's claims and comparisons"
 
 
 def _left_out(vs) -> str:

@@ -75,7 +75,7 @@ def _margin(sr) -> str:
 
 
 def _adjusted(c) -> str:
-    """The pair's p as its one verdict judged it: Holm-adjusted over the study's family, or, decided by
+    """The pair's p as its one verdict judged it: adjusted over the study's family (Shaffer), or, decided by
     adding seeds, its p against the level of the look that decided it."""
     from reportgen.results.sequential import FIXED
 
