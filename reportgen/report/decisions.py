@@ -55,18 +55,34 @@ def signed(f: Found, a: str) -> float:
     return (f.decision.diff or 0.0) * (1 if f.member.a == a else -1)
 
 
+def oriented(f: Found, a: str) -> tuple[float, float | None, float | None]:
+    """(estimate, low, high) of the decision as ``a`` − other: the record may hold the pair the other way
+    round, and then the interval is negated and swapped. low/high are None without an interval."""
+    d = f.decision
+    if d.low is None or d.high is None:
+        return signed(f, a), None, None
+    return (signed(f, a), d.low, d.high) if f.member.a == a else (signed(f, a), -d.high, -d.low)
+
+
+def detail(f: Found, a_label: str, b_label: str, a: str, unit: str) -> str:
+    """What :func:`sentence` gives in brackets: the estimate (unless a winner is named), its 95 % CI and
+    how the verdict was reached."""
+    diff, lo, hi = oriented(f, a)
+    u = f" {unit}" if unit else ""
+    if f.decision.verdict in ("a ahead", "b ahead"):
+        ci = f"95 % CI {min(abs(lo), abs(hi)):.2f}–{max(abs(lo), abs(hi)):.2f}, " if lo is not None else ""
+        return f"{ci}{f.how}"
+    ci = f"95 % CI {lo:.2f}–{hi:.2f}, " if lo is not None else ""
+    return f"{a_label} − {b_label} = {diff:+.2f}{u}, {ci}{f.how}"
+
+
 def sentence(f: Found, a_label: str, b_label: str, a: str, unit: str) -> str:
     """The one verdict in words, as ``a`` against the other: ``X beats Y by 0.33 pp (95 % CI 0.10–0.56,
     how)``, ``A and B are equivalent within ±0.22 pp (…)`` or ``undecided between A and B (…)``."""
-    d, diff, u = f.decision, signed(f, a), f" {unit}" if unit else ""
-    lo, hi = (d.low, d.high) if f.member.a == a else (-(d.high or 0.0), -(d.low or 0.0))
-    ci = f"95 % CI {lo:.2f}–{hi:.2f}, " if d.low is not None else ""
-    if d.verdict in ("a ahead", "b ahead"):
+    diff, u, why = signed(f, a), f" {unit}" if unit else "", detail(f, a_label, b_label, a, unit)
+    if f.decision.verdict in ("a ahead", "b ahead"):
         win, lose, by = (a_label, b_label, diff) if diff > 0 else (b_label, a_label, -diff)
-        if d.low is not None:
-            ci = f"95 % CI {min(abs(lo), abs(hi)):.2f}–{max(abs(lo), abs(hi)):.2f}, "
-        return f"{win} beats {lose} by {by:.2f}{u} ({ci}{f.how})"
-    if d.verdict == "equivalent":
-        return (f"{a_label} and {b_label} are equivalent within ±{f.member.delta:.2f}{u} ({a_label} − {b_label} = "
-                f"{diff:+.2f}{u}, {ci}{f.how})")
-    return f"undecided between {a_label} and {b_label} ({a_label} − {b_label} = {diff:+.2f}{u}, {ci}{f.how})"
+        return f"{win} beats {lose} by {by:.2f}{u} ({why})"
+    if f.decision.verdict == "equivalent":
+        return f"{a_label} and {b_label} are equivalent within ±{f.member.delta:.2f}{u} ({why})"
+    return f"undecided between {a_label} and {b_label} ({why})"

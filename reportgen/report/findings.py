@@ -223,14 +223,11 @@ def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
 
 def _interval(f, a: str, unit: str) -> str:
     """``+0.33 pp (95 % CI 0.10 to 0.56)`` as ``a`` − other, from a record's decision."""
-    from reportgen.report.decisions import signed
+    from reportgen.report.decisions import oriented
 
-    d = f.decision
+    diff, lo, hi = oriented(f, a)
     u = f" {unit}" if unit else ""
-    if d.low is None or d.high is None:
-        return f"{signed(f, a):+.3g}{u}"
-    lo, hi = sorted((d.low, d.high)) if f.member.a == a or f.member.b is None else sorted((-d.high, -d.low))
-    return f"{signed(f, a):+.3g}{u} (95 % CI {lo:.3g} to {hi:.3g})"
+    return f"{diff:+.3g}{u}" if lo is None else f"{diff:+.3g}{u} (95 % CI {lo:.3g} to {hi:.3g})"
 
 
 def _state(state: str) -> str:

@@ -262,17 +262,18 @@ def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str
     return list(members.values()), notes
 
 
-def test_member(sr: StudyResults, member: Member) -> Stats:
+def test_member(sr: StudyResults, member: Member) -> tuple[Stats, str]:
     """The member's tests on the study's results now (seeds as
-    :func:`reportgen.report.significance.samples` picks them; display units)."""
+    :func:`reportgen.report.significance.samples` picks them; display units), and the test's name."""
     from reportgen.report.significance import samples
 
     a = sr.variant(member.a)
     if member.b is None:
         xs = [x * METRICS[member.metric].scale for x in a.clean.values(member.metric)]
-        return t_tests(np.array([xs]), None, False, None, bound=member.bound or 0.0)
+        return t_tests(np.array([xs]), None, False, None, bound=member.bound or 0.0), "one-sample t test"
     s = samples(a, sr.variant(member.b), member.metric)
-    return t_tests(np.array([s.a]), np.array([s.b]), s.paired, member.delta)
+    return (t_tests(np.array([s.a]), np.array([s.b]), s.paired, member.delta),
+            "paired t test" if s.paired else "Welch's t test")
 
 
 def decision(member: Member, t: Stats, level: float, by_difference: bool, by_equivalence: bool,
@@ -310,7 +311,7 @@ def make_look(sr: StudyResults, record: Record, now: str) -> Look:
     ns = schedule(record.n0, record.batch, record.max_seeds)
     inc = increments(record.n0, record.batch, record.max_seeds, record.alpha)[k]
     members = open_members(record)
-    tests = [test_member(sr, m) for m in members]
+    tests, names = zip(*(test_member(sr, m) for m in members)) if members else ((), ())
     p = np.array([[float(t.p[0]) for t in tests] + [float(t.p_eq[0]) for t in tests]]) if members else np.zeros((1, 0))
     has_margin = [m.b is not None and m.delta is not None for m in members]
     open_ = np.array([[True] * len(members) + has_margin], bool)
@@ -328,19 +329,11 @@ def make_look(sr: StudyResults, record: Record, now: str) -> Look:
     decisions = {}
     for i, (m, t) in enumerate(zip(members, tests)):
         by_diff, by_eq = bool(new[i]), bool(new[len(members) + i])
-        d = decision(m, t, level, by_diff, by_eq, _test_name(sr, m))
+        d = decision(m, t, level, by_diff, by_eq, names[i])
         decisions[m.id] = d.model_copy(update={"rejected": [w for w, hit in (("difference", by_diff),
                                                                             ("equivalence", by_eq)) if hit]})
     return Look(look=k + 1, n=ns[k], spent=float(spending(ns[k] / record.max_seeds, record.alpha)), at=now,
                 decisions=decisions)
-
-
-def _test_name(sr: StudyResults, m: Member) -> str:
-    from reportgen.report.significance import samples
-
-    if m.b is None:
-        return "one-sample t test"
-    return "paired t test" if samples(sr.variant(m.a), sr.variant(m.b), m.metric).paired else "Welch's t test"
 
 
 # --- one verdict per comparison: what every page reads ----------------------------------------------
@@ -354,8 +347,8 @@ def judged(sr: StudyResults) -> Record:
         return sr.judged
     members = family(sr, "all")[0] if sr.variants and sr.runs else []
     if sr.sequential is not None:
-        members = [m for m in members if lookup(sr.sequential, m.metric, m.a, m.b, m.bound) is None
-                   and not any(s.metric == m.metric and {s.a, s.b} == {m.a, m.b} for s in sr.sequential.family)]
+        decided = {m.key for m in sr.sequential.family}
+        members = [m for m in members if m.key not in decided]
     n0 = max(1, len(sr.spec.study.sweep.seeds) if sr.spec is not None else max(len(v.runs) for v in sr.variants))
     record = Record(study=sr.spec.name if sr.spec is not None else "", alpha=ALPHA, spending=FIXED, max_seeds=n0, batch=1, n0=n0, family=members)
     if members:

@@ -34,6 +34,12 @@ class Member(BaseModel):
     bound: float | None = None
     delta: float | None = None
 
+    @property
+    def key(self) -> tuple:
+        """What makes two members the same comparison: the metric and the pair in either order, or the
+        variant and its bound."""
+        return (self.metric, frozenset((self.a, self.b))) if self.b is not None else (self.metric, self.a, self.bound)
+
 
 class Decision(BaseModel):
     """A member's state after a look: ``verdict`` one of ``a ahead``, ``b ahead``, ``equivalent``,

@@ -100,16 +100,15 @@ def judged(sr: Any, a: VariantResults, b: VariantResults, metric: str, picked_fr
     ``picked_from`` when the pair was picked after looking (the largest against the smallest, the best
     against the runner-up: Bonferroni over the pairs it was picked from). The word: "detectable",
     "not detectable" or "equivalent"."""
-    from reportgen.report.decisions import sentence
+    from reportgen.report.decisions import detail
     from reportgen.report.verdicts import found
 
     one = found(sr, metric, a.slug, b.slug)
     if one is not None:
         unit = "pp" if METRICS[metric].unit == "%" else METRICS[metric].unit
-        words = sentence(one, a.label, b.label, a.slug, unit)
         word = {"a ahead": "detectable", "b ahead": "detectable", "equivalent": "equivalent"}.get(
             one.decision.verdict, "not detectable")
-        return words[words.index("(") + 1:].removesuffix(")") if "(" in words else words, word
+        return detail(one, a.label, b.label, a.slug, unit), word
     clause, t = compared(a, b, metric)
     if t.why_not or picked_from <= 1:
         return clause, "detectable" if detectable(t) else "not detectable"
