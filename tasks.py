@@ -9,6 +9,7 @@
     invoke screenshots              browser-test the built site; refresh the README screenshot
     invoke test                     the test suite, in parallel (pytest-xdist, one worker per core)
     invoke bench [--quick]          the canonical DataLoader loop vs the runner → bench/latest.json
+    invoke lighthouse               Lighthouse (mobile) on the index and a study page → bench/lighthouse.json
 Add --smoke to run/run-all for a quick check (small subset, one epoch, one seed, written under .smoke/).
 """
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _config(smoke: bool) -> str:
     root = Path(__file__).resolve().parent  # an inherited config's paths resolve against .smoke/: name them
     cfg.write_text("INHERIT: ../mkdocs.yml\ndocs_dir: docs\nsite_dir: site\n"
                    f"theme:\n  name: material\n  custom_dir: {root / 'overrides'}\n"
-                   f"hooks:\n  - {root / 'reportgen' / 'report' / 'site_hooks.py'}\n")
+                   f"hooks:\n  - {root / 'reportgen' / 'site' / 'hooks.py'}\n")
     return str(cfg)
 
 
@@ -107,6 +108,14 @@ def bench(c, quick=False, device="auto", workloads="", json="bench/latest.json")
     flags = " --quick" if quick else ""
     flags += f" --workloads {workloads}" if workloads else ""
     c.run(f'"{sys.executable}" -m bench.runner{flags} --device {device} --json "{json}"', pty=sys.stdout.isatty())
+
+
+@task(iterable=["page"], help={"site": "an already built site (default: build one)",
+                               "page": "page path, e.g. studies/dropout_ablation/ (repeatable)"})
+def lighthouse(c, site="", page=None):
+    """Lighthouse (mobile) scores of the index and a study page → bench/lighthouse.json (bench/lighthouse.py)."""
+    flags = (f' --site "{site}"' if site else "") + "".join(f' --page "{p}"' for p in page or [])
+    c.run(f'"{sys.executable}" bench/lighthouse.py{flags}', pty=sys.stdout.isatty())
 
 
 @task(help={"workers": "pytest-xdist workers (default: one per CPU core and one more); 0 runs in this process"})

@@ -41,6 +41,7 @@ STUDY = Study(
     reported_source="seed notebook 004, single runs",
     analyses=("comparison_table", "architecture", "learning_curves", "first_layer_weights", "feature_maps",
               "confusion_matrix"),
+    answer=("comparison_table", "architecture"),
     expect=(
         Expect("test_accuracy", variant="convnet", at_least=0.992, source="issue 5 acceptance"),
         Expect("test_accuracy", variant="convnet", higher_than="dnn",

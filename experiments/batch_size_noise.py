@@ -31,5 +31,6 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="batch-32",
     analyses=("comparison_table", "gradient_noise", "generalization_gap", "learning_curves", "confusion_matrix"),
+    answer=("gradient_noise", "generalization_gap"),
     expect=(Expect("test_accuracy", highest="batch-32", source="seed notebook 001 task 8 (\"Batch 32: Best overall stability vs. performance (recommended)\")"),),
 )

@@ -17,4 +17,5 @@ STUDY = Study(
     section="Data & baselines",
     kind="explore",
     analyses=("split_overview", "data_checks", "pixel_statistics", "class_images", "duplicates"),
+    answer=("split_overview", "pixel_statistics", "data_checks", "duplicates"),
 )

@@ -20,6 +20,7 @@ STUDY = Study(
     sweep=Sweep(grid={"model.dropout": (0.0, 0.1, 0.3, 0.5)}, seeds=(0, 1, 2)),
     analyses=("comparison_table", "learning_curves", "generalization_gap", "confusion_matrix",
               "misclassified_examples"),
+    answer=("generalization_gap", "comparison_table"),
     expect=(
         Expect("generalization_gap", highest="dropout=0",
                source="seed notebook 001 task 5 (\"No Dropout: Highest overfitting\")"),

@@ -46,4 +46,5 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="baseline",
     analyses=("diagnosis", "learning_curves", "comparison_table"),
+    answer=("diagnosis",),
 )

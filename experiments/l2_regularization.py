@@ -32,6 +32,7 @@ STUDY = Study(
     reference="none",
     analyses=("comparison_table", "learning_curves", "weight_norms", "weight_histograms", "generalization_gap",
               "confusion_matrix"),
+    answer=("weight_norms", "comparison_table"),
     expect=(
         Expect("val_loss", variant="l2-1e-3", lower_than="l2-1e-4",
                source="seed notebook 001 task 6 (\"Medium L2 (0.001): Best validation loss\")"),

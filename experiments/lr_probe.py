@@ -29,4 +29,5 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="lr-0.01",
     analyses=("lr_range_test", "comparison_table"),
+    answer=("lr_range_test",),
 )

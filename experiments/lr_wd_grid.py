@@ -22,4 +22,5 @@ STUDY = Study(
         common={"train.epochs": 5},
         seeds=(0, 1)),
     analyses=("grid_heatmap", "comparison_table", "learning_curves"),
+    answer=("grid_heatmap",),
 )

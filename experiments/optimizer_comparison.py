@@ -25,5 +25,6 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="adam",
     analyses=("comparison_table", "convergence", "learning_curves", "confusion_matrix"),
+    answer=("convergence",),
     expect=(Expect("epochs_to_97", lowest="adam", source="seed notebook 001 task 7 (\"Adam: Fastest convergence\")"),),
 )

@@ -32,4 +32,5 @@ STUDY = Study(
     }, seeds=(0, 1, 2)),
     reference="mlp",
     analyses=("prediction_panel", "confidence_extremes", "calibration", "confused_pairs", "comparison_table"),
+    answer=("prediction_panel", "confidence_extremes", "calibration", "confused_pairs"),
 )

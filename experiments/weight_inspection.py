@@ -26,4 +26,5 @@ STUDY = Study(
     reference="width-128",
     analyses=("comparison_table", "capacity_curve", "first_layer_weights", "weight_histograms", "architecture",
               "learning_curves"),
+    answer=("capacity_curve", "first_layer_weights", "weight_histograms"),
 )

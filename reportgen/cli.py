@@ -113,7 +113,7 @@ def _render(args: argparse.Namespace, console: Console, specs: list[Spec], every
             results: Path, docs: Path) -> bool:
     """Render; False (after saying why) when an analysis that reads the data set finds no data."""
     from reportgen.data.fetch import DataError
-    from reportgen.report.render import render
+    from reportgen.report.pages.render import render
 
     warn_unreadable(results, [s.name for s in specs], console)
     try:
@@ -192,7 +192,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
     specs, (results, _) = _specs(args, console), _paths(args)
     if args.decide:  # reads the results only: each undecided comparison and claim, the seeds that would decide it
-        from reportgen.report.decide import print_decide
+        from reportgen.report.judge.decide import print_decide
         return print_decide(specs, results, console, args.smoke)
     planned = plan(specs, results, smoke=args.smoke, force=args.force)
     for spec in specs:

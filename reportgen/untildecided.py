@@ -1,7 +1,7 @@
 """``reportgen run STUDY --until-decided [--budget 2h] [--max-seeds 20] [--batch 2] [--family all]``.
 
 Adds paired seeds in batches, only to the variants of comparisons still undecided, re-testing after
-each batch with the sequential procedure of :mod:`reportgen.report.verdicts` (α spent over the looks,
+each batch with the sequential procedure of :mod:`reportgen.report.judge.verdicts` (α spent over the looks,
 Holm within each), until every comparison of the study's family is decided, the seed cap is reached
 or the budget is spent. The design (α, cap, batch, family) is fixed at the first look and kept in
 ``<results>/_sequential/<study>.json`` (:mod:`reportgen.results.sequential`) with the seeds added and
@@ -84,7 +84,7 @@ def _now() -> str:
 
 def _start(spec, sr, args: argparse.Namespace, console: Console):
     """The record of a first look: the design from the flags (or their defaults) and the family."""
-    from reportgen.report.verdicts import ALPHA, SPENDING, family
+    from reportgen.report.judge.verdicts import ALPHA, SPENDING, family
     from reportgen.results.sequential import Record
 
     opts = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in DEFAULTS.items()}
@@ -127,7 +127,7 @@ def until_decided(spec, args: argparse.Namespace, console: Console, results: Pat
         ValueError: a bad flag (a budget that does not parse, a changed design, a cap below the seeds
             the study has).
     """
-    from reportgen.report.verdicts import make_look, open_members, schedule
+    from reportgen.report.judge.verdicts import make_look, open_members, schedule
     from reportgen.results import sequential
     from reportgen.results.chain import collect
 

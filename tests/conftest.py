@@ -5,9 +5,15 @@ a few hundred synthetic images on the CPU so the suite stays fast on a busy 2-co
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import os
+import shutil
 import struct
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,13 +147,13 @@ def valid_result(key: str, status: str = "completed", study: str = "s", variant:
 
 @pytest.fixture
 def no_png(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """``reportgen.report.figures.save`` (the one place every figure is written) replaced for the
+    """``reportgen.report.draw.figures.save`` (the one place every figure is written) replaced for the
     test: the figure is built as usual, then closed without being drawn or encoded, and an empty file
     stands at its path. For tests of the rendered Markdown, which names figures but never reads them.
     Returns the list of paths "saved"."""
     import matplotlib.pyplot as plt
 
-    from reportgen.report import figures
+    from reportgen.report.draw import figures
 
     saved: list[Path] = []
 
@@ -208,3 +214,65 @@ def base_install_env(folder: Path) -> dict[str, str]:
         "sys.meta_path.insert(0, _BaseInstallOnly)\n", encoding="utf-8")
     path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path, "DISABLE_MKDOCS_2_WARNING": "true"}
+
+
+# The built site and a headless Chromium, for the browser tests (test_site.py, test_site_a11y.py). The
+# site is session-scoped: built once per pytest-xdist worker, and those tests share one xdist group.
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def _site_config(tmp: Path) -> Path:
+    """``mkdocs.yml``, or with ``REPORTGEN_SITE_DOCS`` set (a docs folder rendered elsewhere, e.g. by
+    ``reportgen render --docs-dir``), a config inheriting it with that ``docs_dir``."""
+    docs = os.environ.get("REPORTGEN_SITE_DOCS")
+    if not docs:
+        return REPO / "mkdocs.yml"
+    cfg = tmp / "mkdocs.yml"  # an inherited config's paths resolve against its folder: name them in full
+    cfg.write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ndocs_dir: {Path(docs).resolve()}\n"
+                   f"theme:\n  name: material\n  custom_dir: {REPO / 'overrides'}\n"
+                   f"hooks:\n  - {REPO / 'reportgen' / 'site' / 'hooks.py'}\n", encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The committed docs (or ``$REPORTGEN_SITE_DOCS``) built with ``mkdocs build --strict`` (with the base
+    install's packages only) and served over HTTP on a free port."""
+    out = tmp_path_factory.mktemp("site")
+    cfg = _site_config(tmp_path_factory.mktemp("config"))
+    # built as the Pages workflow builds it: with the base install's packages only
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(cfg), "-d", str(out)],
+                           cwd=REPO, capture_output=True, text=True,
+                           env=base_install_env(tmp_path_factory.mktemp("base")))
+    assert build.returncode == 0, build.stdout + build.stderr
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield out, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium): the browser test cannot run")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (it comes with the dev extra)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        yield b
+        b.close()

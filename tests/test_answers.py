@@ -1,7 +1,8 @@
 """Each study's answer answers its question: composed from the committed results (read only; figures
-go to a temporary folder), it holds the headline of every analysis the question asks about, opens with
-the one the question asks about first, states what the design cannot answer, and uses paired tests
-for quantities measured on the same runs. Pages never write "(s)" plurals."""
+go to a temporary folder) in the order the spec declares, it holds the headline of every analysis the
+question asks about, opens with the one the question asks about first, states what the design cannot
+answer, and uses paired tests for quantities measured on the same runs. The composer runs no analysis.
+Pages never write "(s)" plurals."""
 from __future__ import annotations
 
 import os
@@ -11,12 +12,12 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from reportgen.report.analyses import ANALYSES, HEADLINES, Context
+from reportgen.report.analyses import ANALYSES, HEADLINES, Context, analyse
 from reportgen.report.analyses.headline import Headline
-from reportgen.report.answers import compose
+from reportgen.report.pages.answers import compose
 from reportgen.spec.catalog import load_all
 from reportgen.results.chain import collect
-from reportgen.report.words import count, plural
+from reportgen.report.judge.words import count, plural
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results"
@@ -28,7 +29,7 @@ NOT_RECORDED = "is not in the committed results"
 
 #: What each committed study's question asks, in its order: the analyses whose headlines the answer
 #: must hold (the first opens it) and the statements of what the design cannot answer. Written from
-#: the questions, not from the code: a topic pattern that stops matching a question fails here.
+#: the questions, not from the code: a spec whose declared answer stops matching its question fails here.
 EXPECTED: dict[str, list[str]] = {
     "mlp_baseline": ["comparison_table"],
     "cnn_baseline": ["comparison_table"],
@@ -69,9 +70,8 @@ def _answer(name: str, tmp_path: Path):
     _data_or_skip(spec)
     sr = collect(spec, RESULTS)
     ctx = Context(sr, tmp_path, "", None)
-    outputs = {n: ANALYSES[n](ctx) for n in spec.study.analyses if n in HEADLINES and HEADLINES[n].reads_output}
-    heads = {n: HEADLINES[n].fn(ctx, outputs.get(n)) for n in spec.study.analyses if n in HEADLINES}
-    return compose(ctx, outputs), heads
+    heads = {n: analyse(n, ctx).headline for n in spec.study.analyses if n in HEADLINES}
+    return compose(sr, heads), heads
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -101,7 +101,7 @@ def test_the_answer_opens_with_what_the_question_asks(name, tmp_path, no_png):
 
 
 def test_a_diagnostic_study_names_no_accuracy_and_no_best_variant(tmp_path):
-    from reportgen.report.answers import chosen
+    from reportgen.report.pages.answers import chosen
 
     for name in ("sanity_checks", "failed_models"):
         sr = collect(SPECS[name], RESULTS)
@@ -110,7 +110,7 @@ def test_a_diagnostic_study_names_no_accuracy_and_no_best_variant(tmp_path):
 
 
 def test_a_tuning_study_names_the_variant_selected_on_validation():
-    from reportgen.report.answers import chosen
+    from reportgen.report.pages.answers import chosen
 
     sr = collect(SPECS["lr_wd_grid"], RESULTS)
     by_val = max((v for v in sr.variants if v.runs), key=lambda v: v.interval("val_acc").mean)
@@ -123,7 +123,7 @@ def test_two_measures_of_the_same_runs_are_tested_paired_as_scipys_ttest_rel():
     """The last epoch against the best-validation epoch of the same three runs (the committed
     epochs_learning_curve numbers): the answer's test is scipy's ttest_rel on the per-seed values."""
     from reportgen.report.analyses.headline import tested_clause, tested_verdict
-    from reportgen.report.significance import within
+    from reportgen.report.judge.significance import within
     from reportgen.results.summary import VariantResults
 
     last, best = [97.72, 97.79, 97.80], [97.58, 97.47, 97.40]
@@ -167,7 +167,7 @@ def test_no_rendered_page_writes_s_plurals(tmp_path, no_png):
     the tuning grid's variant selected on validation. (Figures are built but not drawn: ``no_png``.)"""
     from rich.console import Console
 
-    from reportgen.report.render import render
+    from reportgen.report.pages.render import render
 
     names = ("early_stopping", "sanity_checks", "failed_models", "lr_wd_grid", "budget_cnns")
     specs = [SPECS[n] for n in names]
@@ -207,3 +207,41 @@ def test_the_weight_norm_is_named_for_what_it_is(tmp_path, no_png):
     answer, heads = _answer("l2_regularization", tmp_path)
     assert "Frobenius weight norm ‖W‖\\_F" in answer.text and "‖W‖₂" not in answer.text
     assert heads["weight_norms"].short.startswith("‖W‖_F ")
+
+
+def test_the_answer_follows_the_specs_declared_order_not_the_questions_wording(tmp_path, no_png):
+    """The same headlines, declared in the other order, give the answer in that order; the question's
+    wording (which names the gap first) plays no part."""
+    from reportgen.spec.catalog import Spec
+
+    spec = SPECS["dropout_ablation"]
+    assert spec.study.answer == ("generalization_gap", "comparison_table")
+    sr = collect(spec, RESULTS)
+    ctx = Context(sr, tmp_path, "", None)
+    heads = {n: analyse(n, ctx).headline for n in spec.study.answer}
+    flipped = Spec(spec.name, spec.path, spec.study.model_copy(update={"answer": ("comparison_table", "generalization_gap")}),
+                   spec.source)
+    sr_flipped = collect(flipped, RESULTS)
+    assert compose(sr, heads).first == heads["generalization_gap"].sentences[0]
+    assert compose(sr_flipped, heads).first == heads["comparison_table"].sentences[0]
+
+
+def test_the_composer_runs_no_analysis(tmp_path, monkeypatch):
+    """Given no headline for an analysis its answer declares, the composer names it instead of running it."""
+    import reportgen.report.analyses as registry
+
+    spec = SPECS["dropout_ablation"]
+    sr = collect(spec, RESULTS)
+    ran: list[str] = []
+    monkeypatch.setattr(registry, "ANALYSES", {n: (lambda c, n=n: ran.append(n)) for n in registry.ANALYSES})
+    with pytest.raises(KeyError, match="generalization_gap"):
+        compose(sr, {"comparison_table": None})
+    assert ran == []
+
+
+def test_an_answer_naming_an_analysis_the_study_does_not_run_is_refused():
+    from pydantic import ValidationError
+
+    study = SPECS["dropout_ablation"].study
+    with pytest.raises(ValidationError, match="answer names weight_norms, which analyses does not"):
+        type(study).model_validate({**study.model_dump(exclude={"answer"}), "answer": ("weight_norms",)})

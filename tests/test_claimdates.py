@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import valid_result
-from reportgen.report import claimdates
+from reportgen.report.judge import claimdates
 from reportgen.spec.catalog import load_spec
-from reportgen.report.findings import check
+from reportgen.report.judge.findings import check
 from reportgen.spec import Expect
 from reportgen.results.summary import StudyResults, VariantResults
 

@@ -111,7 +111,7 @@ def test_rules_on_hand_built_results(run, label):
 
 
 def test_analysis_labels_variants_and_draws_its_evidence(tmp_path):
-    from reportgen.report.render import ENV
+    from reportgen.report.pages.render import ENV
 
     variants = [
         SimpleNamespace(label="ok", slug="ok", runs=[result(), result(), result(train_acc=1.0, val_acc=0.9)]),

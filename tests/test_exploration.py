@@ -222,7 +222,7 @@ def test_run_renders_the_page_without_training(tmp_path, planted, capsys, monkey
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").glob("**/*.json"))
     page = (tmp_path / "docs" / "studies" / "explo.md").read_text(encoding="utf-8")
     for name in DATA_ANALYSES:
-        heading = (Path(data.__file__).parents[1] / "templates" / "analyses" / f"{name}.md.j2").read_text().splitlines()
+        heading = (Path(data.__file__).parents[1] / "pages" / "templates" / "analyses" / f"{name}.md.j2").read_text().splitlines()
         heading = next(line for line in heading if not line.startswith("{%"))
         assert heading in page.splitlines(), heading
     assert "Incomplete results" not in page and "No results yet" not in page and "## Comparison" not in page

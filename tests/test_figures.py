@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen.report import colours, figures
+from reportgen.report.draw import colours, figures
 from reportgen.report.analyses import Context
 from reportgen.spec.catalog import load_spec
 from reportgen.results.summary import StudyResults, VariantResults
@@ -197,8 +197,8 @@ def test_the_interactive_curves_colour_each_variant_as_the_static_figure_does():
     from matplotlib.colors import to_hex
 
     from reportgen.report.analyses.standard import _curves
-    from reportgen.report.colours import COLOURS, series_colour
-    from reportgen.report.interactive import learning_curves_spec
+    from reportgen.report.draw.colours import COLOURS, series_colour
+    from reportgen.report.draw.interactive import learning_curves_spec
     from reportgen.results.chain import collect
     from reportgen.spec.catalog import load_spec
 

@@ -1,4 +1,5 @@
-"""The package's layout by stage: imports run one way (report → run → results → spec → data), no
+"""The package's layout by stage: imports run one way (site, report → run → results → spec → data; inside
+report/: pages → analyses → draw → judge), no
 module imports itself back through others (every import counted, top-level or inside a function,
 with the package ``__init__`` modules Python executes on the way), and no module is longer than a
 reader can hold."""
@@ -11,7 +12,10 @@ import networkx as nx
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "reportgen"
-STAGES = ("data", "spec", "results", "run", "report")  # lower index: imported by the later ones, never the reverse
+STAGES = ("data", "spec", "results", "run", "report", "site")  # lower index: imported by the later ones, never the reverse
+#: report/'s concerns, in the same one-way order: judging reads no figure or page, drawing judges nothing,
+#: analyses use both, pages use everything.
+REPORT_LAYERS = ("judge", "draw", "analyses", "pages")
 MAX_LINES = 400
 
 
@@ -94,6 +98,29 @@ def test_imports_run_one_way_between_stages():
     backwards = [f"{a} → {b}" for a, b in import_graph().edges
                  if stage(a) is not None and stage(b) is not None and stage(b) > stage(a)]
     assert backwards == [], "imports against the pipeline's direction: " + ", ".join(backwards)
+
+
+def layer(module: str) -> int | None:
+    parts = module.split(".")
+    return (REPORT_LAYERS.index(parts[2]) if len(parts) > 2 and parts[1] == "report" and parts[2] in REPORT_LAYERS
+            else None)
+
+
+def test_report_holds_only_its_concerns():
+    loose = sorted(f.name for f in (PACKAGE / "report").glob("*.py") if f.name != "__init__.py")
+    assert loose == [], f"modules of report/ outside judge/, draw/, analyses/, pages/: {loose}"
+    assert all((PACKAGE / "report" / name / "__init__.py").is_file() for name in REPORT_LAYERS)
+
+
+def test_imports_run_one_way_between_report_concerns():
+    backwards = [f"{a} → {b}" for a, b in import_graph().edges
+                 if layer(a) is not None and layer(b) is not None and layer(b) > layer(a)]
+    assert backwards == [], "report/ imports against judge → draw → analyses → pages: " + ", ".join(backwards)
+
+
+def test_site_hooks_import_nothing_of_the_package():
+    """MkDocs loads the hooks by path at build time, where the package may not be importable."""
+    assert not [b for a, b in import_graph().edges if a.startswith("reportgen.site")]
 
 
 @pytest.mark.parametrize("module", sorted(modules()))

@@ -1,6 +1,6 @@
 """One verdict per comparison: wherever a page states a verdict on a pair of variants (the answer, the
 comparison table, a factor table, the claims), it is the same one, read from
-:func:`reportgen.report.verdicts.found`."""
+:func:`reportgen.report.judge.verdicts.found`."""
 from __future__ import annotations
 
 import re
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.report.decisions import signed
-from reportgen.report.findings import check, compare
-from reportgen.report.verdicts import comparisons, found
+from reportgen.report.judge.decisions import signed
+from reportgen.report.judge.findings import check, compare
+from reportgen.report.judge.verdicts import comparisons, found
 from reportgen.results.chain import collect
 from reportgen.spec.catalog import load_all
 

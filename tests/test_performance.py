@@ -7,8 +7,8 @@ from pathlib import Path
 from conftest import valid_result
 from reportgen.results import store
 from reportgen.spec.catalog import Spec
-from reportgen.report.performance import render_performance, suite_cost
-from reportgen.report.render import ENV, MARKER, write_page
+from reportgen.report.pages.performance import render_performance, suite_cost
+from reportgen.report.pages.render import ENV, MARKER, write_page
 from reportgen.spec import Study
 
 RECORD = {"workload": "mlp", "device": "cpu", "mode": "quick", "images": 10000, "epochs": 1, "threads": 1,
@@ -80,7 +80,7 @@ def _trained(seed: int, device: str, wall: float, epoch_seconds: list[float], **
 
 
 def test_flops_and_share_of_peak_at_equal_device_and_threads(tmp_path: Path):
-    from reportgen.report import efficiency
+    from reportgen.report.pages import efficiency
 
     results = tmp_path / "results"
     runs = [(0, "cpu (x86_64, AVX2, 1 threads)"), (1, "cpu (x86_64, 1 threads)"), (2, "cpu (x86_64, AVX512, 1 threads)")]
@@ -102,7 +102,7 @@ def test_flops_and_share_of_peak_at_equal_device_and_threads(tmp_path: Path):
 
 
 def test_device_strings_parse():
-    from reportgen.report.efficiency import parse_device
+    from reportgen.report.pages.efficiency import parse_device
 
     assert parse_device("cpu (x86_64, AVX2, 2 threads)") == ("cpu", "AVX2", 2)
     assert parse_device("cpu (x86_64, 1 threads)") == ("cpu", None, 1)
@@ -127,7 +127,7 @@ def test_page_shows_peak_levers_and_share(tmp_path: Path):
 
 
 def test_a_benchmark_from_before_the_peak_still_renders(tmp_path: Path):
-    from reportgen.report.performance import bench_machine
+    from reportgen.report.pages.performance import bench_machine
 
     bench = tmp_path / "latest.json"
     bench.write_text(json.dumps([RECORD]))

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import valid_result
-from reportgen.report import efficiency, figures
-from reportgen.report.performance import bench_machine, render_performance
-from reportgen.report.render import ENV, MARKER, write_page
+from reportgen.report.pages import efficiency
+from reportgen.report.draw import figures
+from reportgen.report.pages.performance import bench_machine, render_performance
+from reportgen.report.pages.render import ENV, MARKER, write_page
 from reportgen.results import store
 from reportgen.spec import Study
 from reportgen.spec.catalog import Spec, load_spec, spec_paths
@@ -146,7 +147,7 @@ def test_the_roofline_draws_the_peak_of_every_thread_count_shown(tmp_path, monke
 
 
 def test_commit_links_never_carry_dirty_and_a_dirty_run_says_so(tmp_path):
-    from reportgen.report import variantpages
+    from reportgen.report.pages import variantpages
     from reportgen.results.chain import collect
 
     sr = collect(load_spec(ROOT / "experiments" / "dropout_ablation.py"), ROOT / "results")

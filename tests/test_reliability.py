@@ -233,7 +233,7 @@ def suite(tmp_path_factory):
     # build hook by their place in the checkout.
     (tmp / "mkdocs.yml").write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ndocs_dir: docs\nsite_dir: site\n"
                                     f"theme:\n  name: material\n  custom_dir: {REPO / 'overrides'}\n"
-                                    f"hooks:\n  - {REPO / 'reportgen' / 'report' / 'site_hooks.py'}\n")
+                                    f"hooks:\n  - {REPO / 'reportgen' / 'site' / 'hooks.py'}\n")
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", str(tmp / "mkdocs.yml")], capture_output=True,
                            text=True, env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true"})
     return {"tmp": tmp, "code": proc.returncode, "err": err, "render": (render.returncode, render_err), "build": build,

@@ -11,8 +11,8 @@ import pytest
 from jinja2 import FileSystemLoader
 from rich.console import Console
 
-from reportgen.report import incremental
-from reportgen.report import render as render_mod
+from reportgen.report.pages import incremental
+from reportgen.report.pages import render as render_mod
 from reportgen.spec.catalog import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,8 +123,9 @@ def test_the_index_composes_the_answer_of_a_study_it_does_not_render_once(setup,
     change."""
     specs, results, _, _ = setup
     composed: list[str] = []
-    compose = render_mod.compose
-    monkeypatch.setattr(render_mod, "compose", lambda ctx, *a: composed.append(ctx.sr.spec.name) or compose(ctx, *a))
+    compose, analysed = render_mod.compose, render_mod.analysed_answer  # a page's answer; a row's from its results
+    monkeypatch.setattr(render_mod, "compose", lambda sr, *a: composed.append(sr.spec.name) or compose(sr, *a))
+    monkeypatch.setattr(render_mod, "analysed_answer", lambda sr, *a: composed.append(sr.spec.name) or analysed(sr, *a))
     docs = tmp_path / "docs"
     (docs / "studies").mkdir(parents=True)
     shutil.copyfile(REPO / "docs" / "studies" / "mlp_baseline.md", docs / "studies" / "mlp_baseline.md")

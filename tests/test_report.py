@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import valid_result
-from reportgen.report import figures
+from reportgen.report.draw import figures
 from reportgen.report.analyses.context import Context, cell, epochs
 from reportgen.report.analyses.dynamics import epochs_to, factors, gap_opens
 from reportgen.report.analyses.internals import _loglog_slope
 from reportgen.spec.catalog import load_spec
-from reportgen.report.findings import check
+from reportgen.report.judge.findings import check
 from reportgen.spec import Expect
 from reportgen.results.summary import METRICS, StudyResults, VariantResults
 
@@ -211,7 +211,7 @@ def test_equivalence_and_monotone_claims():
 
 
 def test_leaderboard_lists_reused_runs_once_and_sorts_by_accuracy():
-    from reportgen.report.render import leaderboard
+    from reportgen.report.pages.render import leaderboard
 
     def row(name, vs, diagnostic=False):
         study = type("T", (), {"title": name.title(), "section": "Data & baselines", "diagnostic": diagnostic})()
@@ -229,7 +229,7 @@ def test_leaderboard_lists_reused_runs_once_and_sorts_by_accuracy():
 def test_the_leaderboard_counts_the_seeds_it_uses_and_names_the_interval_it_shows():
     """A collapsed seed left out: n is the two seeds used, of three run. Two seeds 0.6 pp apart: the
     Student-t interval (t = 12.7) passes 100 %, so the cell is mean (min–max) and the note says so."""
-    from reportgen.report.render import ENV, leaderboard
+    from reportgen.report.pages.render import ENV, leaderboard
 
     study = type("T", (), {"title": "One", "section": "Data & baselines", "diagnostic": False})()
     spec = type("S", (), {"name": "one", "study": study})()
@@ -243,11 +243,11 @@ def test_the_leaderboard_counts_the_seeds_it_uses_and_names_the_interval_it_show
     assert (by["lr-1e-2"]["n"], by["lr-1e-2"]["runs"]) == (2, 3) and by["lr-1e-2"]["note"]
     assert not by["lr-1e-2"]["ranged"] and "±" in by["lr-1e-2"]["acc_cell"]
     assert by["two"]["ranged"] and by["two"]["acc_cell"] == "99.30 (99.00–99.60)"
-    page = ENV.get_template("index.md.j2").render(marker="", rows=[], sections=[], problems=[], board=board,
+    page = ENV.get_template("index.md.j2").render(marker="", rows=[], findings=[], sections=[], problems=[], board=board,
                                                   pareto_url=None, fmt=lambda *a: "", has_flops=False)
     assert "mean (min–max) over them" in page and "n: the seeds used" in page
     assert "| 2 of 3 |" in page and "| 2 |" in page
     one = leaderboard([{"spec": spec, "sr": results(v("three", [0.98, 0.981, 0.982]))}])
-    page = ENV.get_template("index.md.j2").render(marker="", rows=[], sections=[], problems=[], board=one,
+    page = ENV.get_template("index.md.j2").render(marker="", rows=[], findings=[], sections=[], problems=[], board=one,
                                                   pareto_url=None, fmt=lambda *a: "", has_flops=False)
     assert "min–max) over them" not in page and " of 3 |" not in page and "| 3 |" in page

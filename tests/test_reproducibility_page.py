@@ -45,7 +45,7 @@ def _result(path: Path, isa, threads, dirty, attempts=1, reused=None, reconstruc
 
 
 def test_the_counts_group_runs_by_isa_threads_and_dirty_tree(tmp_path):
-    from reportgen.report import reprocounts
+    from reportgen.report.pages import reprocounts
 
     res = tmp_path / "results"
     _result(res / "a" / "v" / "seed0.json", "AVX2", 1, False)
@@ -69,7 +69,7 @@ def test_the_counts_group_runs_by_isa_threads_and_dirty_tree(tmp_path):
 
 
 def test_the_page_counts_the_committed_runs():
-    from reportgen.report import reprocounts
+    from reportgen.report.pages import reprocounts
 
     page = (REPO / "docs" / "reproducibility.md").read_text(encoding="utf-8")
     shown = page.split(reprocounts.BEGIN, 1)[1].split(reprocounts.END, 1)[0]

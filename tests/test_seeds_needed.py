@@ -11,8 +11,8 @@ import pytest
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from reportgen.cli import main
-from reportgen.report.findings import check
-from reportgen.report.power import CAP, for_pair, for_threshold, seeds_for
+from reportgen.report.judge.findings import check
+from reportgen.report.judge.power import CAP, for_pair, for_threshold, seeds_for
 from reportgen.results.chain import collect
 from reportgen.results.summary import VariantResults
 from reportgen.spec.catalog import load_spec
@@ -92,7 +92,7 @@ def test_a_threshold_uses_the_one_sample_test():
 
 
 def test_an_inconclusive_claim_on_its_page_shows_its_seeds_needed(tmp_path):
-    from reportgen.report.render import render_study
+    from reportgen.report.pages.render import render_study
 
     spec = load_spec(REPO / "experiments" / "mlp_baseline.py")
     spec = type(spec)(spec.name, spec.path, spec.study.model_copy(update={"analyses": ()}), spec.source)
@@ -125,7 +125,7 @@ def test_plan_decide_prints_a_row_per_undecided_claim(capsys):
 
 
 def test_a_directional_claim_plans_its_one_sided_test():
-    from reportgen.report.power import seeds_for
+    from reportgen.report.judge.power import seeds_for
 
     assert seeds_for(0.5, 1.0, "paired", alternative="larger") < seeds_for(0.5, 1.0, "paired")
     assert seeds_for(0.5, 1.0, "paired", alternative="larger") == math.ceil(

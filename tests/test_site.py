@@ -11,20 +11,16 @@ PNG over 300 KB.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
-from conftest import base_install_env
 
 # One xdist worker runs this module (``--dist loadgroup``): the site is built once, and only one test
 # writes the screenshots under .shots/.
@@ -49,64 +45,6 @@ def test_pages_workflow_matches_the_github_workflow_schema():
                  "actions/deploy-pages"):
         assert step in text, step
     assert "pages: write" in text and "id-token: write" in text
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
-def _config(tmp: Path) -> Path:
-    """``mkdocs.yml``, or with ``REPORTGEN_SITE_DOCS`` set (a docs folder rendered elsewhere, e.g. by
-    ``reportgen render --docs-dir``), a config inheriting it with that ``docs_dir``."""
-    docs = os.environ.get("REPORTGEN_SITE_DOCS")
-    if not docs:
-        return REPO / "mkdocs.yml"
-    cfg = tmp / "mkdocs.yml"  # an inherited config's paths resolve against its folder: name them in full
-    cfg.write_text(f"INHERIT: {REPO / 'mkdocs.yml'}\ndocs_dir: {Path(docs).resolve()}\n"
-                   f"theme:\n  name: material\n  custom_dir: {REPO / 'overrides'}\n"
-                   f"hooks:\n  - {REPO / 'reportgen' / 'report' / 'site_hooks.py'}\n", encoding="utf-8")
-    return cfg
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The committed docs (or ``$REPORTGEN_SITE_DOCS``) built with ``mkdocs build --strict`` (with the base
-    install's packages only) and served over HTTP on a free port."""
-    out = tmp_path_factory.mktemp("site")
-    cfg = _config(tmp_path_factory.mktemp("config"))
-    # built as the Pages workflow builds it: with the base install's packages only
-    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(cfg), "-d", str(out)],
-                           cwd=REPO, capture_output=True, text=True,
-                           env=base_install_env(tmp_path_factory.mktemp("base")))
-    assert build.returncode == 0, build.stdout + build.stderr
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield out, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest output clean
-        pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = _chromium()
-    if exe is None:
-        pytest.skip("no Chromium on this machine (apt-get install chromium): the browser test cannot run")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (it comes with the dev extra)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _pages(root: Path) -> list[str]:
@@ -210,8 +148,8 @@ def test_the_tutorial_spec_is_valid(tmp_path):
 
 
 def test_reference_pages_cover_every_spec_field(tmp_path):
-    from reportgen.report import reference
-    from reportgen.report.render import render_reference
+    from reportgen.report.pages import reference
+    from reportgen.report.pages.render import render_reference
 
     from reportgen.cli import parser
 
@@ -403,7 +341,9 @@ def _toggle(page, rel: str, record: _Walk) -> None:
     """Clicking a variant in the legend changes the drawing; a double-click shows everything again."""
     from playwright.sync_api import Error
 
-    chart = page.locator(".interactive-chart").first
+    chart = page.locator(".interactive-chart:has(a.chart-spec[href$='learning_curves.vl.json'])").first
+    if not chart.count():  # the page's charts are a scatter, a heat map or a roofline: no legend to toggle
+        return
     svg = chart.locator(".chart-view svg").first
     before = svg.inner_html()
     legends = {name: chart.locator(f".{name}_legend_labels text") for name in ("variant", "seed", "split")}
@@ -488,8 +428,8 @@ def test_the_site_is_light(site):
 
 
 def test_a_verdict_badge_keeps_its_sentence_in_the_csv():
-    from reportgen.report.downloads import plain
-    from reportgen.report.render import ENV
+    from reportgen.report.pages.downloads import plain
+    from reportgen.report.pages.render import ENV
 
     badge = ENV.from_string('{% from "macros.md.j2" import verdict %}{{ verdict(s) }}').render(
         s="convnet beats dnn by 1.19 pp (Welch's t test, p = 0.017)")

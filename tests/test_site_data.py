@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.report import downloads, interactive, variantpages
+from reportgen.report.pages import downloads, variantpages
+from reportgen.report.draw import interactive
 from reportgen.spec.catalog import load_spec
-from reportgen.report.render import ENV, MARKER
+from reportgen.report.pages.render import ENV, MARKER
 from reportgen.results.chain import collect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,8 +83,13 @@ def dropout():
 
 def test_study_history_and_runs_csv_hold_every_seed_and_epoch(dropout, tmp_path):
     names = downloads.study_data(dropout, tmp_path)
-    history, runs = _read(tmp_path / names["history"]), _read(tmp_path / names["runs"])
-    assert len(history) - 1 == sum(len(r["history"]) for r in dropout.runs)
+    runs = _read(tmp_path / names["runs"])
+    assert list(names["history"]) == [v.label for v in dropout.variants if v.runs]
+    for v in dropout.variants:  # a variant's CSV: its own epochs, every seed, nothing of the others
+        history = _read(tmp_path / names["history"][v.label])
+        assert len(history) - 1 == sum(len(r["history"]) for r in v.runs)
+        assert {row[1] for row in history[1:]} == {v.label}
+        assert sorted({int(row[2]) for row in history[1:]}) == sorted(r["seed"] for r in v.runs)
     assert len(runs) - 1 == len(dropout.runs)
     header = runs[0]
     acc = header.index("test_accuracy (%)")
@@ -110,11 +116,13 @@ def test_a_details_page_with_every_variant_config_history_and_provenance(dropout
             assert r["key"] in page and f"repo:commit/{r['provenance']['git_commit']}" in page
     v = dropout.variants[0]
     assert f"model.dropout: {json.dumps(v.runs[0]['config']['model']['dropout'])}" in page
-    # per variant: a line naming history.csv, and a link to it under each seed's history table
-    assert page.count("](../../assets/dropout_ablation/history.csv)") == len(dropout.variants) + len(dropout.runs)
+    # per variant: its per-epoch table's CSV is that variant's own epochs, and its section holds its chart
+    for v in dropout.variants:
+        assert page.count(f"](../../assets/dropout_ablation/history/{v.slug}.csv)") == 1
+        assert f'data-variant="{v.label}"' in page
     tables = list((tmp_path / "assets" / dropout.name / "tables" / "variants").glob("*.csv"))
     assert len(tables) == 3 * len(dropout.variants)  # per variant: per-seed, runs, provenance
-    assert page.count(".table-csv") == len(tables) + len(dropout.runs)
+    assert page.count(".table-csv") == len(tables) + len(dropout.variants)
 
 
 def test_learning_curve_spec_carries_every_run_and_epoch(dropout, tmp_path):
@@ -145,3 +153,27 @@ def test_a_missing_or_nan_history_value_is_a_gap_not_an_error():
     rec = interactive._runs(sr)[0]
     assert rec["train_loss"] == [None] and rec["val_acc"] == [None] and rec["val_loss"] == [0.5]
     json.dumps(interactive.learning_curves_spec(sr, ["#000000"]), allow_nan=False)
+
+
+def test_the_charts_a_reader_points_at_carry_their_hover_contents():
+    """The Pareto scatter hovers variant, study, mean, CI and seeds (every seed's point on demand); the
+    heat map mean, CI and n; a confusion matrix count and share of the true digit (computed in the browser
+    from one row of counts per digit: checked here the way Vega-Lite computes it)."""
+    pareto = interactive.pareto_spec([{"variant": "a", "study": "S", "x": 1000.0, "mean": 98.0, "low": 97.5,
+                                       "high": 98.5, "n": 3, "seeds": [97.8, 98.0, 98.2]}], "parameters", "t")
+    tips = {t.get("title", t["field"]) for layer in pareto["layer"] for t in layer["encoding"].get("tooltip", [])}
+    assert {"variant", "study", "test accuracy (%, mean)", "95 % CI", "seeds"} <= tips
+    assert pareto["params"][0]["bind"]["input"] == "checkbox"  # every seed's dot on demand
+    point = pareto["layer"][1]["data"]["values"][0]
+    assert point["error"] == 2.0 and point["ci"] == "97.50–98.50 %"
+    assert pareto["layer"][2]["data"]["values"][0]["accuracy"] == [97.8, 98.0, 98.2]
+    heat = interactive.matrix_spec([{"x": "0.1", "y": "0", "mean": 98.0, "ci": "97–99 %", "n": 2}], "lr", "wd", "mean",
+                                   "val acc", [{"field": "mean"}, {"field": "ci"}, {"field": "n"}], "t")
+    assert {t["field"] for t in heat["layer"][0]["encoding"]["tooltip"]} == {"mean", "ci", "n"}
+    cm = [[8, 2], [1, 9]]
+    conf = interactive.confusion_spec(cm, "t")
+    tips = {t["field"] for t in conf["layer"][0]["encoding"]["tooltip"]}
+    assert {"true digit", "predicted digit", "count", "share"} <= tips
+    rows = conf["data"]["values"]
+    assert [r["count"] for r in rows] == cm and rows[0]["predicted digit"] == ["0", "1"]
+    assert "100 * datum.count / max(datum.row_total, 1)" in json.dumps(conf["transform"])

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
-from reportgen.report import figures, modelpics, pngopt
+from reportgen.report.draw import figures, modelpics, pngopt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -86,7 +86,7 @@ def test_every_recorded_model_is_drawn(tmp_path):
 
 
 def _hooks():
-    spec = importlib.util.spec_from_file_location("site_hooks", REPO / "reportgen" / "report" / "site_hooks.py")
+    spec = importlib.util.spec_from_file_location("site_hooks", REPO / 'reportgen' / 'site' / 'hooks.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -123,7 +123,7 @@ def test_generated_pages_edit_their_source(tmp_path):
     assert study.edit_url == "https://example.org/me/fork/edit/main/experiments/x.py"
     index = SimpleNamespace(meta={}, file=SimpleNamespace(src_uri="index.md"), edit_url="…")
     hooks.on_page_markdown(marker, index, config, None)
-    assert index.edit_url == "https://example.org/me/fork/edit/main/reportgen/report/templates/index.md.j2"
+    assert index.edit_url == "https://example.org/me/fork/edit/main/reportgen/report/pages/templates/index.md.j2"
     hand = SimpleNamespace(meta={}, file=SimpleNamespace(src_uri="tutorial.md"), edit_url="kept")
     hooks.on_page_markdown("# A hand-written page", hand, config, None)
     assert hand.edit_url == "kept"

@@ -192,7 +192,7 @@ def test_spec_smoke_runs_on_real_mnist(path, smoke_dirs, monkeypatch, capsys):
     page = (docs / "studies" / f"{spec.name}.md").read_text(encoding="utf-8")
     assert "Incomplete results" not in page and "No run of this study recorded" not in page
     for name in spec.study.analyses:  # each analysis' section, under its template's own heading
-        template = REPO / "reportgen" / "report" / "templates" / "analyses" / f"{name}.md.j2"
+        template = REPO / "reportgen" / "report" / "pages" / "templates" / "analyses" / f"{name}.md.j2"
         heading = next(line for line in template.read_text(encoding="utf-8").splitlines() if not line.startswith("{%"))
         assert heading.startswith("## ") and heading in page.splitlines(), f"{name}: {heading!r} missing"
     images = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", page)

@@ -15,9 +15,9 @@ from scipy import stats as st
 
 from reportgen.report.analyses.context import Context, cell, per_seed
 from reportgen.spec.catalog import load_spec
-from reportgen.report.findings import check, compare
-from reportgen.report.significance import against, paired_by_design, two_sample, within
-from reportgen.report.verdicts import found
+from reportgen.report.judge.findings import check, compare
+from reportgen.report.judge.significance import against, paired_by_design, two_sample, within
+from reportgen.report.judge.verdicts import found
 from reportgen.spec import Expect
 from reportgen.results.chain import collect
 from reportgen.results.summary import StudyResults, VariantResults
@@ -130,7 +130,7 @@ def test_the_target_column_and_the_claim_use_one_rule():
 
 
 def _without_figures(analysis, ctx):
-    from reportgen.report import figures
+    from reportgen.report.draw import figures
 
     real = figures.lines
     figures.lines = lambda *a, **k: None
@@ -181,10 +181,10 @@ def test_an_outlier_is_never_averaged_into_an_impossible_interval():
 
 
 def test_a_planted_collapsed_seed_is_flagged_on_the_page_and_the_leaderboard_stays_sane(tmp_path):
-    from reportgen.report.render import leaderboard, render_study
+    from reportgen.report.pages.render import leaderboard, render_study
 
     spec = load_spec(REPO / "experiments" / "dropout_ablation.py")
-    spec = type(spec)(spec.name, spec.path, spec.study.model_copy(update={"analyses": ("comparison_table",)}),
+    spec = type(spec)(spec.name, spec.path, spec.study.model_copy(update={"analyses": ("comparison_table",), "answer": None}),
                       spec.source)
     results = tmp_path / "results"
     shutil.copytree(REPO / "results" / spec.name, results / spec.name)
@@ -199,7 +199,7 @@ def test_a_planted_collapsed_seed_is_flagged_on_the_page_and_the_leaderboard_sta
     page = (tmp_path / "docs" / "studies" / f"{spec.name}.md").read_text()
     assert '!!! warning "Diverged, collapsed or outlying seeds"' in page
     assert "seed 1 collapsed to 11.35 % (chance level): left out of its mean, interval and tests" in page
-    row = next(line for line in page.splitlines() if line.startswith("| dropout=0.1 |"))
+    row = next(line for line in page.splitlines() if line.startswith("| [dropout=0.1](dropout_ablation/variants.md#dropout-0.1) |"))
     mean, half = map(float, re.search(r"\| ([\d.]+) ± ([\d.]+)† \|", row).groups())
     assert 0 <= mean - half and mean + half <= 100
     assert "/ 11.35† /" in row
@@ -237,9 +237,9 @@ def test_no_rendered_table_carries_a_t_interval_on_seconds(tmp_path, no_png):
     """Every study whose page shows timings, rendered from the committed results (read only) with the
     analyses that print them, and the leaderboard: no timing cell has a ±. (Figures are built but not
     drawn: ``no_png``.)"""
-    from reportgen.report import figures
+    from reportgen.report.draw import figures
     from reportgen.spec.catalog import load_all
-    from reportgen.report.render import leaderboard, render_study
+    from reportgen.report.pages.render import leaderboard, render_study
 
     real = figures.lines
     figures.lines = lambda *a, **k: None
@@ -251,7 +251,7 @@ def test_no_rendered_table_carries_a_t_interval_on_seconds(tmp_path, no_png):
             shown = tuple(a for a in spec.study.analyses if a in TIMED)
             if not shown:
                 continue
-            spec = type(spec)(spec.name, spec.path, spec.study.model_copy(update={"analyses": shown}), spec.source)
+            spec = type(spec)(spec.name, spec.path, spec.study.model_copy(update={"analyses": shown, "answer": None}), spec.source)
             rows.append(render_study(spec, REPO / "results", tmp_path))
             pages.append((tmp_path / "studies" / f"{spec.name}.md").read_text())
     finally:

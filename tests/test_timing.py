@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from reportgen import cli
-from reportgen.report import timings
+from reportgen.report.judge import timings
 from reportgen.results import store
 from reportgen.results.chain import collect
 from reportgen.results.timing import FOLDER, TimingFile, read_timing, timed_config, timing_path
@@ -120,7 +120,7 @@ def _page(spec: Spec, results: Path, tmp_path: Path) -> tuple[str, str, str]:
     """(comparison table, gradient-noise section, gradient-noise headline) as the page renders them."""
     from reportgen.report.analyses import Context
     from reportgen.report.analyses import headlines_internals, internals, standard
-    from reportgen.report.render import ENV
+    from reportgen.report.pages.render import ENV
 
     sr = collect(spec, results)
     ctx = Context(sr, tmp_path / "assets", "assets")
@@ -173,7 +173,7 @@ def test_a_stale_or_unreadable_timing_is_named_not_used(batch_results, tmp_path,
 
 
 def test_the_render_record_keys_a_page_on_its_timing_file(batch_results, tmp_path):
-    from reportgen.report import incremental
+    from reportgen.report.pages import incremental
 
     spec, results = batch_results
     extra = {"docs": tmp_path} if "docs" in inspect.signature(incremental.Inputs).parameters else {}

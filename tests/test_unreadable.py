@@ -108,7 +108,7 @@ def test_run_does_not_retrain_an_unreadable_result_and_names_it(baseline, capsys
 
 
 def test_render_warns_and_the_study_page_marks_the_seed(baseline, no_png, tmp_path):
-    from reportgen.report.render import render_study
+    from reportgen.report.pages.render import render_study
 
     results, spec = baseline
     _edit(_seed(results, 2), lambda d: d.update(schema_version=99))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reportgen.report.findings import check
+from reportgen.report.judge.findings import check
 from reportgen.results import sequential, store
 from reportgen.results.chain import collect
 from reportgen.run.plan import header, plan

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
-from reportgen.report import simulate as S
-from reportgen.report import verdicts as V
+from reportgen.report.judge import simulate as S
+from reportgen.report.judge import verdicts as V
 from reportgen.results import sequential
 from reportgen.results.sequential import Member, Record
 from reportgen.spec.catalog import Spec

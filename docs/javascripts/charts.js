@@ -4,6 +4,9 @@
 // `reportgen render`, data inline) and the static figure, which stays for print and as the fallback
 // when scripts do not run. The three libraries are loaded on the first page that has a chart;
 // Material's instant loading swaps pages without a reload, so charts are drawn on every page change.
+// Accessibility (axe-core, tests/test_site_a11y.py): a drawn chart is a figure named by a sentence
+// saying what it shows (the static figure and its alt text are hidden then), and vega-embed's
+// actions menu, an icon-only <summary>, is named "Chart actions".
 (function () {
   var base = document.currentScript.src.replace(/[^/]*$/, "");
   var libs = ["vega.min.js", "vega-lite.min.js", "vega-embed.min.js"];
@@ -30,6 +33,14 @@
     var panels = spec.hconcat || spec.vconcat;
     var narrow = width < 600;
     var out = Object.assign({}, spec);
+    if (!panels) {  // one view (a scatter, a heat map): as wide as fits; a heat map square and at most 460 px
+      var square = spec.usermeta && spec.usermeta.square;
+      out.width = square ? Math.min(460, width - 120) : Math.max(240, width - 200);
+      if (square) out.height = out.width;
+      out.config = Object.assign({}, spec.config || {});
+      if (narrow) out.config.legend = Object.assign({}, out.config.legend || {}, {orient: "bottom", columns: 2});
+      return out;
+    }
     delete out.hconcat;
     delete out.vconcat;
     out[narrow ? "vconcat" : "hconcat"] = panels;
@@ -44,6 +55,16 @@
     return out;
   }
 
+  // The chart's text alternative: its description, the variants it shows, and where its numbers are.
+  function describe(spec) {
+    var variants = (spec.usermeta && spec.usermeta.variants) || [];
+    var runs = spec.data && spec.data.values ? spec.data.values.length : 0;
+    return "Interactive chart" + (spec.description ? ": " + spec.description : "") +
+      (variants.length ? "; " + variants.length + " variants (" + variants.join(", ") + ")" : "") +
+      (runs ? ", " + runs + " runs" : "") +
+      ". The chart's data (Vega-Lite JSON) is linked below it.";
+  }
+
   function draw(box) {
     var link = box.querySelector("a.chart-spec");
     var target = box.querySelector(".chart-view");
@@ -52,12 +73,22 @@
       if (!r.ok) throw new Error(link.href + ": HTTP " + r.status);
       return r.json();
     }).then(function (spec) {
+      if (box.dataset.variant) {  // a variant's section: the study's chart, its variant only
+        spec = Object.assign({}, spec, {transform: [{filter: {field: "variant", equal: box.dataset.variant}}]
+          .concat(spec.transform || []), usermeta: Object.assign({}, spec.usermeta, {variants: [box.dataset.variant]}),
+          data: {values: spec.data.values.filter(function (r) { return r.variant === box.dataset.variant; })}});
+      }
       return vegaEmbed(target, fit(spec, box.clientWidth), {
         renderer: "svg",
         theme: dark() ? "dark" : undefined,
         actions: {export: true, source: false, compiled: false, editor: false},
+      }).then(function () {
+        target.setAttribute("role", "figure");
+        target.setAttribute("aria-label", describe(spec));
       });
     }).then(function () {
+      var menu = target.querySelector(".vega-embed details > summary");
+      if (menu) menu.setAttribute("aria-label", "Chart actions");
       box.classList.add("chart-drawn");
     }).catch(function (err) {
       box.classList.add("chart-failed");  // the static figure stays in view

@@ -2,7 +2,7 @@
 
 ``reportgen run STUDY --until-decided`` writes it (:mod:`reportgen.untildecided`): the design
 fixed at its first look (α, spending function, seed cap, batch, the family of hypotheses), the seeds
-it added to each variant, and every look's decisions (:mod:`reportgen.report.verdicts`). Planning and
+it added to each variant, and every look's decisions (:mod:`reportgen.report.judge.verdicts`). Planning and
 collecting read the added seeds from here (:func:`with_added_seeds`), so ``reportgen list``, ``plan``
 and the pages see the same runs. Torch-free; written atomically as strict JSON.
 """

@@ -299,7 +299,7 @@ class StudyResults:
     timing: Any = None
     #: Its record of seeds added until decided (:func:`reportgen.results.sequential.load`); None without one.
     sequential: Any = None
-    #: Every comparison's verdict, computed once (:func:`reportgen.report.verdicts.judged`); None until asked.
+    #: Every comparison's verdict, computed once (:func:`reportgen.report.judge.verdicts.judged`); None until asked.
     judged: Any = None
 
     @property

@@ -57,6 +57,15 @@ ANALYSIS_NAMES = (
     "sanity_checks",
 )
 AnalysisName = Literal[ANALYSIS_NAMES]  # type: ignore[valid-type]
+#: The analyses with a headline finding (a sentence of computed numbers and a verdict): the ones a study's
+#: ``answer`` may name. ``reportgen.report.analyses.HEADLINES`` holds their rules (the same names).
+HEADLINE_NAMES = ("comparison_table", "generalization_gap", "overfitting", "early_stopping", "convergence",
+                  "factor_tables", "weight_norms", "weight_histograms", "gradient_noise", "gradient_flow",
+                  "saturation", "architecture", "capacity_curve", "target_accuracy", "first_layer_weights",
+                  "lr_range_test", "grid_heatmap", "diagnosis", "sanity_checks", "prediction_panel",
+                  "confidence_extremes", "calibration", "confused_pairs", "custom_images", "robustness",
+                  "split_overview", "data_checks", "pixel_statistics", "class_images", "duplicates")
+HeadlineName = Literal[HEADLINE_NAMES]  # type: ignore[valid-type]
 #: The analyses that read the data set only (no run results): the ones an ``explore`` study may name.
 DATA_ANALYSES = ("split_overview", "data_checks", "pixel_statistics", "class_images", "duplicates")
 

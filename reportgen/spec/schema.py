@@ -12,6 +12,7 @@ from reportgen.spec.config import (  # noqa: F401 - the run configuration, re-ex
     Activation,
     ANALYSIS_NAMES,
     AnalysisName,
+    HeadlineName,
     Augment,
     CNN,
     Conv,
@@ -195,6 +196,10 @@ class Study(Strict):
     reference: str | None = Field(None, description="variant the others are compared with; default: the first")
     analyses: tuple[AnalysisName, ...] = Field(("comparison_table", "learning_curves", "confusion_matrix"),
                                                validate_default=True)  # an explore study must name its own
+    answer: tuple[HeadlineName, ...] | None = Field(None, description=(
+        "the analyses whose headline findings answer the question, in the order the answer states them (each "
+        "named in analyses); default: every analysis with a headline, in the order of analyses, figure "
+        "pointers last, the generic test-accuracy sentence left out where another headline states test accuracy"))
     expect: tuple[Expect, ...] = ()
     reported: dict[str, float] = Field(default_factory=dict, description=(
         "variant → test accuracy (fraction) that the source notebook reported, shown beside ours"))
@@ -206,7 +211,7 @@ class Study(Strict):
     margins: dict[str, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict, description=(
         "metric → equivalence margin δ in the metric's own units (accuracies as fractions): two variants "
         "within ±δ are 'equivalent'. Default for an accuracy: the binomial standard error of the "
-        "difference of two accuracies on the test set (reportgen.report.verdicts.default_margin)"))
+        "difference of two accuracies on the test set (reportgen.report.judge.verdicts.default_margin)"))
     save_models: bool = Field(False, description=(
         "save each trained run's final weights as models/<study>/<variant>/seed<k>.safetensors (with its "
         "config) for `reportgen evaluate --model PATH`"))
@@ -254,6 +259,18 @@ class Study(Strict):
             raise ValueError(f"kind='explore' has no run results for analyses {bad or '(none named)'}: name "
                              f"data analyses only ({', '.join(DATA_ANALYSES)})")
         return analyses
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_from_named_analyses(cls, answer: tuple[str, ...] | None, info: ValidationInfo):
+        named = info.data.get("analyses") or ()
+        missing = [a for a in answer or () if a not in named]
+        if missing:
+            raise ValueError(f"answer names {', '.join(missing)}, which analyses does not: an answer is composed "
+                             f"from the headlines of the analyses the study runs ({', '.join(named)})")
+        if answer is not None and len(set(answer)) != len(answer):
+            raise ValueError(f"answer names an analysis twice: {', '.join(answer)}")
+        return answer
 
     def base_config(self) -> dict[str, Any]:
         """The study's shared RunConfig as a plain dict, before any variant override."""

@@ -9,15 +9,18 @@ pairs), :mod:`.custom` (your own digits, robustness), :mod:`.sanity` (checks bef
 set itself, read from the MNIST files: what an ``explore`` study shows).
 
 ``HEADLINES`` maps an analysis to the :class:`~.headline.Rule` of its headline finding (a sentence
-of computed numbers and a verdict): the study's answer (:mod:`reportgen.report.answers`) is composed from the
-headlines of the analyses its spec names whose topic its question asks about, in the question's
-order. Analyses that only draw a figure or a matrix (learning curves, confusion matrices, …) have none.
+of computed numbers and a verdict). :func:`analyse` runs an analysis once and returns its page context
+and its headline together (:class:`Analysed`); the study's answer (:mod:`reportgen.report.pages.answers`)
+is composed from those headlines in the order the spec declares (``Study.answer``), and never runs an
+analysis itself. Analyses that only draw a figure or a matrix (learning curves, confusion matrices, …)
+have no headline.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from reportgen.spec.config import ANALYSIS_NAMES
+from reportgen.spec.config import ANALYSIS_NAMES, HEADLINE_NAMES
 from reportgen.report.analyses import (
     architectures,
     custom,
@@ -37,7 +40,7 @@ from reportgen.report.analyses import headlines_runs as hr
 from reportgen.report.analyses.context import Context, fmt
 from reportgen.report.analyses.headline import Headline, Rule
 
-__all__ = ["ANALYSES", "HEADLINES", "Context", "Headline", "Rule", "fmt"]
+__all__ = ["ANALYSES", "HEADLINES", "Analysed", "Context", "Headline", "Rule", "analyse", "fmt"]
 
 ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
     "comparison_table": standard.comparison_table,
@@ -77,42 +80,58 @@ ANALYSES: dict[str, Callable[[Context], dict[str, Any]]] = {
 }
 assert tuple(ANALYSES) == ANALYSIS_NAMES, "spec.ANALYSIS_NAMES and analyses.ANALYSES must list the same names"
 
-#: Analysis → its headline's :class:`Rule`: the function, the topic pattern searched in the lowercased
-#: question, the role (``specific``; ``accuracy``: the generic test-accuracy sentence, left out where
-#: another headline states test accuracy; ``pointer``: placed last), whether it states test accuracy
-#: itself, and whether it reads the analysis's output.
-_TEST_ACCURACY = r"(?<!validation )\b(?:test )?accura(?:cy|te)\b"
+#: Analysis → its headline's :class:`Rule`: the function, the role (``finding``; ``accuracy``: the
+#: generic test-accuracy sentence; ``pointer``: a pointer to a figure), whether it states test accuracy
+#: itself, and whether it reads the analysis's output. The roles order a study's default answer only.
 HEADLINES: dict[str, Rule] = {
-    "comparison_table": Rule(hr.comparison_table, _TEST_ACCURACY, "accuracy"),
-    "generalization_gap": Rule(hr.generalization_gap, r"generali[sz]ation gap|overfit"),
-    "overfitting": Rule(hr.overfitting, r"validation loss (?:is )?lowest|overfit|gap open|training on", covers_accuracy=True),
-    "early_stopping": Rule(hr.early_stopping, r"early stopping|saved|cost in test", covers_accuracy=True),
-    "convergence": Rule(hr.convergence, r"how many epochs|to reach|converg|fastest|stab"),
-    "factor_tables": Rule(hr.factor_tables, r"one factor|one at a time|each change|how much do", covers_accuracy=True),
-    "weight_norms": Rule(hi.weight_norms, r"weight norm|\bweights\b"),
-    "weight_histograms": Rule(hi.weight_histograms, r"distribut", "pointer"),
-    "gradient_noise": Rule(hi.gradient_noise, r"gradient noise|noise scale"),
-    "gradient_flow": Rule(hi.gradient_flow, r"gradient flow|vanish|\bgradient\b"),
-    "saturation": Rule(hi.saturation, r"saturat|\bdead\b"),
-    "architecture": Rule(hm.architecture, r"parameters|flops|training time|inference|\bcost\b"),
-    "capacity_curve": Rule(hm.capacity_curve, r"width|capacity|model size", covers_accuracy=True),
-    "target_accuracy": Rule(hm.target_accuracy, r"how close|target|reach \d", covers_accuracy=True),
-    "first_layer_weights": Rule(hm.first_layer_weights, r"first-layer|first layer|look like", "pointer"),
-    "lr_range_test": Rule(hm.lr_range_test, r"range test|which rate|best on validation"),
-    "grid_heatmap": Rule(hm.grid_heatmap, r"which combination|best validation|\bgrid\b"),
-    "diagnosis": Rule(hm.diagnosis, r"\bfit\b|\bfail|diagnos|broken"),
-    "sanity_checks": Rule(hm.sanity_checks, r"sanity|output|ln 10|memori"),
-    "prediction_panel": Rule(ho.prediction_panel, r"panel|predict", reads_output=True),
-    "confidence_extremes": Rule(ho.confidence_extremes, r"most confidently|confident when", reads_output=True),
-    "calibration": Rule(ho.calibration, r"calibrat"),
-    "confused_pairs": Rule(ho.confused_pairs, r"confuse|digit pairs", reads_output=True),
-    "custom_images": Rule(ho.custom_images, r"outside mnist|not in mnist|own digits|classified correctly",
-                          reads_output=True),
-    "robustness": Rule(ho.robustness, r"rotation|shift|gaussian noise|robust", covers_accuracy=True, reads_output=True),
-    "split_overview": Rule(ho.split_overview, r"splits?\b|label counts|class balance", reads_output=True),
-    "data_checks": Rule(ho.data_checks, r"invalid", reads_output=True),
-    "pixel_statistics": Rule(ho.pixel_statistics, r"pixel", reads_output=True),
-    "class_images": Rule(ho.class_images, r"look like|\bink\b", "pointer", reads_output=True),
-    "duplicates": Rule(ho.duplicates, r"duplicate", reads_output=True),
+    "comparison_table": Rule(hr.comparison_table, "accuracy"),
+    "generalization_gap": Rule(hr.generalization_gap),
+    "overfitting": Rule(hr.overfitting, covers_accuracy=True),
+    "early_stopping": Rule(hr.early_stopping, covers_accuracy=True),
+    "convergence": Rule(hr.convergence),
+    "factor_tables": Rule(hr.factor_tables, covers_accuracy=True),
+    "weight_norms": Rule(hi.weight_norms),
+    "weight_histograms": Rule(hi.weight_histograms, "pointer"),
+    "gradient_noise": Rule(hi.gradient_noise),
+    "gradient_flow": Rule(hi.gradient_flow),
+    "saturation": Rule(hi.saturation),
+    "architecture": Rule(hm.architecture),
+    "capacity_curve": Rule(hm.capacity_curve, covers_accuracy=True),
+    "target_accuracy": Rule(hm.target_accuracy, covers_accuracy=True),
+    "first_layer_weights": Rule(hm.first_layer_weights, "pointer"),
+    "lr_range_test": Rule(hm.lr_range_test),
+    "grid_heatmap": Rule(hm.grid_heatmap),
+    "diagnosis": Rule(hm.diagnosis),
+    "sanity_checks": Rule(hm.sanity_checks),
+    "prediction_panel": Rule(ho.prediction_panel, reads_output=True),
+    "confidence_extremes": Rule(ho.confidence_extremes, reads_output=True),
+    "calibration": Rule(ho.calibration),
+    "confused_pairs": Rule(ho.confused_pairs, reads_output=True),
+    "custom_images": Rule(ho.custom_images, reads_output=True),
+    "robustness": Rule(ho.robustness, covers_accuracy=True, reads_output=True),
+    "split_overview": Rule(ho.split_overview, reads_output=True),
+    "data_checks": Rule(ho.data_checks, reads_output=True),
+    "pixel_statistics": Rule(ho.pixel_statistics, reads_output=True),
+    "class_images": Rule(ho.class_images, "pointer", reads_output=True),
+    "duplicates": Rule(ho.duplicates, reads_output=True),
 }
-assert set(HEADLINES) <= set(ANALYSES), "every headline belongs to an analysis of the registry"
+assert tuple(HEADLINES) == HEADLINE_NAMES, "spec.HEADLINE_NAMES and analyses.HEADLINES must list the same names"
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """What one analysis gives a page: ``context`` (the variables its template renders) and ``headline``
+    (its finding in words, or None: the analysis has no headline rule, or nothing to say)."""
+
+    context: dict[str, Any]
+    headline: Headline | None
+
+
+def analyse(name: str, ctx: Context) -> Analysed:
+    """Run analysis ``name`` on ``ctx`` once: draw its figures into ``ctx.fig_dir`` and return its page
+    context together with its headline (computed from that context where the headline reads it).
+
+    Raises ``KeyError`` for a name not in :data:`ANALYSES` (a validated spec names none)."""
+    out = ANALYSES[name](ctx)
+    rule = HEADLINES.get(name)
+    return Analysed(out, rule.fn(ctx, out if rule.reads_output else None) if rule else None)

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures, modelpics, timings
+from reportgen.report.draw import figures, modelpics
+from reportgen.report.judge import timings
 from reportgen.results.quantized import decode
-from reportgen.report.significance import against
+from reportgen.report.judge.significance import against
 from reportgen.results.summary import device_of, short_device
 from reportgen.report.analyses.context import Context, cell, devices, per_seed, probe_rows
 
@@ -23,7 +24,7 @@ def _reported(ctx: Context, label: str, slug: str) -> str:
 
 def architecture(ctx: Context) -> dict[str, Any]:
     """Per variant: parameters, FLOPs per image, the study's controlled timing when it has one
-    (:mod:`reportgen.report.timings`: s / step, s / epoch, inference images/s), the timings recorded in
+    (:mod:`reportgen.report.judge.timings`: s / step, s / epoch, inference images/s), the timings recorded in
     training (the fastest epoch of any seed, and each run's median epoch as median and range over
     seeds; inference images/s, median and range), those per device and thread count, never pooled
     across them; test accuracy (mean ±
@@ -66,7 +67,7 @@ def _fastest(v, mixed: bool) -> str:
 
 
 def _picture(ctx: Context, slug: str, label: str, layers: list[dict]) -> str | None:
-    """The model drawn from its layer table (:mod:`reportgen.report.modelpics`); its URL, None without a table."""
+    """The model drawn from its layer table (:mod:`reportgen.report.draw.modelpics`); its URL, None without a table."""
     if not layers:
         return None
     path, url = ctx.figure(f"model_{slug}.png")
@@ -116,7 +117,7 @@ def _stays_above(acc: list[float], target: float) -> int | None:
     return first
 
 
-#: How the target column and sentence show an outcome of :func:`reportgen.report.significance.against`.
+#: How the target column and sentence show an outcome of :func:`reportgen.report.judge.significance.against`.
 TARGET_OUTCOME = {"held": ("✅ meets", "meets"), "contradicted": ("❌ misses", "misses"),
                   "inconclusive": ("➖ cannot tell", "cannot be told from")}
 
@@ -124,7 +125,7 @@ TARGET_OUTCOME = {"held": ("✅ meets", "meets"), "contradicted": ("❌ misses",
 def target_accuracy(ctx: Context) -> dict[str, Any]:
     """Test accuracy after every epoch (``test_curve`` probe) with the spec's ``target_accuracy`` line;
     per run, the first epoch from which test accuracy stays at or above the target; per variant, the
-    final mean against the target by the rule the claims use (:func:`reportgen.report.significance.against`:
+    final mean against the target by the rule the claims use (:func:`reportgen.report.judge.significance.against`:
     met when the one-sided 95 % lower confidence bound of the mean is at or above it) and the
     source's reported accuracy. Shown only: choices are made on validation."""
     target = ctx.sr.spec.study.target_accuracy

@@ -1,5 +1,5 @@
 """What an analysis may use (:class:`Context`), the table cells it formats (re-exported from
-:mod:`reportgen.report.cells`) and the per-seed arrays it reads from results."""
+:mod:`reportgen.report.judge.cells`) and the per-seed arrays it reads from results."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.report.cells import OUTLIER_MARK, bounded, cell, devices, epochs, fmt, per_seed, timing
+from reportgen.report.judge.cells import OUTLIER_MARK, bounded, cell, devices, epochs, fmt, per_seed, timing
 from reportgen.results.summary import StudyResults, VariantResults
 
 __all__ = ["OUTLIER_MARK", "TABLE_METRICS", "Context", "bounded", "cell", "devices", "epochs", "fmt", "left_out",

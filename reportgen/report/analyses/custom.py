@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
+from reportgen.report.draw import figures
 from reportgen.report.analyses.context import Context, probe_rows
 
 #: Images per before/after figure row.

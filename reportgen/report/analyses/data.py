@@ -19,8 +19,8 @@ import numpy as np
 from scipy import stats
 
 from reportgen.data import mnist as data
-from reportgen.report import figures
-from reportgen.report.words import count
+from reportgen.report.draw import figures
+from reportgen.report.judge.words import count
 from reportgen.report.analyses.context import Context
 
 #: The normalisation constants most MNIST code types in: ``transforms.Normalize((0.1307,), (0.3081,))``

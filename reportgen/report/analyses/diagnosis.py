@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
+from reportgen.report.draw import figures
 from reportgen.results.summary import METRICS
 from reportgen.report.analyses.context import Context
 

@@ -6,13 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures, timings
+from reportgen.report.draw import figures
+from reportgen.report.judge import timings
 from reportgen.spec.expand import variants as study_variants
-from reportgen.report.findings import compare
-from reportgen.report.significance import within
+from reportgen.report.judge.findings import compare
+from reportgen.report.judge.significance import within
 from reportgen.results.stats import t_interval, verdict
 from reportgen.results.summary import METRICS, TARGET_VAL_ACC, VariantResults, short_device
-from reportgen.report.words import count, join
+from reportgen.report.judge.words import count, join
 from reportgen.report.analyses.context import Context, bounded, cell, devices, epochs, left_out, runs_of
 from reportgen.report.analyses.headline import judged
 
@@ -203,8 +204,8 @@ def factors(ctx: Context) -> dict[str, list[VariantResults]]:
 def factor_tables(ctx: Context) -> dict[str, Any]:
     """One table per factor with the reference as first row: test and validation accuracy, best
     epoch, seconds per epoch (recorded in training: median and range, per device; and from the study's
-    controlled timing, :mod:`reportgen.report.timings`, when it has one) and the difference to the reference (the
-    t test :func:`reportgen.report.findings.compare` picks); validation curves per factor, outlier
+    controlled timing, :mod:`reportgen.report.judge.timings`, when it has one) and the difference to the reference (the
+    t test :func:`reportgen.report.judge.findings.compare` picks); validation curves per factor, outlier
     seeds left out of them (as of the table cells) and named."""
     ref = ctx.sr.variant(ctx.sr.reference)
     mixed = len(devices(ctx.sr)) > 1

@@ -1,12 +1,11 @@
 """What a headline is, and the small statistics and wordings the headline functions share.
 
 A :class:`Headline` is an analysis's own finding in words: sentences filled with numbers computed from
-the results and a verdict, plus a short form for the index. A :class:`Rule` says when a study's answer
-uses it: where its topic appears in the study's question (``topics``, a regular expression: a headline
-whose topic the question does not mention is left out), and whether it is a finding of its own
-(``specific``), the generic test-accuracy sentence (``accuracy``: left out where another headline states
-test accuracy) or a pointer to a figure (``pointer``: placed last).
-:mod:`reportgen.report.answers` composes the answer from them.
+the results and a verdict, plus a short form for the index. A :class:`Rule` says how an analysis
+states it and where it stands in a study's default answer: a finding of its own (``finding``), the
+generic test-accuracy sentence (``accuracy``: left out where another headline states test accuracy) or
+a pointer to a figure (``pointer``: placed last).
+:mod:`reportgen.report.pages.answers` composes the answer from them.
 """
 from __future__ import annotations
 
@@ -14,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from reportgen.report.significance import ALPHA, Tested, two_sample
+from reportgen.report.judge.significance import ALPHA, Tested, two_sample
 from reportgen.results.summary import METRICS, VariantResults
-from reportgen.report.words import seeds
+from reportgen.report.judge.words import seeds
 from reportgen.report.analyses.context import Context
 
 
@@ -35,18 +34,16 @@ class Headline:
 
 @dataclass(frozen=True)
 class Rule:
-    """When and how a study's answer uses one analysis's headline.
+    """How one analysis states its headline.
 
     ``fn(ctx, out)`` returns the :class:`Headline` or None when it has nothing to say (no results, a
-    diagnostic study's accuracy). ``out`` is the analysis's returned context when ``reads_output``
-    (the answer composer runs the analysis if the caller has not), else None. ``topics``: a regular
-    expression searched in the lowercased question; its first match orders the headline, and a
-    headline without a match is left out (unless none matches). ``covers_accuracy``: the headline
-    states test accuracy itself, so the generic ``accuracy`` sentence is not repeated beside it."""
+    diagnostic study's accuracy). ``out`` is the analysis's returned context when ``reads_output``,
+    else None. ``role`` orders a study's default answer (one that declares no ``answer``): ``finding``
+    in the order of the spec's analyses, ``pointer`` (a pointer to a figure) after them, ``accuracy``
+    (the generic test-accuracy sentence) left out where another headline ``covers_accuracy``."""
 
     fn: Callable[[Context, dict[str, Any] | None], Headline | None]
-    topics: str
-    role: Literal["specific", "accuracy", "pointer"] = "specific"
+    role: Literal["finding", "accuracy", "pointer"] = "finding"
     covers_accuracy: bool = False
     reads_output: bool = False
 
@@ -81,7 +78,7 @@ def tested_verdict(t: Tested) -> str:
 
 def compared(a: VariantResults, b: VariantResults, metric: str) -> tuple[str, Tested]:
     """(clause, test) for variants ``a`` against ``b`` on ``metric`` by the study's one rule
-    (:func:`reportgen.report.significance.two_sample`: paired where the design pairs the seeds, else Welch;
+    (:func:`reportgen.report.judge.significance.two_sample`: paired where the design pairs the seeds, else Welch;
     outlier seeds left out), e.g. "−1.27 pp (Welch's t test over 3 + 3 seeds, 95 % CI …, p = 0.004)"."""
     m = METRICS[metric]
     t = two_sample(a, b, metric)
@@ -96,12 +93,12 @@ def compared(a: VariantResults, b: VariantResults, metric: str) -> tuple[str, Te
 
 def judged(sr: Any, a: VariantResults, b: VariantResults, metric: str, picked_from: int = 1) -> tuple[str, str]:
     """(clause, verdict word) for ``a`` against ``b`` on ``metric``: the pair's one verdict where the study's
-    family holds it (:func:`reportgen.report.verdicts.found`), else :func:`compared` with the p multiplied by
+    family holds it (:func:`reportgen.report.judge.verdicts.found`), else :func:`compared` with the p multiplied by
     ``picked_from`` when the pair was picked after looking (the largest against the smallest, the best
     against the runner-up: Bonferroni over the pairs it was picked from). The word: "detectable",
     "not detectable" or "equivalent"."""
-    from reportgen.report.decisions import detail
-    from reportgen.report.verdicts import found
+    from reportgen.report.judge.decisions import detail
+    from reportgen.report.judge.verdicts import found
 
     one = found(sr, metric, a.slug, b.slug)
     if one is not None:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from reportgen.report import timings
-from reportgen.report.words import count, join
+from reportgen.report.judge import timings
+from reportgen.report.judge.words import count, join
 from reportgen.report.analyses.context import Context
 from reportgen.report.analyses.headline import (
     ALPHA,
@@ -92,7 +92,7 @@ def weight_histograms(ctx: Context, out: dict[str, Any] | None = None) -> Headli
 def gradient_noise(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Gradient variance against batch size (log-log slope), the simple noise scale at the start and
     end of training with its rank correlation with the batch size, and seconds per epoch per variant from
-    the study's controlled timing (:mod:`reportgen.report.timings`), or that without one the recorded
+    the study's controlled timing (:mod:`reportgen.report.judge.timings`), or that without one the recorded
     epochs compare nothing."""
     from reportgen.report.analyses.internals import _loglog_slope
 

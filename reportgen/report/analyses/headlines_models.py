@@ -14,8 +14,8 @@ from scipy.stats import spearmanr
 from reportgen.results.quantized import decode
 from reportgen.results.summary import METRICS
 from reportgen.spec.schema import Expect
-from reportgen.report import timings
-from reportgen.report.words import count, join, seeds
+from reportgen.report.judge import timings
+from reportgen.report.judge.words import count, join, seeds
 from reportgen.report.analyses.architectures import _si, _stays_above
 from reportgen.report.analyses.context import Context, probe_rows
 from reportgen.report.analyses.headline import (
@@ -38,7 +38,7 @@ def _params(n: float) -> str:
 
 def architecture(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Cost per model: parameters, FLOPs per image, and from the study's controlled timing
-    (:mod:`reportgen.report.timings`) seconds per training step and epoch and inference images/s, or
+    (:mod:`reportgen.report.judge.timings`) seconds per training step and epoch and inference images/s, or
     that without one the timings recorded in training compare nothing; and the most accurate model's
     FLOPs against the costliest's."""
     vs = with_runs(ctx)
@@ -136,9 +136,9 @@ def capacity_curve(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
 
 def target_accuracy(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Each variant's final test accuracy against the spec's ``target_accuracy``, judged by the same rule
-    as the claims (:func:`reportgen.report.findings.check` of an ``at_least`` expectation), per seed, and the
+    as the claims (:func:`reportgen.report.judge.findings.check` of an ``at_least`` expectation), per seed, and the
     epoch from which each seed's per-epoch test accuracy stays at or above it (shown only)."""
-    from reportgen.report.findings import check
+    from reportgen.report.judge.findings import check
 
     target = ctx.sr.spec.study.target_accuracy
     vs = with_runs(ctx)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.results.stats import mcnemar_exact, t_interval, welch
-from reportgen.report.words import count, join
+from reportgen.report.judge.words import count, join
 from reportgen.report.analyses.context import Context, fmt
 from reportgen.report.analyses.headline import ALPHA, Headline, p_text
 from reportgen.report.analyses.predictions import _predictions, reliability_bins

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from reportgen.report.significance import two_sample, within
-from reportgen.report.verdicts import comparisons
+from reportgen.report.judge.significance import two_sample, within
+from reportgen.report.judge.verdicts import comparisons
 from reportgen.results.summary import TARGET_VAL_ACC
-from reportgen.report.words import count, join, seeds
+from reportgen.report.judge.words import count, join, seeds
 from reportgen.report.analyses.context import Context, epochs, runs_of
 from reportgen.report.analyses.dynamics import STABILITY_EPOCHS, epochs_to, factors, gap_opens
 from reportgen.report.analyses.headline import (
@@ -50,7 +50,7 @@ def _left_out(vs) -> str:
 def _against_targets(sr, v) -> list[str]:
     """A baseline's verdict against its declared test-accuracy targets (its threshold claims, as the
     claims table judges them) and against the figure its source notebook reported, or that it reported none."""
-    from reportgen.report.findings import check
+    from reportgen.report.judge.findings import check
 
     out = []
     for e in sr.spec.study.expect:

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures, timings
+from reportgen.report.draw import figures
+from reportgen.report.judge import timings
 from reportgen.results.stats import t_interval
 from reportgen.report.analyses.context import Context, bounded, cell, devices, fmt, probe_rows
 
@@ -86,7 +87,7 @@ def gradient_noise(ctx: Context) -> dict[str, Any]:
     """Minibatch gradient variance against batch size (with its log-log slope), ‖G‖² and the simple
     noise scale B_simple = tr(Σ)/‖G‖² over training (McCandlish et al. 2018), seconds per epoch (recorded
     in training, and s / step and s / epoch from the study's controlled timing when it has one:
-    :mod:`reportgen.report.timings`) and the generalization gap per variant."""
+    :mod:`reportgen.report.judge.timings`) and the generalization gap per variant."""
     rows, scale_series, grad_series, var_series = [], {}, {}, {}
     controlled = timings.measured(ctx.sr)
     for v in (v for v in ctx.sr.variants if v.runs):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
+from reportgen.report.draw import figures
 from reportgen.results.stats import t_interval
 from reportgen.report.analyses.context import Context, bounded, cell, probe_rows
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
-from reportgen.report.words import count
+from reportgen.report.draw import figures
+from reportgen.report.judge.words import count
 from reportgen.report.analyses.context import Context, probe_rows, runs_of
 
 #: Relative tolerance of the initial-loss check around ln 10.

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures, interactive, timings
-from reportgen.report.power import CAVEAT, for_pair
-from reportgen.report.verdicts import comparisons
+from reportgen.report.draw import figures, interactive
+from reportgen.report.judge import timings
+from reportgen.report.judge.power import CAVEAT, for_pair
+from reportgen.report.judge.verdicts import comparisons
 from reportgen.results.summary import METRICS, short_device
 from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, left_out, per_seed
 
@@ -23,10 +24,10 @@ def _best_differs(ctx: Context) -> bool:
 def comparison_table(ctx: Context) -> dict[str, Any]:
     """Each variant's standard measures over its seeds (mean ± 95 % CI; epochs and timings as median
     and range; outlier seeds left out and flagged; seconds per epoch labelled as recorded in training,
-    beside the study's controlled timing when it has one: :mod:`reportgen.report.timings`), every
+    beside the study's controlled timing when it has one: :mod:`reportgen.report.judge.timings`), every
     seed's test accuracy, the test accuracy of
     the best-validation epoch beside the last where they differ, and the study's comparisons (the
-    t test :func:`reportgen.report.significance.two_sample` picks and McNemar per image, Holm-adjusted)."""
+    t test :func:`reportgen.report.judge.significance.two_sample` picks and McNemar per image, Holm-adjusted)."""
     metrics = list(TABLE_METRICS)
     if _best_differs(ctx):
         metrics.insert(1, "test_accuracy_best_epoch")
@@ -63,7 +64,7 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
 
 def _margin(sr) -> str:
     """The study's equivalence margin for test accuracy in words ("" without one)."""
-    from reportgen.report.verdicts import margin_of
+    from reportgen.report.judge.verdicts import margin_of
 
     d = margin_of(sr, "test_accuracy")
     if d is None:
@@ -89,7 +90,7 @@ def _adjusted(c) -> str:
 
 def _needed(c) -> str:
     """An undecided comparison's seeds per variant for 80 % power, and their cost
-    (:func:`reportgen.report.power.for_pair`); "" when it is decided or not testable."""
+    (:func:`reportgen.report.judge.power.for_pair`); "" when it is decided or not testable."""
     if c.tested.why_not or c.settled:
         return ""
     n = for_pair(c.a, c.b, "test_accuracy", c.tested)
@@ -136,11 +137,14 @@ def confusion_matrix(ctx: Context) -> dict[str, Any]:
         seeds = [str(o.seed) for o in full.outliers()]
         figures.confusion_matrix(cm, path, f"{v.label} — summed over {len(v.runs)} seed(s)"
                                  + (f", seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} left out" if seeds else ""))
+        chart, chart_url = ctx.figure(f"confusion_{v.slug}.vl.json")  # the same matrix, hover for count and share
+        interactive.write(interactive.confusion_spec(cm.astype(int).tolist(), f"{v.label}: confusion matrix summed over "
+                                                     f"{len(v.runs)} seed{'s' if len(v.runs) != 1 else ''}"), chart)
         off = [(int(cm[i, j]), i, j) for i in range(10) for j in range(10) if i != j]
         pairs = [{"true": i, "pred": j, "count": c, "per_seed": c / len(v.runs)}
                  for c, i, j in sorted(off, key=lambda t: (-t[0], t[1], t[2]))[:5]]
         tabs.append({"label": v.label, "url": url, "pairs": pairs, "n": len(v.runs),
-                     "left_out": gone})
+                     "left_out": gone, "chart_url": chart_url})
     return {"tabs": tabs}
 
 

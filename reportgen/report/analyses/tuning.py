@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.report import figures
+from reportgen.report.draw import figures, interactive
 from reportgen.report.analyses.context import Context, cell
 
 
@@ -95,9 +95,22 @@ def grid_heatmap(ctx: Context) -> dict[str, Any]:
                     f"{'/'.join(map(str, n))} seeds\n(in brackets: each seed, in seed order; the test set plays no part)",
                     mark=(ys.index(value(best, pb)), xs.index(value(best, pa))), annot=text,
                     cbar="validation accuracy (%), mean over seeds")
+    names = [axis_name(p, vs[0].runs[0]["config"]).replace("\n", " ") for p in (pa, pb)]
+    cells = []
+    for v in vs:
+        iv = v.interval("val_acc")
+        cells.append({"x": f"{value(v, pa):g}", "y": f"{value(v, pb):g}", "variant": v.label,
+                      "mean": round(iv.mean, 3), "ci": f"{iv.low:.2f}–{iv.high:.2f} %" if np.isfinite(iv.low) else "n/a",
+                      "n": len(v.runs), "seeds": ", ".join(f"{x * 100:.2f}" for x in v.values("val_acc"))})
+    tip = [{"field": "variant"}, {"field": "mean", "title": "validation accuracy (%, mean)", "format": ".2f"},
+           {"field": "ci", "title": "95 % CI"}, {"field": "n", "title": "seeds"}, {"field": "seeds", "title": "each seed (%)"}]
+    chart, chart_url = ctx.figure("grid_heatmap.vl.json")
+    interactive.write(interactive.matrix_spec(cells, names[0], names[1], "mean", "validation accuracy (%)", tip,
+                                              "Validation accuracy (%), mean over seeds", [f"{x:g}" for x in xs],
+                                              [f"{y:g}" for y in ys][::-1]), chart)
     rows = sorted(({"label": v.label, "val": cell(v, "val_acc"), "n": len(v.runs),
                     "mean": v.interval("val_acc").mean} for v in vs), key=lambda r: -r["mean"])
     return {"summary": f"Selected on validation accuracy: **{best.label}** (validation accuracy "
                           f"{cell(best, 'val_acc')} %).",
             "url": url, "paths": grid, "best": best.label, "best_val": cell(best, "val_acc"),
-            "rows": rows[:5], "cells": len(vs)}
+            "rows": rows[:5], "cells": len(vs), "chart_url": chart_url}
