@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reportgen.report.pages import downloads, variantpages
@@ -88,8 +89,11 @@ def test_study_history_and_runs_csv_hold_every_seed_and_epoch(dropout, tmp_path)
     for v in dropout.variants:  # a variant's CSV: its own epochs, every seed, nothing of the others
         history = _read(tmp_path / names["history"][v.label])
         assert len(history) - 1 == sum(len(r["history"]) for r in v.runs)
-        assert {row[1] for row in history[1:]} == {v.label}
-        assert sorted({int(row[2]) for row in history[1:]}) == sorted(r["seed"] for r in v.runs)
+        assert {row[0] for row in history[1:]} == {v.label}
+        assert sorted({int(row[1]) for row in history[1:]}) == sorted(r["seed"] for r in v.runs)
+        val = history[0].index("val_acc")  # every recorded value (a float32) comes back exactly as a float32
+        assert ([np.float32(row[val]) for row in history[1:]]
+                == [np.float32(h["val_acc"]) for r in v.runs for h in r["history"]])
     assert len(runs) - 1 == len(dropout.runs)
     header = runs[0]
     acc = header.index("test_accuracy (%)")

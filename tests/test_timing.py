@@ -140,7 +140,7 @@ def test_a_page_compares_speed_from_the_controlled_timing(batch_results, tmp_pat
     finally:
         timing_path(results, spec.name).unlink()
     assert "s / epoch, controlled (s)" in table and "recorded in training" in table and "**Controlled timing**" in table
-    assert "| batch-8 | 97.36 ± 0.29 | 101,770 | 4.81 | 6.85 (6.81–6.88) |" in table  # 0.0007 s × 6,875 steps
+    assert "| [batch-8](batch_size_noise/variants.md#batch-8) | 97.36 ± 0.29 | 101,770 | 4.81 | 6.85 (6.81–6.88) |" in table  # 0.0007 s × 6,875 steps
     assert "| 4.82 | 28.4 (13.4–28.5) |" in table  # batch-8-scaled-lr: the same work, the same time
     assert "s / epoch, controlled" in noise and "0.7 ms" in noise and "compare nothing" not in noise
     assert "timed side by side" in said and "batch-8 4.81 s" in said and "batch-8-scaled-lr 4.82 s" in said
@@ -163,7 +163,7 @@ def test_a_stale_or_unreadable_timing_is_named_not_used(batch_results, tmp_path,
     try:
         table, _, said = _page(spec, results, tmp_path)
         assert "Not shown for batch-8: timed with another configuration" in table
-        assert "| batch-8 | 97.36 ± 0.29 | 101,770 | — |" in table and "batch-8 " not in said.split("side by side")[1]
+        assert "| [batch-8](batch_size_noise/variants.md#batch-8) | 97.36 ± 0.29 | 101,770 | — |" in table and "batch-8 " not in said.split("side by side")[1]
         timing_path(results, spec.name).write_text("{", encoding="utf-8")
         table, _, said = _page(spec, results, tmp_path)
         assert "The controlled timing file could not be used" in table and "batch_size_noise.json: not JSON" in said

@@ -147,11 +147,16 @@ def tables_to_csv(markdown: str, out_dir: Path, url: str) -> str:
     return "\n".join(out)
 
 
-def _num(x: Any) -> Any:
-    """A CSV cell: empty for None/NaN, floats to 12 significant digits (no ``99.31000000000001``)."""
+def _num(x: Any, digits: int = 12) -> Any:
+    """A CSV cell: empty for None/NaN, floats to ``digits`` significant digits (no ``99.31000000000001``)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return ""
-    return float(f"{x:.12g}") if isinstance(x, float) else x
+    return float(f"{x:.{digits}g}") if isinstance(x, float) else x
+
+
+#: Significant digits of a per-epoch value: training computes in float32, whose every value 9 digits
+#: give back exactly (IEEE 754-2008, 5.12.2: 9 decimal digits round-trip a binary32).
+EPOCH_DIGITS = 9
 
 
 def _measure(metric: str, value: float) -> Any:
@@ -162,8 +167,9 @@ def _measure(metric: str, value: float) -> Any:
 
 
 def study_data(sr: StudyResults, out_dir: Path) -> dict[str, str]:
-    """Write ``history/<variant slug>.csv`` (each of the variant's runs' per-epoch ``history``: study,
-    variant, seed, then the fields of every run of the study) and ``runs.csv`` (per run: ``RUN_METRICS`` in display units, as in the tables, then run
+    """Write ``history/<variant slug>.csv`` (each of the variant's runs' per-epoch ``history``: variant,
+    seed, then the fields of every run of the study, floats to :data:`EPOCH_DIGITS` significant digits)
+    and ``runs.csv`` (per run: ``RUN_METRICS`` in display units, as in the tables, then run
     key, status, git commit, device, created, reused_from) under ``out_dir``; return ``{"history": {variant label: file}, "runs": file}`` (paths relative to ``out_dir``).
     A study without runs gets neither (``{}``)."""
     if not sr.runs:
@@ -172,14 +178,14 @@ def study_data(sr: StudyResults, out_dir: Path) -> dict[str, str]:
     for r in sr.runs:
         for h in r.get("history") or []:
             fields += [k for k in h if k not in fields]
-    hist = [["study", "variant", "seed", *fields]]
+    hist = [["variant", "seed", *fields]]  # the study is the folder's, the same on every row
     cols = [m for m in RUN_METRICS if any(math.isfinite(x) for v in sr.variants for x in v.values(m))]
     runs = [["study", "variant", "seed", *(f"{m} ({METRICS[m].unit})" if METRICS[m].unit else m for m in cols),
              "status", "key", "git_commit", "device", "created", "reused_from"]]
     for v in sr.variants:
         values = {m: v.values(m) for m in cols}
         for j, r in enumerate(v.runs):
-            hist += [[sr.name, v.label, r["seed"], *(_num(h.get(k)) for k in fields)] for h in r.get("history") or []]
+            hist += [[v.label, r["seed"], *(_num(h.get(k), EPOCH_DIGITS) for k in fields)] for h in r.get("history") or []]
             prov = r.get("provenance", {})
             runs.append([sr.name, v.label, r["seed"], *(_measure(m, values[m][j]) for m in cols),
                          r["status"], r["key"], prov.get("git_commit", ""), prov.get("device", ""),
@@ -187,7 +193,7 @@ def study_data(sr: StudyResults, out_dir: Path) -> dict[str, str]:
     _write_csv(out_dir / "runs.csv", runs)
     files = {}
     for v in sr.variants:  # each variant's epochs alone: its section on the variants page links it
-        rows = [row for row in hist[1:] if row[1] == v.label]
+        rows = [row for row in hist[1:] if row[0] == v.label]
         if rows:
             files[v.label] = f"history/{v.slug}.csv"
             _write_csv(out_dir / files[v.label], [hist[0], *rows])

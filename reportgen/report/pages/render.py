@@ -168,10 +168,15 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
 
 
 def figure_first(sections: list[dict[str, str]]) -> list[dict[str, str]]:
-    """``sections`` (in the spec's order) with the first one that shows a figure moved to the front when
-    the sections before it hold tables only, so a page's main figure follows its answer instead of the
-    long tables (which keep their order after it)."""
-    drawn = [i for i, s in enumerate(sections) if "![" in s["body"] or "interactive-chart" in s["body"]]
+    """``sections`` (in the spec's order) with the first one that opens with a figure (before any table)
+    moved to the front, so a page's main figure follows its answer instead of the long tables (which
+    keep their order after it)."""
+    def leads_with_figure(body: str) -> bool:
+        at = min((body.find(m) for m in ("![", "interactive-chart") if m in body), default=-1)
+        table = body.find("\n|")
+        return at >= 0 and (table < 0 or at < table)
+
+    drawn = [i for i, s in enumerate(sections) if leads_with_figure(s["body"])]
     if not drawn or drawn[0] == 0:
         return sections
     i = drawn[0]
