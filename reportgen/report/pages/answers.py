@@ -123,10 +123,11 @@ def compose(sr: StudyResults, headlines: dict[str, Headline | None]) -> Answer:
     if not sr.runs and study.kind != "explore":
         waiting = f" (waiting for {join(sr.pending)})" if sr.pending else ""
         return Answer((f"No results yet{waiting}: run `invoke run --spec {sr.name}`.",), "no results yet")
-    missing = [n for n in order(study) if n not in headlines]
+    names = order(study)
+    missing = [n for n in names if n not in headlines]
     if missing:
         raise KeyError(f"{sr.name}: the answer needs the headlines of {', '.join(missing)}; run them with analyse()")
-    said = [h for h in (headlines[n] for n in order(study)) if h is not None]
+    said = [h for h in (headlines[n] for n in names) if h is not None]
     sentences = [s for h in said for s in h.sentences] + limits(sr)
     if not sr.complete and study.kind != "explore":
         sentences.append("Some runs are missing or stale (see the warning below): the answer may change once they ran.")

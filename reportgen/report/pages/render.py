@@ -167,22 +167,22 @@ def render_study(spec: Spec, results: Path, docs: Path, data_root: Path | None =
     return _summary(sr, checks, said)
 
 
+def _first_figure(body: str) -> int:
+    """Where a section's body first shows a figure (a Markdown image or an interactive chart); -1: none."""
+    return min((body.find(m) for m in ("![", "interactive-chart") if m in body), default=-1)
+
+
 def figure_first(sections: list[dict[str, str]]) -> list[dict[str, str]]:
     """``sections`` (in the spec's order); where the first draws no figure, the first one that opens with
     a figure (before any table) is moved to the front, so a page's main figure follows its answer
     instead of the long tables (which keep their order after it)."""
-    def leads_with_figure(body: str) -> bool:
-        at = min((body.find(m) for m in ("![", "interactive-chart") if m in body), default=-1)
-        table = body.find("\n|")
-        return at >= 0 and (table < 0 or at < table)
-
-    if not sections or "![" in sections[0]["body"] or "interactive-chart" in sections[0]["body"]:
+    if not sections or _first_figure(sections[0]["body"]) >= 0:
         return sections  # the spec's first analysis draws: its figure is the page's main one
-    drawn = [i for i, s in enumerate(sections) if leads_with_figure(s["body"])]
-    if not drawn:
-        return sections
-    i = drawn[0]
-    return [sections[i], *sections[:i], *sections[i + 1:]]
+    for i, s in enumerate(sections):
+        at, table = _first_figure(s["body"]), s["body"].find("\n|")
+        if at >= 0 and (table < 0 or at < table):
+            return [s, *sections[:i], *sections[i + 1:]]
+    return sections
 
 
 def render(specs: list[Spec], results: Path, docs: Path, console: Console | None = None,
