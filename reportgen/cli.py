@@ -53,6 +53,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from reportgen.results.chain import levels
     from reportgen.data.fetch import DataError, data_root
     from reportgen.results.store import StoreError
+    from reportgen.spec.sources import ModelError, NotAllowed
 
     _warn_rejected_images(specs, console)
     summary = Summary()
@@ -71,6 +72,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             specs += [s for s in stage if s.name not in {x.name for x in specs}]
     except DataError as err:
         console.print(f"[red]data error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        return 2
+    except (ModelError, NotAllowed) as err:  # an import-path model that does not build or does not fit
+        console.print(f"[red]model error[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
     except StoreError as err:
         console.print(f"[red]cannot write results[/] {escape(str(err))}", highlight=False, soft_wrap=True)
@@ -214,7 +218,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 def _flops_of(config: dict) -> int:
     """FLOPs per image of ``config``'s model, built on the meta device (no memory, no weights)."""
-    return _model_flops(json.dumps(config["model"], sort_keys=True))
+    return _model_flops(json.dumps({"model": config["model"], "data": config["data"]}, sort_keys=True))
 
 
 @functools.lru_cache(maxsize=None)  # a plan asks once per run; a sweep's runs share a few models
@@ -222,10 +226,13 @@ def _model_flops(model: str) -> int:
     import torch
 
     from reportgen.run.modelinfo import flops_per_image
-    from reportgen.run.models import build
+    from reportgen.run.models import build_for, input_of
+    from reportgen.spec.config import RunConfig
 
+    config = RunConfig.model_validate(json.loads(model))
+    shape = input_of(config)[0]
     with torch.device("meta"):
-        return flops_per_image(build(json.loads(model)))
+        return flops_per_image(build_for(config), shape)
 
 
 def _print_estimate(configs: list[dict], results: Path, console: Console) -> None:

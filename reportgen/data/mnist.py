@@ -19,13 +19,16 @@ if TYPE_CHECKING:  # torch is imported where tensors are made, so listing runs s
 MEAN, STD = 0.1307, 0.3081
 @dataclass(frozen=True)
 class MNIST:
-    """The whole data set, normalised once, resident on ``device``.
+    """The whole data set, normalised once, resident on ``device``: MNIST, or another data set in the
+    same form (:mod:`reportgen.data.sets`).
 
     Attributes:
-        x_train: float32 (60000, 1, 28, 28), ``(pixel/255 - MEAN) / STD``.
-        y_train: int64 (60000,) labels 0–9.
+        x_train: float32 (60000, 1, 28, 28) for MNIST, ``(pixel/255 - MEAN) / STD``; (N, C, H, W) for another set.
+        y_train: int64 (60000,) labels 0–9 (0 … classes−1).
         x_test, y_test: the same for the 10000 test images.
-        md5: data set checksum from :func:`verify`.
+        md5: data set checksum from :func:`verify` (another set's :func:`reportgen.spec.sources.identity`).
+        classes: number of classes (10 for MNIST).
+        mean, std: per-channel normalisation constants of ``[0, 1]`` pixels (MNIST's: ``MEAN``, ``STD``).
     """
 
     x_train: torch.Tensor
@@ -33,6 +36,14 @@ class MNIST:
     x_test: torch.Tensor
     y_test: torch.Tensor
     md5: str
+    classes: int = 10
+    mean: tuple[float, ...] = (MEAN,)
+    std: tuple[float, ...] = (STD,)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """One image as a model sees it: (channels, height, width)."""
+        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
 
     def split(self, val_size: int = 5000, train_subset: int | None = None, test_subset: int | None = None,
               shuffled_labels: float = 0.0, seed: int = 0) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

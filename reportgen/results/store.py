@@ -254,12 +254,9 @@ def key_mismatch(result: dict[str, Any]) -> str | None:
     run = Run(str(result.get("study", "")), str(result.get("variant", "")), "", int(result.get("seed", 0)), config)
     if run.numerics != result["numerics"]:
         # The key hashes the numerics the run used, as recorded; recompute with those.
-        from reportgen.spec.expand import DATASET_MD5, key_config
+        from reportgen.spec.expand import key_of
 
-        payload = {"config": key_config(config), "seed": run.seed, "data_md5": DATASET_MD5,
-                   "numerics": result["numerics"]}
-        key = hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                                        allow_nan=False).encode()).hexdigest()
+        key = key_of(config, run.seed, result["numerics"])
     else:
         key = run.key
     if key == result.get("key"):

@@ -14,8 +14,10 @@ from reportgen.data.mnist import MEAN, STD
 from reportgen.spec.config import Augment
 
 
-def make(cfg: Augment | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """A function float (B, 1, 28, 28) normalised → same shape, or None when ``cfg`` is None."""
+def make(cfg: Augment | None, mean: tuple[float, ...] = (MEAN,),
+         std: tuple[float, ...] = (STD,)) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """A function float (B, C, H, W) normalised with per-channel ``mean`` and ``std`` (MNIST's by
+    default) → same shape, or None when ``cfg`` is None."""
     if cfg is None:
         return None
     import kornia.augmentation as K
@@ -26,8 +28,13 @@ def make(cfg: Augment | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
     if cfg.perspective > 0:
         ops.append(K.RandomPerspective(distortion_scale=cfg.perspective, p=cfg.perspective_p))
     pipeline = K.AugmentationSequential(*ops)
+    if len(mean) == 1:
+        m, s_ = mean[0], std[0]
+    else:
+        m, s_ = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
 
     def apply(x: torch.Tensor) -> torch.Tensor:
-        return (pipeline(x * STD + MEAN) - MEAN) / STD
+        mm, ss = (m.to(x.device), s_.to(x.device)) if isinstance(m, torch.Tensor) else (m, s_)
+        return (pipeline(x * ss + mm) - mm) / ss
 
     return apply

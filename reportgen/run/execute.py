@@ -72,9 +72,9 @@ def describe_missing(planned: list[Planned]) -> int:
         if result.get("status") not in ("completed", "diverged") or "flops" in result:
             continue
         from reportgen.run import modelinfo
-        from reportgen.run.models import build
+        from reportgen.run.models import build_for, input_of
 
-        result.update(modelinfo.describe(build(p.run.config.model_dump()["model"])))
+        result.update(modelinfo.describe(build_for(p.run.config), input_of(p.run.config)[0]))
         store.write_json(p.path, result)
         done += 1
     return done
@@ -148,7 +148,8 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
     A run another process is training is waited for and its result used (see the module's
     docstring); ``Summary.elsewhere`` names those runs. A run planned ``unreadable`` is left alone
     and named in ``Summary.unreadable``; a plain partial write planned ``train`` is replaced, and
-    each such replacement is printed with the file's reason."""
+    each such replacement is printed with the file's reason. Before anything trains, the data sets
+    and import-path models of the runs to train are checked (:mod:`reportgen.run.preflight`)."""
     console = console or Console(stderr=True)
     summary, start = Summary(), time.perf_counter()
     todo = [p for p in planned if p.action == "train"]
@@ -159,7 +160,9 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
             console.print(f"[yellow]replacing[/] {escape(str(p.path))}: {escape(p.unreadable)}", highlight=False,
                           soft_wrap=True)
     if todo:
-        ensure(data_root)  # fail early (DataError) on missing data, before any worker starts
+        from reportgen.run.preflight import preflight
+
+        preflight(todo, data_root, ensure)  # fail early (DataError, ModelError) on unreadable data or a bad model
         results = {p.path.parents[2] for p in todo}
         checkpoint.clean_temp(*results, *(checkpoint.cache_dir(r) for r in results))  # left by killed processes
         started_ns = time.time_ns()

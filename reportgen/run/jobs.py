@@ -62,7 +62,7 @@ def job_of(p: Planned, data_root: Path, device: str, threads: int | None) -> Job
                device, threads or DEFAULT_THREADS, p.save_model, smoke=p.run.smoke)
 
 
-_DATA: dict[tuple[str, str], Any] = {}  # MNIST per (root, device), loaded once per worker process
+_DATA: dict[tuple[str, str, str], Any] = {}  # data set per (root, device, data set), loaded once per worker process
 
 
 def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
@@ -70,13 +70,15 @@ def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
     the provenance block. Returns (device, data, provenance)."""
     import torch
 
-    from reportgen.data import mnist as data_mod
+    from reportgen.data import sets
 
     torch.set_num_threads(job.threads or DEFAULT_THREADS)
     dev = resolve_device(job.device)
-    if (job.data_root, str(dev)) not in _DATA:
-        _DATA[(job.data_root, str(dev))] = data_mod.load(Path(job.data_root), dev)
-    return dev, _DATA[(job.data_root, str(dev))], provenance(dev)
+    dataset = job.config.data.dataset
+    which = (job.data_root, str(dev), dataset if isinstance(dataset, str) else dataset.model_dump_json())
+    if which not in _DATA:
+        _DATA[which] = sets.load(dataset, Path(job.data_root), dev)
+    return dev, _DATA[which], provenance(dev)
 
 
 def finish_run(job: Job, model: Any, out: dict, x_test: Any) -> dict:
@@ -105,7 +107,8 @@ def measure(model: Any, x_test: Any) -> dict[str, Any]:
     ``architecture`` table and ``inference_images_per_s`` on ``x_test``'s device."""
     from reportgen.run import modelinfo
 
-    return {**modelinfo.describe(model), "inference_images_per_s": modelinfo.images_per_second(model, x_test)}
+    return {**modelinfo.describe(model, tuple(x_test.shape[1:])),
+            "inference_images_per_s": modelinfo.images_per_second(model, x_test)}
 
 
 def _release_gpu_memory() -> None:

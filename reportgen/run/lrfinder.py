@@ -38,7 +38,7 @@ def range_test(config: RunConfig, seed: int, data: MNIST) -> dict[str, Any]:
     rt = config.train.range_test
     device = data.x_train.device
     torch.manual_seed(seed)
-    model = build(config.model.model_dump()).to(device)
+    model = build(config.model.model_dump(), data.shape, data.classes).to(device)
     opt = make_optimizer(model, config.optim.model_copy(update={"lr": rt.start_lr}))
     x, y = data.split(config.data.val_size, config.data.train_subset, config.data.test_subset,
                       config.data.shuffled_labels, seed)["train"]

@@ -14,11 +14,11 @@ LEAST_CONFIDENT = 30
 
 
 def test_metrics(logits: torch.Tensor, y: torch.Tensor) -> dict:
-    """Metrics of float logits (N, 10) against int labels (N,).
+    """Metrics of float logits (N, K) against int labels (N,) in 0 … K−1 (K = 10 on MNIST).
 
     Returns ``accuracy`` (fraction), ``loss`` (mean cross-entropy, nats), ``macro_f1``,
     ``roc_auc_ovr`` (one-vs-rest macro ROC-AUC on softmax probabilities; NaN if a class is absent),
-    ``per_class`` (``{digit: {precision, recall, f1, support}}``), ``confusion_matrix`` (10×10 counts,
+    ``per_class`` (``{digit: {precision, recall, f1, support}}``), ``confusion_matrix`` (K×K counts,
     rows = true, columns = predicted), ``misclassified`` (test indices, ascending) with their
     ``misclassified_pred`` and ``misclassified_conf`` (max softmax probability),
     ``least_confident_correct`` (the ``LEAST_CONFIDENT`` correctly classified test indices of lowest
@@ -31,7 +31,7 @@ def test_metrics(logits: torch.Tensor, y: torch.Tensor) -> dict:
     prob = torch.softmax(logits, 1).numpy().astype(np.float64)
     y_true = y_t.numpy()
     y_pred = prob.argmax(1)
-    labels = list(range(10))
+    labels = list(range(logits.shape[1]))
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     try:
         auc = float(roc_auc_score(y_true, prob, multi_class="ovr", labels=labels))

@@ -14,22 +14,23 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-IMAGE = (1, 1, 28, 28)
+#: MNIST's image (channels, height, width): the default input of the measurements.
+IMAGE = (1, 28, 28)
 
 
-def flops_per_image(model: nn.Module) -> int:
-    """Forward FLOPs for one (1, 28, 28) image in eval mode (see the module docstring for what counts)."""
+def flops_per_image(model: nn.Module, shape: tuple[int, ...] = IMAGE) -> int:
+    """Forward FLOPs for one ``shape`` (C, H, W) image in eval mode (see the module docstring for what counts)."""
     was_training = model.training
     model.eval()
     p = next(model.parameters())
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        model(torch.zeros(IMAGE, device=p.device, dtype=p.dtype))
+        model(torch.zeros((1, *shape), device=p.device, dtype=p.dtype))
     model.train(was_training)
     return int(counter.get_total_flops())
 
 
-def architecture(model: nn.Module) -> list[dict]:
+def architecture(model: nn.Module, shape: tuple[int, ...] = IMAGE) -> list[dict]:
     """One row per leaf module (no children), in call order:
     ``{"layer": dotted name, "type": class name, "output": [C, H, W] or [N], "params": int}``
     (trainable parameters of that module itself; their sum is the model's count)."""
@@ -50,7 +51,7 @@ def architecture(model: nn.Module) -> list[dict]:
     p = next(model.parameters())
     try:
         with torch.no_grad():
-            model(torch.zeros(IMAGE, device=p.device, dtype=p.dtype))
+            model(torch.zeros((1, *shape), device=p.device, dtype=p.dtype))
     finally:
         for h in hooks:
             h.remove()
@@ -60,7 +61,7 @@ def architecture(model: nn.Module) -> list[dict]:
 
 @torch.no_grad()
 def images_per_second(model: nn.Module, x: torch.Tensor, batch: int = 1000, repeats: int = 2) -> float:
-    """Inference throughput, images/s, on ``x`` (N, 1, 28, 28) on its device in eval mode: the best of
+    """Inference throughput, images/s, on ``x`` (N, C, H, W) on its device in eval mode: the best of
     ``repeats`` timed passes after one warm-up batch (best-of because other processes only slow it)."""
     from reportgen.run.train import precision
 
@@ -80,6 +81,6 @@ def images_per_second(model: nn.Module, x: torch.Tensor, batch: int = 1000, repe
     return len(x) / best
 
 
-def describe(model: nn.Module) -> dict:
-    """``{"flops": int, "architecture": rows}`` for a result."""
-    return {"flops": flops_per_image(model), "architecture": architecture(model)}
+def describe(model: nn.Module, shape: tuple[int, ...] = IMAGE) -> dict:
+    """``{"flops": int, "architecture": rows}`` for a result, measured on one ``shape`` (C, H, W) image."""
+    return {"flops": flops_per_image(model, shape), "architecture": architecture(model, shape)}

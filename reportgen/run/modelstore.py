@@ -51,7 +51,7 @@ def load(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dic
     if "config" not in meta:
         raise ValueError(f"{path}: not a reportgen model (its metadata has no 'config')")
     config = RunConfig.model_validate_json(meta["config"])
-    model = build(config.model_dump()["model"])
+    model = build_for(config)
     model.load_state_dict(load_file(str(path), device="cpu"))
     return model.to(device).eval(), meta
 
@@ -61,7 +61,7 @@ def evaluate(path: Path, data_root: Path, device: str = "cpu") -> dict[str, Any]
     "recorded": the result's test metrics or None, "identical": bool | None, "differences": [...],
     "meta": metadata}``; identical means accuracy, per-image predictions (confusion matrix and
     misclassified indices) and loss (to 1e-6 relative) all match the recorded run."""
-    from reportgen.data import mnist as data_mod
+    from reportgen.data import sets
     from reportgen.run import metrics
     from reportgen.results import store
     from reportgen.spec.config import RunConfig
@@ -69,7 +69,7 @@ def evaluate(path: Path, data_root: Path, device: str = "cpu") -> dict[str, Any]
 
     model, meta = load(path, device)
     config = RunConfig.model_validate_json(meta["config"])
-    mnist = data_mod.load(Path(data_root), device)
+    mnist = sets.load(config.data.dataset, Path(data_root), device)
     x, y = mnist.split(config.data.val_size, config.data.train_subset, config.data.test_subset,
                        config.data.shuffled_labels, int(meta["seed"]))["test"]
     got = metrics.test_metrics(predict(model, x), y)

@@ -79,7 +79,9 @@ def pack_key(config: RunConfig | dict) -> str | None:
     if c["probes"] or c["train"]["augment"] or c["model"]["kind"] not in PACKABLE_KINDS:
         return None
     return json.dumps({"model": _structure(c["model"]), "batch_size": c["train"]["batch_size"],
-                       "val_size": c["data"]["val_size"], "train_subset": c["data"]["train_subset"]}, sort_keys=True)
+                       "val_size": c["data"]["val_size"], "train_subset": c["data"]["train_subset"],
+                       **({"dataset": c["data"]["dataset"]} if c["data"].get("dataset", "mnist") != "mnist" else {})},
+                      sort_keys=True)
 
 
 def can_pack(configs: Iterable[RunConfig | dict]) -> bool:

@@ -31,15 +31,16 @@ def run_bytes(config: RunConfig) -> int:
     gradients), for one batch. Counted on a meta-device model (no memory, no compute)."""
     import torch
 
-    from reportgen.run.models import build
+    from reportgen.run.models import build, input_of
 
+    shape, classes = input_of(config)
     with torch.device("meta"):
-        model = build(config.model.model_dump())
+        model = build(config.model.model_dump(), shape, classes)
         params = sum(p.numel() for p in model.parameters())
         acts = []
         hooks = [m.register_forward_hook(lambda _m, _i, out: acts.append(out.numel()))
                  for m in model.modules() if not list(m.children())]
-        model(torch.empty(1, 1, 28, 28))
+        model(torch.empty(1, *shape))
         for h in hooks:
             h.remove()
     return 4 * (4 * params + 2 * sum(acts) * config.train.batch_size)

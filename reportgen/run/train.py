@@ -129,7 +129,7 @@ def start(config: RunConfig, seed: int, data: MNIST) -> Start:
     augmentation draw from there)."""
     device = data.x_train.device
     torch.manual_seed(seed)
-    model = build(config.model.model_dump()).to(device)
+    model = build(config.model.model_dump(), data.shape, data.classes).to(device)
     if (device.type == "cuda" or config.train.channels_last) and config.model.kind != "mlp":
         model = model.to(memory_format=torch.channels_last)
     d = config.data
@@ -159,7 +159,7 @@ def train_run(config: RunConfig, seed: int, data: MNIST, probes: tuple[Probe, ..
     model, split, order = run.model, run.split, run.order
     opt = make_optimizer(model, o, flat=True)
     sched = make_scheduler(opt, t.scheduler, t.epochs)
-    aug = augment.make(t.augment)
+    aug = augment.make(t.augment, data.mean, data.std)
     (x, y), (xv, yv) = split["train"], split["val"]
     for p in probes:
         p.start(model, split)

@@ -12,6 +12,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reportgen.spec.shapes import check_fits, conv_shape, layer_shapes  # noqa: F401 - re-exported
+from reportgen.spec.sources import Dataset, DatasetName, ImageFolder, Import  # noqa: F401 - re-exported
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 #: Variant names also become folder names: no path separators, no leading dot.
 VARIANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -77,7 +80,7 @@ class Strict(BaseModel):
 
 
 class MLP(Strict):
-    """A dense stack: Flatten → [Linear → activation → Dropout] × len(hidden) → Linear(…, 10)."""
+    """A dense stack: Flatten → [Linear → activation → Dropout] × len(hidden) → Linear(…, classes)."""
 
     kind: Literal["mlp"] = "mlp"
     hidden: tuple[Annotated[int, Field(ge=1, le=65536)], ...] = (128,)
@@ -91,7 +94,7 @@ class CNN(Strict):
 
     Each block is ``convs_per_block`` × (Conv(k×k) → [BatchNorm] → activation), with an identity/1×1
     skip around the block when ``residual``, then MaxPool(2). The head is Flatten (``dense``) or global
-    average pooling (``gap``), then ``hidden`` dense layers with ``dropout``, then Linear(…, 10).
+    average pooling (``gap``), then ``hidden`` dense layers with ``dropout``, then Linear(…, classes).
     """
 
     kind: Literal["cnn"] = "cnn"
@@ -169,59 +172,21 @@ class Dense(_OutFirst):
 Layer = Annotated[Union[Conv, MaxPool, Residual, GAP, Dense], Field(discriminator="type")]
 
 
-def layer_shapes(layers: tuple[Any, ...]) -> list[tuple[int, ...]]:
-    """Output shape per layer for a (1, 28, 28) input: (C, H, W) for maps, (N,) after a Dense.
-    Raises ValueError naming ``layers[i]`` when a layer would shrink the image below 1 pixel or
-    follows a Dense with a conv. Torch-free, so ``reportgen validate`` catches it before training."""
-    shape: tuple[int, ...] = (1, 28, 28)
-    out = []
-    for i, layer in enumerate(layers):
-        if len(shape) == 1 and layer.type != "dense":
-            raise ValueError(f"layers[{i}] ({layer.type}) follows a dense layer: only dense layers may come after one")
-        if layer.type == "conv":
-            shape = conv_shape(shape, layer, i)
-        elif layer.type == "residual":
-            for conv in layer.body:
-                shape = conv_shape(shape, conv, i)
-        elif layer.type == "maxpool":
-            if shape[1] < layer.size or shape[2] < layer.size:
-                raise ValueError(f"layers[{i}] (maxpool {layer.size}) gets a {shape[1]}×{shape[2]} map: too small")
-            shape = (shape[0], shape[1] // layer.size, shape[2] // layer.size)
-        elif layer.type == "gap":
-            shape = (shape[0], 1, 1)
-        else:
-            shape = (layer.out,)
-        out.append(shape)
-    return out
-
-
-def conv_shape(shape: tuple[int, ...], conv: "Conv", i: int) -> tuple[int, ...]:
-    if conv.padding == "same":
-        return (conv.out, shape[1], shape[2])
-    h, w = shape[1] - conv.kernel + 1, shape[2] - conv.kernel + 1
-    if h < 1 or w < 1:
-        raise ValueError(f"layers[{i}] (conv {conv.kernel}×{conv.kernel}, valid) gets a {shape[1]}×{shape[2]} map: too small")
-    return (conv.out, h, w)
-
-
 class Layers(Strict):
-    """A model written as a list of layers (``Conv``, ``MaxPool``, ``Residual``, ``GAP``, ``Dense``) on a
-    (1, 28, 28) image. The last layer's output, flattened, must have exactly 10 values: the logits (a
-    final ``Dense(10, activation="none")``, or a conv to 10 channels at 1×1, as in the budget CNNs)."""
+    """A model written as a list of layers (``Conv``, ``MaxPool``, ``Residual``, ``GAP``, ``Dense``) on the
+    data set's image ((1, 28, 28) for MNIST). The last layer's output, flattened, must have exactly one
+    value per class: the logits (a final ``Dense(10, activation="none")`` on MNIST, or a conv to 10
+    channels at 1×1, as in the budget CNNs). Shapes are checked against the data set by ``RunConfig``."""
 
     kind: Literal["layers"] = "layers"
     layers: tuple[Layer, ...] = Field(min_length=1, max_length=64)
     init: Init = "default"
 
     @model_validator(mode="after")
-    def _ends_in_ten_logits(self) -> "Layers":
-        shape = layer_shapes(self.layers)[-1]
-        n = 1
-        for d in shape:
-            n *= d
-        if n != 10:
-            raise ValueError(f"the last layer outputs {shape} = {n} values; the model must end in 10 logits "
-                             "(e.g. Dense(10, activation='none'))")
+    def _structure(self) -> "Layers":
+        for i, (before, layer) in enumerate(zip(self.layers, self.layers[1:]), start=1):
+            if before.type == "dense" and layer.type != "dense":
+                raise ValueError(f"layers[{i}] ({layer.type}) follows a dense layer: only dense layers may come after one")
         if self.layers[-1].type in ("conv", "dense") and self.layers[-1].activation != "none":
             raise ValueError(f"the last layer has activation {self.layers[-1].activation!r}: logits need "
                              "activation='none'")
@@ -229,14 +194,15 @@ class Layers(Strict):
 
 
 class ResNet(Strict):
-    """torchvision's ResNet-``depth`` (He et al. 2016) as it is, trained from scratch, with a 1-channel
-    stem (conv1 takes 1 channel) and a 10-way head; the 28×28 input is zero-padded to 32×32."""
+    """torchvision's ResNet-``depth`` (He et al. 2016) as it is, trained from scratch, with a stem for the
+    data set's channels (conv1 takes 1 on MNIST) and one output per class; a 28×28 input is
+    zero-padded to 32×32."""
 
     kind: Literal["resnet"] = "resnet"
     depth: Literal[18, 34, 50] = 18
 
 
-Model = Annotated[Union[MLP, CNN, Layers, ResNet], Field(discriminator="kind")]
+Model = Annotated[Union[MLP, CNN, Layers, ResNet, Import], Field(discriminator="kind")]
 
 
 class Optim(Strict):
@@ -338,7 +304,11 @@ class Train(Strict):
 
 
 class Data(Strict):
-    """Which images a run sees. Validation is the *last* ``val_size`` training images."""
+    """Which images a run sees: ``dataset`` (:mod:`reportgen.spec.sources`; MNIST by default). Validation
+    is the *last* ``val_size`` images of the training split (for ``sklearn_digits`` and a folder, of
+    what the fixed test split leaves)."""
+
+    dataset: Dataset = Field("mnist", description="mnist, fashion_mnist, kmnist, sklearn_digits or an ImageFolder")
 
     val_size: int = Field(5000, ge=100, le=30000)
     train_subset: int | None = Field(None, ge=10, le=60000, description="first N of the training split")
@@ -384,3 +354,8 @@ class RunConfig(Strict):
     train: Train = Field(default_factory=Train)
     data: Data = Field(default_factory=Data)
     probes: tuple[ProbeSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _model_fits_data(self) -> "RunConfig":
+        check_fits(self.model, self.data, self.probes)
+        return self

@@ -20,9 +20,10 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from reportgen.data.fetch import DATASET_MD5
+from reportgen.data.fetch import DATASET_MD5  # noqa: F401 - re-exported
 from reportgen.spec.numerics import versions
 from reportgen.spec.config import VARIANT_SLUG, RunConfig
+from reportgen.spec.sources import MNIST_ONLY_ANALYSES, identity, name_of, source_digest
 from reportgen.spec.schema import FromResults, Study
 
 #: Set by ``reportgen run --images DIR``: the folder every ``custom_digits`` probe reads instead of its own.
@@ -59,21 +60,30 @@ class Run:
     @property
     def key(self) -> str:
         """Hex SHA-256 identifying this run's numbers: the canonical config (:func:`key_config`), seed,
-        data checksum and :attr:`numerics` and, for a ``custom_digits`` probe, the contents of its image
+        data checksum (:func:`reportgen.spec.sources.identity`) and :attr:`numerics`; for an import-path
+        model, its module's source digest; for a ``custom_digits`` probe, the contents of its image
         folder (adding a photo re-runs it) and of the fonts its synthetic fallback set is drawn in."""
-        payload = {"config": key_config(self.config), "seed": self.seed,
-                   "data_md5": DATASET_MD5, "numerics": self.numerics}
-        folders = [p.images_dir() for p in self.config.probes if p.images_dir()]
-        if folders:
-            payload["inputs"] = [folder_digest(f) for f in folders]
-            payload["fonts"] = fonts_digest()
-        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return key_of(self.config, self.seed, self.numerics)
+
+
+def key_of(config: RunConfig, seed: int, numerics: dict[str, int]) -> str:
+    """The run key of ``config`` and ``seed`` under the given numerics versions (see :attr:`Run.key`)."""
+    payload: dict[str, Any] = {"config": key_config(config), "seed": seed,
+                               "data_md5": identity(config.data.dataset), "numerics": numerics}
+    if config.model.kind == "import":
+        payload["model_source"] = source_digest(config.model.target)
+    folders = [p.images_dir() for p in config.probes if p.images_dir()]
+    if folders:
+        payload["inputs"] = [folder_digest(f) for f in folders]
+        payload["fonts"] = fonts_digest()
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 #: Fields added to RunConfig after results were committed, with their defaults: a field at its default
 #: is left out of the key, so adding it kept every earlier run's key (and cache entry) valid.
-LATE_FIELDS = {("train", "range_test"): None, ("train", "channels_last"): False, ("optim", "fused"): False}
+LATE_FIELDS = {("train", "range_test"): None, ("train", "channels_last"): False, ("optim", "fused"): False,
+               ("data", "dataset"): "mnist"}
 
 
 #: The same for fields added to ProbeSpec (each entry of ``probes``).
@@ -234,6 +244,7 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
             raise SpecError(f"{origin}: variant {label!r}: " + format_errors(err, prefix="")) from None
         extra = () if smoke else study.sweep.extra_seeds.get(slug, ())
         runs.extend(Run(name, slug, label, seed, config, smoke) for seed in (*seeds, *extra))
+    _mnist_only_analyses(study, runs, origin)
     unknown = sorted(set(study.sweep.extra_seeds) - set(seen))
     if unknown:
         raise SpecError(f"{origin}: sweep.extra_seeds names no variant: {', '.join(unknown)}; variants: "
@@ -241,8 +252,19 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
     return runs
 
 
+def _mnist_only_analyses(study: Study, runs: list[Run], origin: str) -> None:
+    """SpecError when a study on another data set than MNIST names an analysis that reads MNIST's files
+    or an MNIST-only probe (:data:`reportgen.spec.sources.MNIST_ONLY_ANALYSES`)."""
+    other = sorted({name_of(r.config.data.dataset) for r in runs} - {"mnist"})
+    bad = [a for a in study.analyses if a in MNIST_ONLY_ANALYSES]
+    if other and bad:
+        raise SpecError(f"{origin}: analyses {bad} are for MNIST only (they read MNIST's files or its images); "
+                        f"this study's runs use {', '.join(other)}. Remove them from analyses.")
+
+
 #: Discriminated-union tags pydantic puts into error locations; dropped so a path reads model.layers.3.out.
-_UNION_TAGS = {"MLP", "CNN", "mlp", "cnn", "layers", "resnet", "conv", "maxpool", "residual", "gap", "dense"}
+_UNION_TAGS = {"MLP", "CNN", "mlp", "cnn", "layers", "resnet", "import", "conv", "maxpool", "residual", "gap", "dense",
+               "ImageFolder", "image_folder"}
 
 
 def format_errors(err: ValidationError, prefix: str) -> str:

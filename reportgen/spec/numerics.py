@@ -11,6 +11,8 @@ Components (what each covers, and which runs use it):
 component            code whose numbers it stands for (under ``reportgen/``)             used by
 ===================  ==================================================================  ==========================
 ``data``             loading, normalisation and splits (``data/mnist.py``)               every run
+``data.<loader>``    another data set's loader (``data/sets.py``): ``mnist_format``      runs on that data set
+                     (fashion_mnist, kmnist), ``sklearn_digits``, ``image_folder``
 ``trainer``          training loop, loss, optimizers, lr schedules, packed training      every run
                      (``run/train.py``, ``run/optim.py``, ``run/multirun.py``)
 ``metrics``          final test metrics (``run/metrics.py``)                             every run but range tests
@@ -19,6 +21,8 @@ component            code whose numbers it stands for (under ``reportgen/``)    
 ``digits``           outside digits and perturbations (``data/digits.py``,               ``custom_digits``, ``robustness``
                      ``run/perturb.py``)
 ``model.<kind>``     one model family: ``run/models/<kind>.py`` with ``common.py``        runs of that ``model.kind``
+                     (``model.import``: building a model by import path; the user's
+                     module itself enters the key by its source digest)
 ``probe.<name>``     one training-time probe (``run/probes/``)                           runs that declare it
 ===================  ==================================================================  ==========================
 
@@ -45,6 +49,9 @@ if TYPE_CHECKING:
 #: The numerics version of every component. Bump by hand (see the module docstring).
 VERSIONS: dict[str, int] = {
     "data": 1,
+    "data.mnist_format": 1,
+    "data.sklearn_digits": 1,
+    "data.image_folder": 1,
     "trainer": 1,
     "metrics": 1,
     "range_test": 1,
@@ -54,6 +61,7 @@ VERSIONS: dict[str, int] = {
     "model.cnn": 1,
     "model.layers": 1,
     "model.resnet": 1,
+    "model.import": 1,
     "probe.weight_norms": 1,
     "probe.weight_histograms": 1,
     "probe.grad_norms": 1,
@@ -69,6 +77,9 @@ VERSIONS: dict[str, int] = {
     "probe.sanity": 1,
 }
 
+#: The loader component of each named data set other than MNIST (a folder's is ``data.image_folder``).
+DATA_COMPONENT = {"fashion_mnist": "data.mnist_format", "kmnist": "data.mnist_format",
+                  "sklearn_digits": "data.sklearn_digits"}
 #: Probes whose inputs :mod:`reportgen.data.digits` and :mod:`reportgen.run.perturb` make (preprocessing, synthetic set, perturbations).
 DIGITS_PROBES = ("custom_digits", "robustness")
 
@@ -80,6 +91,9 @@ def components(config: "RunConfig") -> list[str]:
         KeyError: the config names a model family or probe that has no entry in :data:`VERSIONS`.
     """
     used = {"data", "trainer", f"model.{config.model.kind}"}
+    dataset = config.data.dataset
+    if dataset != "mnist":
+        used.add(DATA_COMPONENT.get(dataset, "data.image_folder") if isinstance(dataset, str) else "data.image_folder")
     used.add("range_test" if config.train.range_test is not None else "metrics")
     if config.train.augment is not None:
         used.add("augment")

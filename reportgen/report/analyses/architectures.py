@@ -47,7 +47,7 @@ def architecture(ctx: Context) -> dict[str, Any]:
         tables.append({"label": v.label, "rows": [{**row, "output": "×".join(map(str, row["output"]))}
                                                    for row in layers],
                        "total": sum(row["params"] for row in layers),
-                       "picture": _picture(ctx, v.slug, v.label, layers)})
+                       "picture": _picture(ctx, v.slug, v.label, layers, input_shape(r0))})
     return {"rows": rows, "tables": tables, "any_reported": bool(ctx.sr.spec.study.reported),
             "controlled": controlled is not None, "controlled_ips": bool(controlled and controlled.ips),
             "timing_note": timings.note(controlled, ctx.sr, inference=True),
@@ -66,12 +66,27 @@ def _fastest(v, mixed: bool) -> str:
     return "; ".join(f"{s:.2f}" + (f" [{short_device(d)}]" if label else "") for d, s in best.items()) or "—"
 
 
-def _picture(ctx: Context, slug: str, label: str, layers: list[dict]) -> str | None:
-    """The model drawn from its layer table (:mod:`reportgen.report.draw.modelpics`); its URL, None without a table."""
+def input_shape(result: dict[str, Any]) -> tuple[int, int, int]:
+    """The (C, H, W) image a result's model read: its data set's (:func:`reportgen.spec.sources.shape_of`),
+    MNIST's when the config names none; a folder without ``size``: the channels over the first layer's map."""
+    from reportgen.spec.sources import ImageFolder, shape_of
+
+    dataset = ((result.get("config") or {}).get("data") or {}).get("dataset", "mnist")
+    spec = ImageFolder.model_validate(dataset) if isinstance(dataset, dict) else dataset
+    shape = shape_of(spec)
+    if shape is None:
+        first = (result.get("architecture") or [{"output": [0, 0, 0]}])[0]["output"]
+        shape = (spec.channels, *first[1:3]) if len(first) == 3 else (spec.channels, 0, 0)
+    return shape
+
+
+def _picture(ctx: Context, slug: str, label: str, layers: list[dict], shape: tuple[int, int, int]) -> str | None:
+    """The model drawn from its layer table (:mod:`reportgen.report.draw.modelpics`) on its ``shape``
+    (C, H, W) input; its URL, None without a table."""
     if not layers:
         return None
     path, url = ctx.figure(f"model_{slug}.png")
-    modelpics.draw(layers, path, f"{label}: {sum(row['params'] for row in layers):,} parameters")
+    modelpics.draw(layers, path, f"{label}: {sum(row['params'] for row in layers):,} parameters", shape)
     return url
 
 

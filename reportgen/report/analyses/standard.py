@@ -140,7 +140,8 @@ def confusion_matrix(ctx: Context) -> dict[str, Any]:
         chart, chart_url = ctx.figure(f"confusion_{v.slug}.vl.json")  # the same matrix, hover for count and share
         interactive.write(interactive.confusion_spec(cm.astype(int).tolist(), f"{v.label}: confusion matrix summed over "
                                                      f"{len(v.runs)} seed{'s' if len(v.runs) != 1 else ''}"), chart)
-        off = [(int(cm[i, j]), i, j) for i in range(10) for j in range(10) if i != j]
+        k = len(cm)
+        off = [(int(cm[i, j]), i, j) for i in range(k) for j in range(k) if i != j]
         pairs = [{"true": i, "pred": j, "count": c, "per_seed": c / len(v.runs)}
                  for c, i, j in sorted(off, key=lambda t: (-t[0], t[1], t[2]))[:5]]
         tabs.append({"label": v.label, "url": url, "pairs": pairs, "n": len(v.runs),

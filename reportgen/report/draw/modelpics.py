@@ -142,9 +142,10 @@ def _box(ax, x: float, y: float, t: float, h: float, d: float, colour) -> None:
         ax.add_patch(Polygon(face, closed=True, facecolor=col, edgecolor="#333333", lw=0.6))
 
 
-def draw(layers: Sequence[dict], path: Path, title: str) -> Path:
-    """Draw the model of a layer table to ``path`` (PNG); rows wrap at ``ROW_WIDTH`` inches."""
-    bs = blocks(layers)
+def draw(layers: Sequence[dict], path: Path, title: str, input_shape: tuple[int, ...] = (1, 28, 28)) -> Path:
+    """Draw the model of a layer table, fed ``input_shape`` (C, H, W) images, to ``path`` (PNG); rows
+    wrap at ``ROW_WIDTH`` inches."""
+    bs = blocks(layers, input_shape)
     slots = [max(_size(b)[0] + _size(b)[2] * 0.75, 0.7) + 0.1 for b in bs]
     rows: list[list[int]] = [[]]
     used = 0.0

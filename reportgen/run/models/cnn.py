@@ -1,4 +1,4 @@
-"""Conv blocks + dense head: input (B, 1, 28, 28) float32 → logits (B, 10)."""
+"""Conv blocks + dense head: input (B, C, H, W) float32 ((B, 1, 28, 28) on MNIST) → logits (B, classes)."""
 from __future__ import annotations
 
 import torch
@@ -31,9 +31,9 @@ class Block(nn.Module):
         return self.pool(y)
 
 
-def build(cfg: dict) -> nn.Module:
+def build(cfg: dict, shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10) -> nn.Module:
     """``cfg``: a ``CNN`` spec as a dict. The flattened size is measured with a dummy forward pass."""
-    blocks, c_in = [], 1
+    blocks, c_in = [], shape[0]
     for c_out in cfg["channels"]:
         blocks.append(Block(c_in, c_out, cfg))
         c_in = c_out
@@ -41,6 +41,7 @@ def build(cfg: dict) -> nn.Module:
     if cfg["head"] == "gap":
         features.append(nn.AdaptiveAvgPool2d(1))
     with torch.no_grad():
-        n_flat = features(torch.zeros(1, 1, 28, 28)).numel()
-    model = nn.Sequential(features, nn.Flatten(), *dense_stack(n_flat, tuple(cfg["hidden"]), cfg["activation"], cfg["dropout"]))
+        n_flat = features(torch.zeros(1, *shape)).numel()
+    model = nn.Sequential(features, nn.Flatten(),
+                          *dense_stack(n_flat, tuple(cfg["hidden"]), cfg["activation"], cfg["dropout"], classes))
     return init_weights(model, cfg["init"])

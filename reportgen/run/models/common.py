@@ -37,13 +37,13 @@ def init_weights(model: nn.Module, scheme: str) -> nn.Module:
     return model
 
 
-def dense_stack(n_in: int, hidden: tuple[int, ...], act: str, dropout: float) -> list[nn.Module]:
-    """[Linear → activation → (Dropout)] per hidden width, then Linear(…, 10)."""
+def dense_stack(n_in: int, hidden: tuple[int, ...], act: str, dropout: float, classes: int = 10) -> list[nn.Module]:
+    """[Linear → activation → (Dropout)] per hidden width, then Linear(…, classes)."""
     layers: list[nn.Module] = []
     for width in hidden:
         layers += [nn.Linear(n_in, width), activation(act)]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         n_in = width
-    layers.append(nn.Linear(n_in, 10))
+    layers.append(nn.Linear(n_in, classes))
     return layers

@@ -1,5 +1,5 @@
-"""A model written as a list of layers in the spec (``spec.Layers``): input (B, 1, 28, 28) float32 →
-logits (B, 10). The building blocks: conv block, residual block, max-pool, GAP head, dense layer."""
+"""A model written as a list of layers in the spec (``spec.Layers``): input (B, C, H, W) float32
+((B, 1, 28, 28) on MNIST) → logits (B, classes). The building blocks: conv block, residual block, max-pool, GAP head, dense layer."""
 from __future__ import annotations
 
 import torch
@@ -48,10 +48,11 @@ def dense(n_in: int, cfg: dict) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def build(cfg: dict) -> nn.Module:
-    """``cfg``: a ``Layers`` spec as a dict. Shapes follow ``spec.layer_shapes`` (validated there)."""
+def build(cfg: dict, input_shape: tuple[int, int, int] = (1, 28, 28), classes: int = 10) -> nn.Module:
+    """``cfg``: a ``Layers`` spec as a dict. Shapes follow ``spec.layer_shapes`` (validated there, with
+    the ``classes`` logits at the end)."""
     modules: list[nn.Module] = []
-    shape: tuple[int, ...] = (1, 28, 28)
+    shape: tuple[int, ...] = tuple(input_shape)
     for layer in cfg["layers"]:
         kind = layer["type"]
         if kind == "conv":
@@ -68,6 +69,6 @@ def build(cfg: dict) -> nn.Module:
                 n_in *= d
             modules.append(dense(n_in, layer))
         with torch.no_grad():
-            shape = tuple(nn.Sequential(*modules)(torch.zeros(1, 1, 28, 28)).shape[1:])
+            shape = tuple(nn.Sequential(*modules)(torch.zeros(1, *input_shape)).shape[1:])
     modules.append(nn.Flatten())
     return init_weights(nn.Sequential(*modules), cfg["init"])
