@@ -1,5 +1,7 @@
-"""Does architecture_comparison's MNIST ranking (the ConvNet ahead of the dense net) hold on
-scikit-learn's 8×8 digits, and where does a model brought by import path (SmallNet) land?
+"""Does architecture_comparison's MNIST ranking hold on scikit-learn's 8×8 digits?
+
+The dense net and the ConvNet are architecture_comparison's own; the third model, SmallNet, is
+brought by import path (``experiments/models/smallnet.py``).
 
 Run:      invoke run --spec digits_architectures     (add --smoke for a one-minute check)
 Expected: on 1,437 training images of 8×8 pixels the ConvNet's lead should shrink (an 8×8 digit

@@ -230,9 +230,8 @@ def _model_flops(model: str) -> int:
     from reportgen.spec.config import RunConfig
 
     config = RunConfig.model_validate(json.loads(model))
-    shape = input_of(config)[0]
     with torch.device("meta"):
-        return flops_per_image(build_for(config), shape)
+        return flops_per_image(build_for(config), input_of(config)[0])
 
 
 def _print_estimate(configs: list[dict], results: Path, console: Console) -> None:

@@ -17,6 +17,7 @@ from reportgen.spec.catalog import SpecError, load_spec
 from reportgen.spec.expand import expand
 from reportgen.run.models import build
 from reportgen.results.quantized import decode
+from reportgen.spec import RunConfig
 from reportgen.spec import GAP, MLP, Conv, Dense, Layers, MaxPool, ProbeSpec, Residual, ResNet, RunConfig
 from reportgen.run.train import train_run
 
@@ -71,8 +72,9 @@ def test_batchnorm_convs_have_no_bias():
     ((MaxPool(size=8), MaxPool(size=8), Dense(10, activation="none")), "layers[1] (maxpool 8) gets a 3×3 map"),
 ])
 def test_impossible_layer_lists_are_rejected_with_the_layer_named(layers, message):
+    """Order and logits' activation are checked by Layers itself; shapes against the run's data set (MNIST here)."""
     with pytest.raises(ValidationError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
-        Layers(layers=layers)
+        RunConfig(model=Layers(layers=layers))
 
 
 def test_residual_body_needs_same_padding():

@@ -154,7 +154,9 @@ def test_smoke_runs_have_their_own_keys(tmp_path):
 def test_data_checksum_is_part_of_the_key(tmp_path, monkeypatch):
     spec = write_spec(tmp_path / "exp", "alpha")
     before = keys(spec)
-    monkeypatch.setattr(expand_mod, "DATASET_MD5", "0" * 32)
+    from reportgen.data import catalog
+
+    monkeypatch.setattr(catalog, "DATASET_MD5", "0" * 32)
     after = keys(spec)
     assert all(before[k] != after[k] for k in before)
 

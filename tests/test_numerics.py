@@ -48,11 +48,13 @@ def edit(src: Path, rel: str, old: str, new: str) -> None:
 def run_in(src: Path, *args: str, work: Path | None = None) -> subprocess.CompletedProcess:
     """``python *args`` importing the package from ``src`` only: run in a folder of its own, ``work``
     (default beside ``src``; ``-m`` and ``-c`` put the working directory first on sys.path), that sees
-    the repository's ``experiments/``."""
+    the repository's ``experiments/`` and ``pyproject.toml``."""
     work = work or src.parent / "work"
     work.mkdir(exist_ok=True)
     if not (work / "experiments").exists():
         (work / "experiments").symlink_to(REPO / "experiments", target_is_directory=True)
+    if not (work / "pyproject.toml").exists():  # the project's model allowlist ([tool.reportgen] models)
+        (work / "pyproject.toml").symlink_to(REPO / "pyproject.toml")
     env = {k: v for k, v in os.environ.items() if k != "REPORTGEN_IMAGES"}
     env.update(PYTHONPATH=str(src), OMP_NUM_THREADS="1")
     return subprocess.run([sys.executable, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)

@@ -65,8 +65,6 @@ def identity(name: str, root: str | None = None) -> str:
     :data:`reportgen.data.fetch.DATASET_MD5` (every MNIST key stays as it was); a folder's
     (``name="image_folder"``, ``root`` its path) is the SHA-256 over every image's relative path and
     bytes, ``"missing"`` when the folder does not exist."""
-    from reportgen.data.fetch import DATASET_MD5
-
     if name == "mnist":
         return DATASET_MD5
     if name == "image_folder":

@@ -26,8 +26,12 @@ from reportgen.results import store
 
 
 def _levels(config: dict) -> list[str]:
+    """Similarity keys, most specific first; runs on another data set than MNIST match only runs on theirs."""
     model, batch = config["model"], config["train"]["batch_size"]
-    return [json.dumps([model, batch], sort_keys=True), json.dumps([model["kind"], batch]), model["kind"]]
+    dataset = config["data"].get("dataset", "mnist")
+    tag = "" if dataset == "mnist" else json.dumps(dataset, sort_keys=True)
+    return [tag + json.dumps([model, batch], sort_keys=True), tag + json.dumps([model["kind"], batch]),
+            tag + model["kind"]]
 
 
 def finished(results: Path) -> list[dict]:
@@ -73,11 +77,25 @@ TRAIN_SPLIT = 60000
 
 
 def train_images(config: dict) -> int:
-    """Images one epoch of ``config`` trains on: the training split less ``val_size``, capped by
+    """Images one epoch of ``config`` trains on: the data set's training split (MNIST's 60,000,
+    scikit-learn digits' 1,437, a folder's images less its test share) less ``val_size``, capped by
     ``train_subset``."""
     d = config["data"]
-    n = TRAIN_SPLIT - d["val_size"]
+    n = split_size(d.get("dataset", "mnist")) - d["val_size"]
     return min(n, d["train_subset"]) if d.get("train_subset") else n
+
+
+def split_size(dataset: str | dict) -> int:
+    """Images in a data set's training split, before validation is taken from it (no images read)."""
+    from reportgen.data import catalog
+
+    if dataset == "sklearn_digits":
+        return catalog.SKLEARN_DIGITS_IMAGES - catalog.SKLEARN_DIGITS_TEST
+    if isinstance(dataset, dict):
+        root = catalog.resolve(dataset["root"])
+        n = len(catalog.folder_images(root)) if root.is_dir() else 0
+        return n - round(dataset.get("test_fraction", 0.2) * n)
+    return TRAIN_SPLIT
 
 
 def _per_epoch(run: dict) -> float:

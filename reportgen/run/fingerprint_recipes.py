@@ -280,10 +280,6 @@ def recipe(component: str) -> Callable[[], Values]:
              "augment": augment, "digits": digits}
     if component in fixed:
         return fixed[component]
-    from reportgen.run.fingerprint_sources import RECIPES
-
-    if component in RECIPES:
-        return RECIPES[component]
     family, _, name = component.partition(".")
     if family == "model" and name in MODELS:
         return lambda: model(name)

@@ -39,7 +39,7 @@ def load(path: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dic
     Raises:
         FileNotFoundError: no such file. ValueError: not a reportgen model file (no config metadata).
     """
-    from reportgen.run.models import build
+    from reportgen.run.models import build_for
     from reportgen.spec.config import RunConfig
 
     path = Path(path)

@@ -33,9 +33,13 @@ def preflight(todo: list[Any], data_root: Path, check_mnist: Callable[[Path], st
         from reportgen.data import sets
 
         try:
-            sets.read(dataset, data_root)
+            pool = len(sets.read(dataset, data_root)["y_train"])
         except DataError as err:
             raise DataError(f"{p.run.study} (variant {p.run.variant!r}): {err}") from None
+        for q in todo:
+            if _dataset_key(q.run.config.data.dataset) == key and q.run.config.data.val_size >= pool:
+                raise DataError(f"{q.run.study} (variant {q.run.variant!r}): data.val_size={q.run.config.data.val_size} "
+                                f"leaves no training images: the data set's training split has {pool} images")
     built: set[str] = set()
     for p in todo:
         config = p.run.config

@@ -310,7 +310,7 @@ class Data(Strict):
 
     dataset: Dataset = Field("mnist", description="mnist, fashion_mnist, kmnist, sklearn_digits or an ImageFolder")
 
-    val_size: int = Field(5000, ge=100, le=30000)
+    val_size: int = Field(5000, ge=10, le=30000)
     train_subset: int | None = Field(None, ge=10, le=60000, description="first N of the training split")
     test_subset: int | None = Field(None, ge=10, le=10000, description="first N test images (smoke only)")
     shuffled_labels: float = Field(0.0, ge=0.0, le=1.0, description="fraction of training labels permuted")

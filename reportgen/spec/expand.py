@@ -138,10 +138,12 @@ def _digest(listing: tuple[tuple[str, int, int], ...]) -> str:
 
 
 def _apply_smoke(tree: dict[str, Any]) -> None:
-    """Apply :data:`SMOKE` to a resolved config tree; a ``train_subset`` already smaller is kept (a study
-    about a small subset stays about it)."""
+    """Apply :data:`SMOKE` to a resolved config tree; a ``train_subset`` or ``val_size`` already smaller is
+    kept (a study about a small subset stays about it; a small data set keeps its training images)."""
     for path, value in SMOKE.items():
         if path == "data.train_subset" and (tree["data"]["train_subset"] or value) < value:
+            continue
+        if path == "data.val_size" and tree["data"]["val_size"] < value:
             continue
         set_path(tree, path, value)
 
@@ -225,7 +227,10 @@ def expand(study: Study, name: str, origin: str = "", smoke: bool = False) -> li
         if slug in seen:
             raise SpecError(f"{origin}: variants {seen[slug]!r} and {label!r} share the folder {slug!r}")
         seen[slug] = label
-        tree = study.base_config()
+        try:
+            tree = study.base_config()
+        except ValidationError as err:
+            raise SpecError(f"{origin}: " + format_errors(err, prefix="")) from None
         for path, value in overrides.items():
             try:
                 set_path(tree, path, value)
@@ -274,5 +279,8 @@ def format_errors(err: ValidationError, prefix: str) -> str:
         loc = ".".join(str(p) for p in e["loc"] if p not in _UNION_TAGS)
         given = e.get("input")
         given_s = repr(given) if not isinstance(given, dict) else "{…}"
+        if not loc:  # a check across fields (RunConfig's): its message names the fields itself
+            lines.append(f"{prefix}{e['msg'].removeprefix('Value error, ')}")
+            continue
         lines.append(f"{prefix}{loc}: {e['msg']} (given: {given_s[:80]})")
     return "; ".join(lines)

@@ -24,7 +24,6 @@ enters the key of every run that uses it.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 import sys
 import tomllib
@@ -161,8 +160,8 @@ def allowlist() -> tuple[str, ...]:
 
 
 def module_file(target: str) -> Path:
-    """The source file of ``target``'s module, after checking the allowlist; nothing is imported
-    except the module's parent packages (to locate it).
+    """The source file of ``target``'s module, after checking the allowlist. Nothing is imported: the
+    module is looked for in the project root, then on ``sys.path`` (:func:`locate`).
 
     Raises:
         NotAllowed: the module is not on the allowlist (naming the target and the list), or cannot be
@@ -175,17 +174,26 @@ def module_file(target: str) -> Path:
         raise NotAllowed(f"model.target {target!r}: module {module!r} is not on the allowlist "
                          f"([tool.reportgen] models in {where}: {list(allowed)}); add it there to allow it")
     root = str(project_root())
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError) as err:
-        spec, reason = None, f"{type(err).__name__}: {err}"
-    else:
-        reason = "no such module"
-    if spec is None or not spec.origin or not Path(spec.origin).is_file():
-        raise NotAllowed(f"model.target {target!r}: cannot find module {module!r} from {root} ({reason})")
-    return Path(spec.origin)
+    found = locate(module, [root, *sys.path])
+    if found is None:
+        raise NotAllowed(f"model.target {target!r}: cannot find module {module!r} from {root} (no such module)")
+    return found
+
+
+def locate(module: str, paths: list[str]) -> Path | None:
+    """The source file of dotted ``module`` on ``paths`` (``importlib.machinery.PathFinder``, package by
+    package, without importing anything or reading ``sys.modules``); None when not found."""
+    from importlib.machinery import PathFinder
+
+    search: list[str] | None = paths
+    spec = None
+    for part in module.split("."):
+        spec = PathFinder.find_spec(part, search) if search is not None else None
+        if spec is None:
+            return None
+        search = list(spec.submodule_search_locations or []) or None
+    origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and Path(origin).is_file() else None
 
 
 def source_digest(target: str) -> str:

@@ -15,8 +15,8 @@ from reportgen.results import schema as resultschema
 from reportgen.spec import schema as spec
 
 SPEC_MODELS = (spec.Study, spec.MLP, spec.CNN, spec.Layers, spec.Conv, spec.MaxPool, spec.Residual, spec.GAP,
-               spec.Dense, spec.ResNet, spec.Optim, spec.Train, spec.EarlyStopping, spec.Plateau,
-               spec.StepLR, spec.Cosine, spec.Augment, spec.RangeTest, spec.Data, spec.ProbeSpec, spec.Sweep, spec.Expect)
+               spec.Dense, spec.ResNet, spec.Import, spec.Optim, spec.Train, spec.EarlyStopping, spec.Plateau,
+               spec.StepLR, spec.Cosine, spec.Augment, spec.RangeTest, spec.Data, spec.ImageFolder, spec.ProbeSpec, spec.Sweep, spec.Expect)
 RESULT_MODELS = (resultschema.Result, resultschema.HistoryRow, resultschema.TestMetrics, resultschema.ClassMetrics,
                  resultschema.CalibrationBin, resultschema.BestEpochMetrics, resultschema.Provenance,
                  resultschema.Attempt, resultschema.QuantizedArray,

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from reportgen.spec.sources import ModelError, module_file
+from reportgen.spec.sources import ModelError, module_file, project_root
 
 #: Constructor parameters filled from the data set when the spec does not give them.
 FROM_DATA = ("in_channels", "num_classes", "image_size")
@@ -24,8 +26,14 @@ def resolve(target: str) -> type:
         reportgen.spec.sources.NotAllowed: the module is not allowed or not found.
         ModelError: the module has no such attribute, or it is not an ``nn.Module`` subclass.
     """
-    module_file(target)
+    path = module_file(target)
     module, _, name = target.partition(":")
+    root = str(project_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    loaded = sys.modules.get(module)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() != path.resolve():
+        del sys.modules[module]  # another project's module of the same name: import the allowed file
     cls = getattr(importlib.import_module(module), name, None)
     if cls is None:
         raise ModelError(f"model.target {target!r}: module {module!r} has no attribute {name!r}")
