@@ -93,8 +93,34 @@ CHANCE_ACCURACY = 0.10
 #: (always answering "1" scores 11.35 % on MNIST's test set).
 COLLAPSED_ACCURACY = 2 * CHANCE_ACCURACY
 #: A seed lies *far outside* the others when its error rate (1 − accuracy) is more than this many
-#: times the median error rate of the variant's other seeds, or less than its inverse.
+#: times the median error rate of the variant's other seeds, or less than its inverse ...
 OUTLIER_ERROR_RATIO = 3.0
+#: ... and its error count on the test set is that far from the others' rate beyond binomial noise:
+#: the exact two-sided binomial test (``scipy.stats.binomtest``) of its errors against the others'
+#: median rate has p below this. On MNIST's 10,000 test images any 3× ratio passes; on a test set of
+#: a few hundred images 2 errors against 6 does not.
+OUTLIER_P = 0.001
+
+
+def collapsed_accuracy(run: dict) -> float:
+    """The accuracy at or below which a run has *collapsed*: chance + (1 − chance) / 9 for its number
+    of classes K (chance 1/K, the confusion matrix's side): ``COLLAPSED_ACCURACY``, twice chance, at
+    K = 10; 0.41 for three classes."""
+    k = len((run.get("test") or {}).get("confusion_matrix") or ()) or 10
+    return 1 / k + (1 - 1 / k) / 9
+
+
+def _far_outside(run: dict, accuracy: float, ref: float) -> bool:
+    """Error rate ``1 − accuracy`` outside [ref / ratio, ref · ratio] and beyond binomial noise
+    (:data:`OUTLIER_P`) on the run's test images (its confusion matrix's total; without one, the ratio alone)."""
+    if not ref > 0 or 1 / OUTLIER_ERROR_RATIO <= (1 - accuracy) / ref <= OUTLIER_ERROR_RATIO:
+        return False
+    n = int(np.sum((run.get("test") or {}).get("confusion_matrix") or 0))
+    if n <= 0:
+        return True
+    from scipy.stats import binomtest
+
+    return binomtest(round((1 - accuracy) * n), n, min(ref, 1.0)).pvalue < OUTLIER_P
 
 
 def accuracy_of(run: dict) -> float:
@@ -233,9 +259,11 @@ class VariantResults:
         """The seeds left out of this variant's means, intervals and tests, by one rule:
 
         * *diverged*: the run's status is ``diverged`` or its accuracy is not finite;
-        * *collapsed*: accuracy (:func:`accuracy_of`) at or below ``COLLAPSED_ACCURACY`` (twice chance);
+        * *collapsed*: accuracy (:func:`accuracy_of`) at or below :func:`collapsed_accuracy` (twice
+          chance for ten classes);
         * *far outside*: with at least two other healthy seeds, an error rate more than
-          ``OUTLIER_ERROR_RATIO`` times the median error rate of the others (or less than its inverse).
+          ``OUTLIER_ERROR_RATIO`` times the median error rate of the others (or less than its inverse),
+          by more than binomial noise on its test images (``OUTLIER_P``).
 
         A median of the others is robust to the outlier itself; the ratio of error rates is scale-free
         (a 3× error rate means as much for a 99 % model as for a 70 % one). A median absolute deviation
@@ -245,7 +273,7 @@ class VariantResults:
         variant's result, and :meth:`note` says so.
         """
         accs = [accuracy_of(r) for r in self.runs]
-        bad = [r.get("status") == "diverged" or not np.isfinite(a) or a <= COLLAPSED_ACCURACY
+        bad = [r.get("status") == "diverged" or not np.isfinite(a) or a <= collapsed_accuracy(r)
                for r, a in zip(self.runs, accs)]
         if all(bad):
             return []
@@ -257,7 +285,7 @@ class VariantResults:
                 continue
             others = [1 - x for j, x in enumerate(accs) if j != i and not bad[j]]
             ref = float(np.median(others)) if len(others) >= 2 else math.nan
-            if ref > 0 and not 1 / OUTLIER_ERROR_RATIO <= (1 - a) / ref <= OUTLIER_ERROR_RATIO:
+            if _far_outside(r, a, ref):
                 out.append(Outlier(seed, a, "far outside", 1 - ref))
         return out
 
@@ -274,7 +302,7 @@ class VariantResults:
         "2 of 3 seeds reach 97.67 % (mean); seed 2 collapsed to 11.35 % (chance level): left out of
         its mean, interval and tests", or "every seed diverged or stayed at chance level (...)"."""
         accs = [accuracy_of(r) for r in self.runs]
-        if self.runs and all(r.get("status") == "diverged" or not np.isfinite(a) or a <= COLLAPSED_ACCURACY
+        if self.runs and all(r.get("status") == "diverged" or not np.isfinite(a) or a <= collapsed_accuracy(r)
                              for r, a in zip(self.runs, accs)):
             each = "; ".join(f"seed {s}: {'diverged, ' if r.get('status') == 'diverged' else ''}"
                              + (f"{100 * a:.2f} %" if np.isfinite(a) else "no accuracy")

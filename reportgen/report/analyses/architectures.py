@@ -48,7 +48,9 @@ def architecture(ctx: Context) -> dict[str, Any]:
                                                    for row in layers],
                        "total": sum(row["params"] for row in layers),
                        "picture": _picture(ctx, v.slug, v.label, layers, input_shape(r0))})
-    return {"rows": rows, "tables": tables, "any_reported": bool(ctx.sr.spec.study.reported),
+    shapes = {input_shape(v.runs[0]) for v in ctx.sr.variants if v.runs} or {(1, 28, 28)}
+    image = " or ".join(f"{h}×{w}" + ("" if c == 1 else f"×{c}") for c, h, w in sorted(shapes))
+    return {"rows": rows, "tables": tables, "any_reported": bool(ctx.sr.spec.study.reported), "image": image,
             "controlled": controlled is not None, "controlled_ips": bool(controlled and controlled.ips),
             "timing_note": timings.note(controlled, ctx.sr, inference=True),
             "source": ctx.sr.spec.study.reported_source,

@@ -90,9 +90,11 @@ def architecture(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
         best = max(vs, key=lambda v: mean_of(v, "test_accuracy"))
         costly = max(vs, key=lambda v: flops[v.label])
         if best is not costly and flops[best.label] > 0:
+            ratio = flops[costly.label] / flops[best.label]
+            fewer = (f"{ratio:.0f}× fewer FLOPs per image than" if ratio >= 1.5 else
+                     f"{100 * (1 - 1 / ratio):.0f} % fewer FLOPs per image than")
             sentences.append(f"The most accurate, **{best.label}** ({mean_of(best, 'test_accuracy'):.2f} %), needs "
-                             f"{flops[costly.label] / flops[best.label]:.0f}× fewer FLOPs per image than the costliest, "
-                             f"**{costly.label}** ({mean_of(costly, 'test_accuracy'):.2f} %).")
+                             f"{fewer} the costliest, **{costly.label}** ({mean_of(costly, 'test_accuracy'):.2f} %).")
     short = f"parameters {_params(params[lo_p])}–{_params(params[hi_p])}"
     if sec:
         short += f"; s/epoch {timings.seconds(sec[fast])}–{timings.seconds(sec[slow])}, timed side by side"

@@ -59,7 +59,17 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
             "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
             "mark": OUTLIER_MARK, "timed": timed, "timing_note": timings.note(controlled, ctx.sr) if timed else "",
             "devices": [short_device(d) for d in timed_on] if mixed else [], "caveat": CAVEAT,
-            "margin": _margin(ctx.sr)}
+            "margin": _margin(ctx.sr), "n_test": _test_images(ctx.sr)}
+
+
+def _test_images(sr) -> int:
+    """Test images one run of the study is scored on (its confusion matrix's total; 10,000 on MNIST)."""
+    for v in sr.variants:
+        for r in v.runs:
+            cm = (r.get("test") or {}).get("confusion_matrix")
+            if cm:
+                return int(np.sum(cm))
+    return 10000
 
 
 def _margin(sr) -> str:
