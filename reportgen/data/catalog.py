@@ -75,6 +75,20 @@ def identity(name: str, root: str | None = None) -> str:
     return f"{name}:" + hashlib.md5("".join(ARCHIVE_MD5[name]).encode()).hexdigest()
 
 
+def split_sizes(dataset: str | dict) -> tuple[int, int]:
+    """(training split, test split) image counts of a data set as a result's config records it (a
+    name, or an image folder's fields as a dict), before validation is taken from the training split;
+    no image is read (a folder's files are counted)."""
+    if dataset == "sklearn_digits":
+        return SKLEARN_DIGITS_IMAGES - SKLEARN_DIGITS_TEST, SKLEARN_DIGITS_TEST
+    if isinstance(dataset, dict):
+        root = resolve(dataset["root"])
+        n = len(folder_images(root)) if root.is_dir() else 0
+        test = max(len(class_dirs(root)), round(dataset.get("test_fraction", 0.2) * n)) if n else 0
+        return n - test, test
+    return 60000, 10000  # MNIST and the MNIST-format sets
+
+
 def verify_sklearn_digits() -> str:
     """:data:`SKLEARN_DIGITS_SHA256`, after checking the installed scikit-learn's file has it.
 

@@ -107,7 +107,8 @@ class Provenance(_Model):
     python: str
     device: str = Field(description="GPU name, or 'cpu (<processor>, [<vector ISA torch uses>, ]<threads> threads)'; "
                                     "for a resumed run, its last attempt's")
-    data_md5: str = Field(description="md5 over the four MNIST files' md5s")
+    data_md5: str = Field(description="checksum of the data set read: for MNIST the md5 over its four files' md5s; "
+                                      "for another set its identity (reportgen.spec.sources.identity)")
     created: str = Field(description="UTC time the result was written, ISO 8601 (for a copy reused from another "
                                      "study, the source's; results migrated by reportgen.results.migrate: when the "
                                      "run's last attempt started)")

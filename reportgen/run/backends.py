@@ -35,7 +35,9 @@ def _driver_provenance(job: Job) -> dict:
     from reportgen.run.jobs import resolve_device
     from reportgen.run.provenance import provenance
 
-    return provenance(resolve_device(job.device))
+    from reportgen.spec.sources import identity
+
+    return provenance(resolve_device(job.device), identity(job.config.data.dataset))
 
 
 class Serial:

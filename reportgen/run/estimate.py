@@ -22,6 +22,7 @@ from typing import Callable
 from pathlib import Path
 from statistics import median
 
+from reportgen.data.catalog import split_sizes
 from reportgen.results import store
 
 
@@ -72,30 +73,13 @@ def estimate(configs: list[dict], results: Path, runs: list[dict] | None = None,
     return total, unknown
 
 
-#: MNIST's training split, before the validation images are taken from its end.
-TRAIN_SPLIT = 60000
-
-
 def train_images(config: dict) -> int:
     """Images one epoch of ``config`` trains on: the data set's training split (MNIST's 60,000,
     scikit-learn digits' 1,437, a folder's images less its test share) less ``val_size``, capped by
     ``train_subset``."""
     d = config["data"]
-    n = split_size(d.get("dataset", "mnist")) - d["val_size"]
+    n = split_sizes(d.get("dataset", "mnist"))[0] - d["val_size"]
     return min(n, d["train_subset"]) if d.get("train_subset") else n
-
-
-def split_size(dataset: str | dict) -> int:
-    """Images in a data set's training split, before validation is taken from it (no images read)."""
-    from reportgen.data import catalog
-
-    if dataset == "sklearn_digits":
-        return catalog.SKLEARN_DIGITS_IMAGES - catalog.SKLEARN_DIGITS_TEST
-    if isinstance(dataset, dict):
-        root = catalog.resolve(dataset["root"])
-        n = len(catalog.folder_images(root)) if root.is_dir() else 0
-        return n - round(dataset.get("test_fraction", 0.2) * n)
-    return TRAIN_SPLIT
 
 
 def _per_epoch(run: dict) -> float:

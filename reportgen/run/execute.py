@@ -34,6 +34,7 @@ from reportgen.run.packing import make_packs
 from reportgen.run.plan import Planned, header
 from reportgen.run.progress import Reporter
 from reportgen.run.provenance import now, provenance
+from reportgen.spec.sources import identity
 
 #: While waiting for a run another process trains, say so again after this many seconds.
 WAIT_NOTICE_S = 600.0
@@ -219,7 +220,8 @@ def execute(planned: list[Planned], data_root: Path, device: str = "auto", conso
                     store.write_json(Path(job.path), {**job.header, "status": "interrupted",
                                                       "reason": "interrupted (Ctrl-C or SIGTERM); the next run resumes "
                                                                 "from the last epoch's checkpoint",
-                                                      "provenance": provenance(resolve_device(job.device))})
+                                                      "provenance": provenance(resolve_device(job.device),
+                                                                               identity(job.config.data.dataset))})
                     release(job.key)
 
                 def train(batch: list[Planned]) -> None:

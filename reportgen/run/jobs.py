@@ -78,7 +78,7 @@ def worker_setup(job: Job) -> tuple[Any, Any, dict[str, Any]]:
     which = (job.data_root, str(dev), dataset if isinstance(dataset, str) else dataset.model_dump_json())
     if which not in _DATA:
         _DATA[which] = sets.load(dataset, Path(job.data_root), dev)
-    return dev, _DATA[which], provenance(dev)
+    return dev, _DATA[which], provenance(dev, _DATA[which].md5)
 
 
 def finish_run(job: Job, model: Any, out: dict, x_test: Any) -> dict:

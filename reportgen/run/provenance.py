@@ -35,12 +35,13 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def provenance(device: Any) -> dict[str, Any]:
+def provenance(device: Any, data_md5: str = DATASET_MD5) -> dict[str, Any]:
     """Where and with what a run is computed, as ``reportgen.results.schema.Provenance`` without
     ``attempts``: git commit (plain SHA) and ``git_dirty`` of the package, torch, python, the device
     (for the CPU: processor, the vector ISA torch dispatches to and the threads; hosts with other
     kernels give the same seed other last digits), ``cpu_capability`` (that ISA, or the GPU name on
-    CUDA), ``threads`` (torch CPU threads now), the data checksum, and ``created`` (now; the driver
+    CUDA), ``threads`` (torch CPU threads now), ``data_md5`` (the checksum of the data set the run
+    reads: MNIST's by default, another set's :func:`reportgen.spec.sources.identity`), and ``created`` (now; the driver
     sets it again when it writes the result). ``device`` is a ``torch.device``."""
     import torch
 
@@ -52,7 +53,7 @@ def provenance(device: Any) -> dict[str, Any]:
         name = f"cpu ({platform.processor() or platform.machine()}, {capability}, {threads} threads)"
     commit, dirty = git_state()
     return {"git_commit": commit, "git_dirty": dirty, "torch": torch.__version__, "python": platform.python_version(),
-            "device": name, "cpu_capability": capability, "threads": threads, "data_md5": DATASET_MD5,
+            "device": name, "cpu_capability": capability, "threads": threads, "data_md5": data_md5,
             "created": now()}
 
 

@@ -23,14 +23,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reportgen.data.catalog import split_sizes
 from reportgen.report.draw import figures
 from reportgen.results import store
 from reportgen.results.summary import UNKNOWN, parse_device
 
 #: Images evaluated in eval mode each epoch besides validation (``reportgen.run.train.TRAIN_EVAL_IMAGES``).
 TRAIN_EVAL_IMAGES = 5000
-TRAIN_IMAGES = 60000
-TEST_IMAGES = 10000
 
 __all__ = ["parse_device", "run_flops", "run_seconds", "run_host", "peak_for", "efficiency", "roof_peaks", "roofline"]
 
@@ -71,12 +70,13 @@ def run_flops(r: dict) -> dict[str, Any] | None:
     if not hist or not per_image:
         return None
     d, t = r["config"]["data"], r["config"]["train"]
-    n_fit = TRAIN_IMAGES - d["val_size"]
+    pool, n_test = split_sizes(d.get("dataset", "mnist"))
+    n_fit = pool - d["val_size"]
     n_train = min(d.get("train_subset") or n_fit, n_fit)
     epochs = len(hist)
     train = 3 * per_image * n_train * epochs
     per_epoch_eval = per_image * (min(TRAIN_EVAL_IMAGES, n_train) + d["val_size"])
-    evaluation = per_epoch_eval * epochs + 2 * per_image * (d.get("test_subset") or TEST_IMAGES)
+    evaluation = per_epoch_eval * epochs + 2 * per_image * min(d.get("test_subset") or n_test, n_test)
     fastest = min((h["seconds"] for h in hist if h.get("seconds")), default=None)
     return {"train": train, "eval": evaluation, "step": 3 * per_image * t["batch_size"], "per_image": per_image,
             "best_epoch_gflops": (3 * per_image * n_train + per_epoch_eval) / fastest / 1e9 if fastest else None}

@@ -32,20 +32,26 @@ def key_findings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (r["rank"], -r["effect"]))
 
 
+def on_mnist(runs: list[dict[str, Any]]) -> bool:
+    """Whether every run trained and tested on MNIST (its config names no other ``data.dataset``)."""
+    return all(((r.get("config") or {}).get("data") or {}).get("dataset", "mnist") == "mnist" for r in runs)
+
+
 def leaderboard(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every variant with test results of every study, best mean test accuracy first, over the seeds
     that are not outliers: ``n`` is how many seeds that is and ``runs`` how many there are, ``acc``
     their interval, ``seeds`` their test accuracies in %, ``note`` names what was left out; cells as
     :func:`reportgen.report.judge.cells.cell` (timings per device), ``ranged`` says whether the accuracy
     or macro F1 cell shows mean (min–max) instead of mean ± 95 % CI.
-    Diagnostic studies (sanity checks, models broken on purpose: ``Study.diagnostic``) and runs without
-    a test (an lr range test) are left out."""
+    Diagnostic studies (sanity checks, models broken on purpose: ``Study.diagnostic``), runs without
+    a test (an lr range test) and runs on another data set than MNIST (their accuracies do not compare
+    with MNIST's) are left out."""
     board, seen = [], {}
     for r in rows:
         if r["spec"].study.diagnostic:
             continue
         for v in r["sr"].variants:
-            if not v.runs or not all(run.get("test") for run in v.runs):
+            if not v.runs or not all(run.get("test") for run in v.runs) or not on_mnist(v.runs):
                 continue
             keys = frozenset(run["key"] for run in v.runs)
             if keys in seen:  # the same runs, reused by another study: listed once
