@@ -101,6 +101,7 @@ def test_a_tiny_image_folder_and_an_allowed_custom_model_run_end_to_end(project)
         assert np.array(r["test"]["confusion_matrix"]).shape == (3, 3)  # three classes, not ten
         assert sum(map(sum, r["test"]["confusion_matrix"])) == 14  # round(20 % of 72 images), stratified
         assert r["flops"] > 0 and r["architecture"]
+        assert r["class_names"] == ["a", "b", "c"]  # the folders, in label order
     assert result(project, "folder", "tiny")["test"]["accuracy"] > 0.6  # the bands are learnable
     assert result(project, "folder", "mlp")["architecture"][1]["output"] == [16]  # Linear(64 → 16): 8×8 inputs
 

@@ -169,7 +169,7 @@ def test_a_collapsed_seed_is_left_out_of_curves_and_confusion_matrix_and_named(t
     ctx = Context(StudyResults(spec, [good, bad], "baseline"), tmp_path, "assets")
     got: dict = {}
     monkeypatch.setattr(figures, "learning_curves", lambda curves, path, marks=None: got.update(curves=curves))
-    monkeypatch.setattr(figures, "confusion_matrix", lambda cm, path, title: got.setdefault("cms", []).append((cm, title)))
+    monkeypatch.setattr(figures, "confusion_matrix", lambda cm, path, title, names=None: got.setdefault("cms", []).append((cm, title)))
     monkeypatch.setattr(figures, "lines", lambda panels, path, title, **kw: got.update(panels=panels))
 
     lc = standard.learning_curves(ctx)

@@ -29,6 +29,7 @@ class MNIST:
         md5: data set checksum from :func:`verify` (another set's :func:`reportgen.spec.sources.identity`).
         classes: number of classes (10 for MNIST).
         mean, std: per-channel normalisation constants of ``[0, 1]`` pixels (MNIST's: ``MEAN``, ``STD``).
+        names: the classes' names in label order where they are not the digits 0 … classes−1, else None.
     """
 
     x_train: torch.Tensor
@@ -39,6 +40,7 @@ class MNIST:
     classes: int = 10
     mean: tuple[float, ...] = (MEAN,)
     std: tuple[float, ...] = (STD,)
+    names: tuple[str, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

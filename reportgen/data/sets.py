@@ -55,7 +55,8 @@ def load(dataset, root: Path, device: "torch.device | str" = "cpu", download: bo
 
 
 def read(dataset, root: Path, download: bool = True) -> dict[str, np.ndarray]:
-    """``{"x_train", "y_train", "x_test", "y_test"}``: float32 (N, C, H, W) in [0, 1] and int64 (N,)."""
+    """``{"x_train", "y_train", "x_test", "y_test"}``: float32 (N, C, H, W) in [0, 1] and int64 (N,); and
+    ``"names"``, the class names in label order, where they are not the digits 0–9."""
     if not isinstance(dataset, str):
         return read_folder(dataset)
     if dataset == "sklearn_digits":
@@ -81,7 +82,8 @@ def normalised(arrays: dict[str, np.ndarray], device: "torch.device | str", iden
     classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
     return MNIST(norm(arrays["x_train"]), torch.from_numpy(arrays["y_train"]).to(device), norm(arrays["x_test"]),
                  torch.from_numpy(arrays["y_test"]).to(device), identity, classes=classes,
-                 mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std))
+                 mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std),
+                 names=tuple(arrays["names"]) if arrays.get("names") is not None else None)
 
 
 def _split(n: int, labels: np.ndarray, test_size: float | int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +129,9 @@ def read_mnist_format(name: str, root: Path, download: bool = True) -> dict[str,
         arrays[f"x_{part}"] = (read_image_file(str(raw / f"{prefix}-images-idx3-ubyte")).numpy()[:, None] / 255.0
                                ).astype(np.float32)
         arrays[f"y_{part}"] = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte")).numpy().astype(np.int64)
+    from torchvision import datasets
+
+    arrays["names"] = list(getattr(datasets, FOLDERS[name]).classes)
     return arrays
 
 
@@ -205,4 +210,5 @@ def read_folder(spec) -> dict[str, np.ndarray]:
     if len(y) - n_test < len(classes):
         raise DataError(f"{where}: {len(y)} images are too few to hold out {n_test} for testing and keep one per class")
     train, test = _split(len(y), y, n_test)
-    return {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
+    return {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test],
+            "names": [c.name for c in classes]}

@@ -161,6 +161,9 @@ class Result(_Model):
     variant: str = Field(description="the variant's folder name (slug)")
     label: str = Field(description="the variant's readable name")
     seed: int
+    class_names: list[str] | None = Field(None, description=(
+        "the data set's class names, label order, where they are not MNIST's digits 0–9 (an ImageFolder's "
+        "folders, Fashion-MNIST's garments); absent for MNIST"))
     numerics: dict[str, int] | None = Field(None, description=(
         "numerics version of each component the run uses (reportgen.spec.numerics), as hashed into the key; absent "
         "in results of schema < 3 that were not re-keyed"))

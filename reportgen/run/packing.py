@@ -92,6 +92,7 @@ def run_pack(job: Job, on_epoch=None) -> dict:
             outs = train_packed([m.config for m in members], [m.seed for m in members],
                                 mnist, on_epoch=(lambda i, row: on_epoch(row)) if on_epoch else None)
             outs = [finish_run(m, o.pop("model"), o, mnist.x_test) for m, o in zip(members, outs)]
+            outs = [{**o, "class_names": list(mnist.names)} if mnist.names else o for o in outs]
         except Exception as err:  # noqa: BLE001 - one pack's failure must not stop the suite
             outs = [failure(err) for _ in members]
     share = (time.perf_counter() - t0) / len(members)

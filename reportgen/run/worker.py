@@ -48,6 +48,8 @@ def run_job(job: Job, on_epoch=None) -> dict:
                                 checkpoint=lambda state: checkpoint.save(ckpt, {**state, "attempts": earlier + [
                                     attempt(prov, started, time.perf_counter() - t0, len(state["history"]) - before)]}))
             out = finish_run(job, out.pop("model"), out, mnist.x_test)
+            if mnist.names:
+                out["class_names"] = list(mnist.names)
         except Exception as err:  # noqa: BLE001 - one run's failure must not stop the suite
             out = failure(err)
     epochs = len(out["history"]) - before if "history" in out else None

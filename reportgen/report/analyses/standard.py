@@ -145,11 +145,13 @@ def confusion_matrix(ctx: Context) -> dict[str, Any]:
         cm = np.sum([r["test"]["confusion_matrix"] for r in v.runs], axis=0)
         path, url = ctx.figure(f"confusion_{v.slug}.png")
         seeds = [str(o.seed) for o in full.outliers()]
+        names = v.runs[0].get("class_names")
         figures.confusion_matrix(cm, path, f"{v.label} — summed over {len(v.runs)} seed(s)"
-                                 + (f", seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} left out" if seeds else ""))
+                                 + (f", seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} left out" if seeds else ""),
+                                 names)
         chart, chart_url = ctx.figure(f"confusion_{v.slug}.vl.json")  # the same matrix, hover for count and share
         interactive.write(interactive.confusion_spec(cm.astype(int).tolist(), f"{v.label}: confusion matrix summed over "
-                                                     f"{len(v.runs)} seed{'s' if len(v.runs) != 1 else ''}"), chart)
+                                                     f"{len(v.runs)} seed{'s' if len(v.runs) != 1 else ''}", names), chart)
         k = len(cm)
         off = [(int(cm[i, j]), i, j) for i in range(k) for j in range(k) if i != j]
         pairs = [{"true": i, "pred": j, "count": c, "per_seed": c / len(v.runs)}

@@ -83,15 +83,20 @@ def learning_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path,
     return save(fig, path)
 
 
-def confusion_matrix(cm: Sequence[Sequence[float]], path: Path, title: str) -> Path:
-    """Heat map of a 10×10 confusion matrix (rows true digit, columns predicted), counts annotated."""
+def confusion_matrix(cm: Sequence[Sequence[float]], path: Path, title: str, names: Sequence[str] | None = None) -> Path:
+    """Heat map of a K×K confusion matrix (rows true digit, columns predicted; 10×10 on MNIST), counts
+    annotated; ``names``: the classes' names (a data set whose classes are not the digits 0 … K−1)."""
     cm = np.asarray(cm, dtype=float)
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
     off = cm.copy()
     np.fill_diagonal(off, np.nan)  # colour the errors; the diagonal would swamp the scale
     sns.heatmap(off, annot=cm, fmt=".0f", cmap="rocket_r", cbar_kws={"label": "errors"}, ax=ax,
                 annot_kws={"fontsize": 7}, linewidths=0.3, linecolor="white")
-    ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
+    what = "class" if names else "digit"
+    ax.set(xlabel=f"predicted {what}", ylabel=f"true {what}", title=title)
+    if names:
+        ax.set_xticklabels(names, rotation=90)
+        ax.set_yticklabels(names, rotation=0)
     return save(fig, path)
 
 

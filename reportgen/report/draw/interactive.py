@@ -195,23 +195,26 @@ def matrix_spec(cells: list[dict[str, Any]], x: str, y: str, value: str, value_t
     }
 
 
-def confusion_spec(cm: list[list[int]], title: str) -> dict[str, Any]:
+def confusion_spec(cm: list[list[int]], title: str, names: list[str] | None = None) -> dict[str, Any]:
     """A confusion matrix (rows: true digit, columns: predicted) as a heat map of counts; hover gives the
     count and its share of the true digit's images. ``cm``: K×K counts (summed over seeds). The data are
-    one row of counts per true digit, expanded in the browser (``flatten``), so a matrix costs ~1 kB."""
+    one row of counts per true digit, expanded in the browser (``flatten``), so a matrix costs ~1 kB.
+    ``names``: the classes' names where they are not the digits 0 … K−1 (the axes then say "class")."""
     k = len(cm)
-    digits = [str(d) for d in range(k)]
+    digits = list(names) if names else [str(d) for d in range(k)]
     mid = (min(min(r) for r in cm) + max(max(r) for r in cm)) / 2 if cm else 0
-    ax = {"field": "predicted digit", "type": "ordinal", "sort": digits, "title": "predicted digit"}
-    ay = {"field": "true digit", "type": "ordinal", "sort": digits, "title": "true digit"}
-    tip = [{"field": "true digit"}, {"field": "predicted digit"}, {"field": "count", "type": "quantitative", "format": ","},
-           {"field": "share", "type": "quantitative", "title": "share of the true digit's images (%)", "format": ".2f"}]
+    what = "class" if names else "digit"
+    true, pred = f"true {what}", f"predicted {what}"
+    ax = {"field": pred, "type": "ordinal", "sort": digits, "title": pred}
+    ay = {"field": true, "type": "ordinal", "sort": digits, "title": true}
+    tip = [{"field": true}, {"field": pred}, {"field": "count", "type": "quantitative", "format": ","},
+           {"field": "share", "type": "quantitative", "title": f"share of the true {what}'s images (%)", "format": ".2f"}]
     return {
         "$schema": SCHEMA, "description": title, "title": title,
-        "data": {"values": [{"true digit": d, "count": [int(c) for c in row], "predicted digit": digits}
+        "data": {"values": [{true: d, "count": [int(c) for c in row], pred: digits}
                             for d, row in zip(digits, cm)]},
-        "transform": [{"flatten": ["count", "predicted digit"]},
-                      {"joinaggregate": [{"op": "sum", "field": "count", "as": "row_total"}], "groupby": ["true digit"]},
+        "transform": [{"flatten": ["count", pred]},
+                      {"joinaggregate": [{"op": "sum", "field": "count", "as": "row_total"}], "groupby": [true]},
                       {"calculate": "100 * datum.count / max(datum.row_total, 1)", "as": "share"},
                       {"calculate": f"datum.count > {mid:g} ? 'white' : 'black'", "as": "ink"}],
         "layer": [
