@@ -157,7 +157,7 @@ def no_png(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     saved: list[Path] = []
 
-    def save(fig, path: Path) -> Path:
+    def save(fig, path: Path, **_) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
         plt.close(fig)

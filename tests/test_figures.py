@@ -23,11 +23,11 @@ def caught(monkeypatch):
     figs = []
     real = figures.save
 
-    def keep(fig, path):
+    def keep(fig, path, **options):
         fig.canvas.draw()
         fig.caught_renderer = fig.canvas.get_renderer()  # closing the figure detaches its canvas
         figs.append(fig)
-        return real(fig, path)
+        return real(fig, path, **options)
 
     monkeypatch.setattr(figures, "save", keep)
     return figs

@@ -130,7 +130,7 @@ def test_the_committed_records_give_no_share_above_the_peak():
 def test_the_roofline_draws_the_peak_of_every_thread_count_shown(tmp_path, monkeypatch):
     labels: list[str] = []
 
-    def save(fig, path):
+    def save(fig, path, **_):
         labels.extend(line.get_label() for line in fig.axes[0].lines)
         import matplotlib.pyplot as plt
 

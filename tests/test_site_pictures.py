@@ -127,3 +127,20 @@ def test_generated_pages_edit_their_source(tmp_path):
     hand = SimpleNamespace(meta={}, file=SimpleNamespace(src_uri="tutorial.md"), edit_url="kept")
     hooks.on_page_markdown("# A hand-written page", hand, config, None)
     assert hand.edit_url == "kept"
+
+
+def test_the_build_hook_offers_a_phone_layout_through_picture(tmp_path):
+    hooks = _hooks()
+    (tmp_path / "assets").mkdir()
+    fig, _ = figures.plt.subplots(1, 2, figsize=(8, 2.5))
+    figures.save(fig, tmp_path / "assets" / "two.png")  # text too small on a phone: a phone layout beside it
+    assert (tmp_path / "assets" / "two.phone.png").is_file()
+    html = '<p><a class="glightbox" href="../assets/two.png"><img alt="Two panels" src="../assets/two.png" /></a></p>'
+    config = SimpleNamespace(docs_dir=str(tmp_path), repo_url="", edit_uri="")
+    page = SimpleNamespace(url="studies/", file=SimpleNamespace(src_uri="studies.md"), meta={})
+    out = hooks.on_page_content(html, page, config, None)
+    with Image.open(tmp_path / "assets" / "two.phone.png") as png:
+        w, h = png.size
+    assert (f'<a class="glightbox" href="../assets/two.png"><picture><source media="{hooks.PHONE_MEDIA}" '
+            f'srcset="../assets/two.phone.png" width="{w}" height="{h}"><img ') in out  # the tap opens the full figure
+    assert '</picture></a><figcaption><span class="fig-number">Figure 1:</span> Two panels' in out

@@ -6,8 +6,6 @@ unchanged results leaves the files byte-identical.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from reportgen.report.draw import pngopt  # noqa: E402
+from reportgen.report.draw import phone  # noqa: E402
 from reportgen.report.draw.colours import PALETTE, series_colour  # noqa: E402
 
 #: Small multiples: at most MAX_COLS panels of PANEL_W inches side by side (two: ~970 px at 110 dpi), so
@@ -30,18 +28,14 @@ plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.grid": True, "
                      "legend.fontsize": 8, "legend.title_fontsize": 8})
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
-    """Write ``fig`` to ``path`` (PNG) atomically, palette-quantized with its panel count recorded
-    (:mod:`reportgen.report.draw.pngopt`); no timestamp, so identical input → identical bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+def save(fig: plt.Figure, path: Path, phone_layout: bool = True) -> Path:
+    """Write ``fig`` to ``path`` (PNG) atomically, palette-quantized with its panel count and smallest
+    text recorded (:mod:`~reportgen.report.draw.pngopt`); where a phone would show its text too small,
+    laid out again for a phone (:func:`reportgen.report.draw.phone.save`; ``phone_layout=False`` for a
+    figure a phone sees as an interactive chart). No timestamp: identical input → identical bytes."""
     try:
-        fig.savefig(tmp, format="png", bbox_inches="tight", metadata={"Software": None})
-        pngopt.shrink(Path(tmp), pngopt.panel_count(fig))  # 256-colour palette, panel count recorded
-        os.replace(tmp, path)
+        phone.save(fig, path, phone_layout)
     finally:
-        Path(tmp).unlink(missing_ok=True)
         plt.close(fig)
     return path
 
@@ -80,7 +74,7 @@ def learning_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path,
     ax_l.set(xlabel="epoch", ylabel="cross-entropy (nats)", title="Loss")
     ax_a.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     ax_l.legend(title="val (solid) · train (dashed)")
-    return save(fig, path)
+    return save(fig, path, phone_layout=False)  # the page shows the interactive chart in its place
 
 
 def confusion_matrix(cm: Sequence[Sequence[float]], path: Path, title: str, names: Sequence[str] | None = None) -> Path:
@@ -97,7 +91,7 @@ def confusion_matrix(cm: Sequence[Sequence[float]], path: Path, title: str, name
     if names:
         ax.set_xticklabels(names, rotation=90)
         ax.set_yticklabels(names, rotation=0)
-    return save(fig, path)
+    return save(fig, path, phone_layout=False)  # the page shows the interactive chart in its place
 
 
 def image_grid(images: np.ndarray, captions: list[str], path: Path, title: str, cols: int = 10,
@@ -306,7 +300,7 @@ def pareto(xs: Sequence[float], seeds: Sequence[Sequence[float]], labels: Sequen
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g} %"))
     ax.set(xlabel=xlabel, ylabel="test error rate (100 − accuracy, %; log scale)", title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return save(fig, path)
+    return save(fig, path, phone_layout=False)  # the page shows the interactive chart in its place
 
 
 def hbars(labels: list[str], values: list[float], path: Path, xlabel: str, title: str,

@@ -29,7 +29,9 @@ KINDS = {"Conv2d": "conv", "MaxPool2d": "max pool", "AvgPool2d": "avg pool", "Ad
 _RESIDUAL = (re.compile(r"^(.*\.layer\d+\.\d+)\."), re.compile(r"^(.+?)\.(?:body|skip)(?:\.|$)"))
 _COLOURS = {"input": 7, "conv": 0, "max pool": 1, "avg pool": 1, "global avg pool": 3, "dense": 2, "flatten": 7,
             "residual block": 4, "pad": 8}
-ROW_WIDTH = 8.2  # inches: rows wrap here, so the picture stays legible in the page's text column
+#: Inches: rows wrap here, and labels are drawn at LABEL_PT, so that one picture reads on a desktop and on
+#: a phone (shown ≤ 358 px wide there: labels ≥ 9 px, reportgen.report.draw.legibility).
+ROW_WIDTH, LABEL_PT = 3.7, 7.5
 
 
 @dataclass
@@ -130,6 +132,11 @@ def _label(b: Block) -> str:
     return "\n".join(lines)
 
 
+def _label_width(b: Block) -> float:
+    """Inches the block's label takes at ``LABEL_PT`` (DejaVu Sans: about 0.6 em a character)."""
+    return max(len(line) for line in _label(b).splitlines()) * 0.6 * LABEL_PT / 72
+
+
 def _box(ax, x: float, y: float, t: float, h: float, d: float, colour) -> None:
     """A block with its front face's lower-left corner at (x, y): front, top and right faces."""
     dx, dy = d * 0.75, d * 0.5
@@ -146,7 +153,7 @@ def draw(layers: Sequence[dict], path: Path, title: str, input_shape: tuple[int,
     """Draw the model of a layer table, fed ``input_shape`` (C, H, W) images, to ``path`` (PNG); rows
     wrap at ``ROW_WIDTH`` inches."""
     bs = blocks(layers, input_shape)
-    slots = [max(_size(b)[0] + _size(b)[2] * 0.75, 0.7) + 0.1 for b in bs]
+    slots = [max(_size(b)[0] + _size(b)[2] * 0.75, 0.7, _label_width(b)) + 0.1 for b in bs]
     rows: list[list[int]] = [[]]
     used = 0.0
     for i, w in enumerate(slots):
@@ -156,8 +163,8 @@ def draw(layers: Sequence[dict], path: Path, title: str, input_shape: tuple[int,
         rows[-1].append(i)
         used += w
     heights = [max(_size(bs[i])[1] + _size(bs[i])[2] * 0.5 for i in row) for row in rows]
-    label_h = 0.62
-    total_h = sum(heights) + label_h * len(rows) + 0.12 * (len(rows) - 1)
+    label_h = [max(_label(bs[i]).count("\n") + 1 for i in row) * LABEL_PT * 1.35 / 72 + 0.08 for row in rows]
+    total_h = sum(heights) + sum(label_h) + 0.12 * (len(rows) - 1)
     width = max(sum(slots[i] for i in row) for row in rows)
     fig = figures.plt.figure(figsize=(width, total_h + 0.35))
     ax = fig.add_axes((0, 0, 1, total_h / (total_h + 0.35)))
@@ -165,7 +172,7 @@ def draw(layers: Sequence[dict], path: Path, title: str, input_shape: tuple[int,
     ax.set_ylim(-total_h, 0)
     ax.axis("off")
     top = 0.0
-    for row, hmax in zip(rows, heights):
+    for row, hmax, below in zip(rows, heights, label_h):
         x, base = 0.0, top - hmax
         for i in row:
             b = bs[i]
@@ -180,8 +187,8 @@ def draw(layers: Sequence[dict], path: Path, title: str, input_shape: tuple[int,
                 ax.add_patch(FancyArrowPatch((x0 - 0.12, y0 + h + d * 0.5 + 0.03), (x0 + t + d * 0.75 + 0.12, y0 + h + d * 0.5 + 0.03),
                                              connectionstyle="arc3,rad=-0.45", arrowstyle="-|>", mutation_scale=7,
                                              lw=0.8, color="#555555"))
-            ax.text(x + slots[i] / 2, base - 0.06, _label(b), ha="center", va="top", fontsize=6.5, linespacing=1.1)
+            ax.text(x + slots[i] / 2, base - 0.06, _label(b), ha="center", va="top", fontsize=LABEL_PT, linespacing=1.1)
             x += slots[i]
-        top = base - label_h - 0.12
+        top = base - below - 0.12
     fig.suptitle(title, fontsize=9, y=1.0, va="top")
     return figures.save(fig, path)

@@ -15,19 +15,27 @@ from PIL import Image, PngImagePlugin
 
 #: PNG text key holding the number of panels (axes with a visible frame, colorbars not counted).
 PANELS_KEY = "panels"
+#: PNG text key holding the smallest text size drawn, in px of the PNG
+#: (:func:`reportgen.report.draw.legibility.smallest_text_px`).
+TEXT_KEY = "min_text_px"
 
 
 def panel_count(fig) -> int:
     """Panels of a matplotlib figure: axes that draw their axis (``ax.axison``), colorbars excluded.
     Image grids (digits, weight tiles) turn their axes off and count 0."""
-    return sum(1 for ax in fig.axes
-               if ax.axison and ax.get_label() != "<colorbar>" and getattr(ax, "_colorbar", None) is None)
+    return sum(1 for ax in fig.axes if ax.axison and not panel_count_excludes(ax))
 
 
-def shrink(path: Path, panels: int | None = None, colours: int = 256) -> int:
+def panel_count_excludes(ax) -> bool:
+    """Whether ``ax`` is a colour bar (not a panel of its own)."""
+    return ax.get_label() == "<colorbar>" or getattr(ax, "_colorbar", None) is not None
+
+
+def shrink(path: Path, panels: int | None = None, colours: int = 256, text_px: float | None = None) -> int:
     """Rewrite the PNG at ``path`` as a palette image of at most ``colours`` colours, recording
-    ``panels`` (when given) as a text chunk; keep the original when it is already smaller (a
-    palette image, or one with few colours). Returns the size in bytes written.
+    ``panels`` and ``text_px`` (the smallest text drawn, px; when given) as text chunks; keep the
+    original when it is already smaller (a palette image, or one with few colours) and nothing is to
+    be recorded. Returns the size in bytes written.
 
     Raises:
         OSError: ``path`` is not a readable image.
@@ -39,6 +47,8 @@ def shrink(path: Path, panels: int | None = None, colours: int = 256) -> int:
         info = PngImagePlugin.PngInfo()
         if panels is not None:
             info.add_text(PANELS_KEY, str(int(panels)))
+        if text_px is not None:
+            info.add_text(TEXT_KEY, f"{text_px:g}")
         if im.mode == "P":
             quantized = im
         elif im.mode == "RGBA" and im.getextrema()[3][0] < 255:  # real transparency: keep the alpha channel
@@ -48,7 +58,7 @@ def shrink(path: Path, panels: int | None = None, colours: int = 256) -> int:
                                                    dither=Image.Dither.NONE)
     tmp = path.with_name(f".{path.name}.q")
     quantized.save(tmp, "PNG", optimize=True, pnginfo=info)
-    if tmp.stat().st_size >= original and panels is None:
+    if tmp.stat().st_size >= original and panels is None and text_px is None:
         tmp.unlink()
         return original
     tmp.replace(path)
@@ -60,3 +70,13 @@ def panels_of(path: Path) -> int | None:
     with Image.open(path) as im:
         value = (getattr(im, "text", None) or {}).get(PANELS_KEY)
     return int(value) if value and value.isdigit() else None
+
+
+def text_px_of(path: Path) -> float | None:
+    """The smallest text size (px of the PNG) recorded by :func:`shrink`, or None for a PNG without it."""
+    with Image.open(path) as im:
+        value = (getattr(im, "text", None) or {}).get(TEXT_KEY)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

@@ -205,7 +205,7 @@ def roofline(models: list[dict], bench: dict, path: Path) -> Path:
            ylabel="achieved GFLOP/s (counted FLOPs / seconds)",
            title="Recorded runs against the measured limits of this machine")
     ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)
-    return figures.save(fig, path)
+    return figures.save(fig, path, phone_layout=False)  # the page shows the interactive chart in its place
 
 
 def roofline_chart(models: list[dict], bench: dict, path: Path) -> Path:
