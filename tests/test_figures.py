@@ -211,3 +211,22 @@ def test_the_interactive_curves_colour_each_variant_as_the_static_figure_does():
             scale = layer["encoding"]["color"]["scale"]
             assert dict(zip(scale["domain"], scale["range"])) == static
     assert list(static) != sorted(static)  # the case that went wrong: spec order is not alphabetical
+
+
+def test_learning_curves_of_many_variants_start_with_a_few_selected():
+    """A chart of more than FIRST_SHOWN variants selects the spec's first ones (the legend picks others);
+    one of few variants shows them all."""
+    from reportgen.report.draw.interactive import FIRST_SHOWN, first_shown, learning_curves_spec
+    from reportgen.results.chain import collect
+    from reportgen.spec.catalog import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    for study in ("optimizer_comparison", "mlp_baseline"):
+        sr = collect(load_spec(root / "experiments" / f"{study}.py"), root / "results")
+        labels = [v.label for v in sr.variants if v.runs]
+        spec = learning_curves_spec(sr, ["#000000"])
+        params = {p["name"]: p for layer in spec["hconcat"][0]["layer"] for p in layer.get("params", [])}
+        value = params["variant"].get("value", [])
+        assert [v["variant"] for v in value] == (labels[:FIRST_SHOWN] if len(labels) > FIRST_SHOWN else [])
+        assert spec["usermeta"]["selected"] == first_shown(labels)
+        assert "value" not in params["seed"] and "value" not in params["split"]

@@ -55,14 +55,28 @@
     return out;
   }
 
-  // The chart's text alternative: its description, the variants it shows, and where its numbers are.
+  // The chart's text alternative: its description, the variants it shows (and those selected at
+  // first), and where its numbers are.
   function describe(spec) {
     var variants = (spec.usermeta && spec.usermeta.variants) || [];
+    var selected = (spec.usermeta && spec.usermeta.selected) || [];
     var runs = spec.data && spec.data.values ? spec.data.values.length : 0;
     return "Interactive chart" + (spec.description ? ": " + spec.description : "") +
       (variants.length ? "; " + variants.length + " variants (" + variants.join(", ") + ")" : "") +
       (runs ? ", " + runs + " runs" : "") +
+      (selected.length ? "; selected at first: " + selected.join(", ") + " (the legend picks others)" : "") +
       ". The chart's data (Vega-Lite JSON) is linked below it.";
+  }
+
+  // A variant's section draws the study's chart with that variant's runs only: no variant is selected
+  // at first there (the study's chart selects its first few).
+  function unselect(spec) {
+    (spec.hconcat || spec.vconcat || [spec]).forEach(function (panel) {
+      (panel.layer || [panel]).forEach(function (layer) {
+        (layer.params || []).forEach(function (p) { if (p.name === "variant") delete p.value; });
+      });
+    });
+    return spec;
   }
 
   function draw(box) {
@@ -74,8 +88,8 @@
       return r.json();
     }).then(function (spec) {
       if (box.dataset.variant) {  // a variant's section: the study's chart, its variant only
-        spec = Object.assign({}, spec, {transform: [{filter: {field: "variant", equal: box.dataset.variant}}]
-          .concat(spec.transform || []), usermeta: Object.assign({}, spec.usermeta, {variants: [box.dataset.variant]}),
+        spec = Object.assign(unselect(spec), {transform: [{filter: {field: "variant", equal: box.dataset.variant}}]
+          .concat(spec.transform || []), usermeta: Object.assign({}, spec.usermeta, {variants: [box.dataset.variant], selected: []}),
           data: {values: spec.data.values.filter(function (r) { return r.variant === box.dataset.variant; })}});
       }
       return vegaEmbed(target, fit(spec, box.clientWidth), {

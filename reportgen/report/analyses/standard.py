@@ -131,7 +131,8 @@ def learning_curves(ctx: Context) -> dict[str, Any]:
     spec_path, spec_url = ctx.figure("learning_curves.vl.json")  # the same curves, interactive (every seed)
     interactive.learning_curves(ctx.sr, spec_path)
     return {"url": url, "best_epochs": best, "marked": bool(stops), "chart_url": spec_url,
-            "left_out": left_out(ctx.sr.variants)}
+            "left_out": left_out(ctx.sr.variants),
+            "first_shown": interactive.first_shown([v.label for v in ctx.sr.variants if v.runs])}
 
 
 def confusion_matrix(ctx: Context) -> dict[str, Any]:

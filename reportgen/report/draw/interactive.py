@@ -3,7 +3,8 @@ figures, drawn in the browser by the vendored Vega scripts (``docs/javascripts/c
 
 :func:`learning_curves` writes a two-panel chart (loss, accuracy) of every seed of every variant:
 hover a point for its values, click a variant, seed or split in a legend to show only it (shift-click
-to add more, double-click the chart to reset), scroll to zoom, drag to pan. The data sit inline in
+to add more, double-click the chart to show everything), scroll to zoom, drag to pan; a chart of many
+variants starts with the first few selected (:data:`FIRST_SHOWN`), the others faded. The data sit inline in
 the spec, one record per run with per-epoch arrays that Vega-Lite's ``flatten`` and ``fold``
 transforms expand, so a study's chart is a few tens of kilobytes. Vega-Lite:
 https://vega.github.io/vega-lite/docs/ (v6 schema).
@@ -24,6 +25,9 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # an identifier: not
 SERIES = (("train_loss", "loss", "train", 1.0), ("val_loss", "loss", "validation", 1.0),
           ("train_acc", "accuracy", "train", 100.0), ("val_acc", "accuracy", "validation", 100.0))
 FADED = 0.07  # opacity of what a legend selection leaves out
+#: A chart of more variants than this selects the spec's first FIRST_SHOWN at first (the rest faded); the
+#: reader picks others, and seeds, in the legends.
+FIRST_SHOWN = 3
 
 
 def _runs(sr: StudyResults) -> list[dict[str, Any]]:
@@ -41,15 +45,25 @@ def _runs(sr: StudyResults) -> list[dict[str, Any]]:
     return out
 
 
-def _legend(name: str) -> dict[str, Any]:
-    """A point selection on field ``name`` bound to its legend (empty = everything shown)."""
-    return {"name": name, "select": {"type": "point", "fields": [name]}, "bind": "legend"}
+def _legend(name: str, first: list[str] | None = None) -> dict[str, Any]:
+    """A point selection on field ``name`` bound to its legend (empty = everything shown), holding the
+    values ``first`` at first."""
+    param = {"name": name, "select": {"type": "point", "fields": [name]}, "bind": "legend"}
+    if first:
+        param["value"] = [{name: value} for value in first]
+    return param
+
+
+def first_shown(labels: list[str]) -> list[str]:
+    """The variants a learning-curve chart selects at first: the first :data:`FIRST_SHOWN` when there
+    are more, else none (everything shown)."""
+    return list(labels[:FIRST_SHOWN]) if len(labels) > FIRST_SHOWN else []
 
 
 def _panel(measure: str, title: str, ytitle: str, zero: bool, legends: bool,
-           colours: dict[str, str] | None = None) -> dict[str, Any]:
+           colours: dict[str, str] | None = None, first: list[str] | None = None) -> dict[str, Any]:
     """One panel: a line per run and split, a point per epoch (hover: values); the loss panel
-    (``legends``) holds the legend selections, which both panels obey."""
+    (``legends``) holds the legend selections, which both panels obey, the variants ``first`` selected."""
     selected = {"and": [{"param": "variant"}, {"param": "seed"}, {"param": "split"}]}
     x = {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": {"tickMinStep": 1}}
     y = {"field": "value", "type": "quantitative", "title": ytitle, "scale": {"zero": zero}}
@@ -61,7 +75,7 @@ def _panel(measure: str, title: str, ytitle: str, zero: bool, legends: bool,
         "transform": [{"filter": {"field": "measure", "equal": measure}}],
         "layer": [
             {"mark": {"type": "line", "strokeWidth": 1.6},
-             "params": [_legend("variant"), _legend("split")] if legends else [],
+             "params": [_legend("variant", first), _legend("split")] if legends else [],
              "encoding": {"x": x, "y": y, "color": colour, "detail": {"field": "seed", "type": "nominal"},
                           "strokeDash": {"field": "split", "type": "nominal", "title": "split",
                                          "scale": {"domain": ["train", "validation"], "range": [[5, 3], [1, 0]]}},
@@ -95,12 +109,13 @@ def learning_curves_spec(sr: StudyResults, palette: list[str]) -> dict[str, Any]
         "transform": [{"flatten": ["epoch", *fields]}, {"fold": fields, "as": ["series", "value"]},
                       {"filter": "isValid(datum.value)"},
                       {"calculate": measure, "as": "measure"}, {"calculate": split, "as": "split"}],
-        "hconcat": [_panel("loss", "Loss", "cross-entropy (nats)", True, legends=True, colours=colours),
+        "hconcat": [_panel("loss", "Loss", "cross-entropy (nats)", True, legends=True, colours=colours,
+                           first=first_shown(labels)),
                     _panel("accuracy", "Accuracy", "accuracy (%)", False, legends=False, colours=colours)],
         "resolve": {"scale": {"color": "shared", "shape": "shared", "strokeDash": "shared"}},
         "config": {"range": {"category": palette},
                    "legend": {"symbolLimit": 0, "labelLimit": 220}},
-        "usermeta": {"variants": labels},
+        "usermeta": {"variants": labels, "selected": first_shown(labels)},
     }
 
 
