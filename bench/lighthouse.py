@@ -3,7 +3,8 @@
 Run: ``invoke lighthouse`` or ``python bench/lighthouse.py [--site DIR] [--page PATH ...] [--json FILE]``.
 
 - Builds the site with ``mkdocs build --strict`` into a temporary folder (unless ``--site`` names an
-  already built one) and serves it on 127.0.0.1 at a free port (http.server, in a thread).
+  already built one) and serves it on 127.0.0.1 at a free port (http.server, in a thread), text
+  gzip-compressed as GitHub Pages serves it.
 - Runs ``lighthouse@12.2.3`` (installed once with npm into ``.lighthouse/``, git-ignored) with its default
   mobile profile in headless Chromium, on the index page and ``studies/optimizer_comparison/`` (``--page``
   picks others; repeatable), categories accessibility, performance, best-practices and seo.
@@ -19,7 +20,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
+import gzip
 import http.server
+import io
 import json
 import os
 import shutil
@@ -117,10 +120,32 @@ def build_site(out: Path) -> None:
         _fail(f"mkdocs build --strict failed (exit {r.returncode})")
 
 
+#: Text types compressed as GitHub Pages compresses them (gzip when the browser accepts it); images are not.
+COMPRESSED = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".csv", ".map")
+
+
 def serve(site: Path) -> http.server.ThreadingHTTPServer:
+    """The built site on 127.0.0.1 at a free port, text gzip-compressed as GitHub Pages serves it (an
+    uncompressed server would charge the simulated mobile network several times the bytes a reader
+    downloads)."""
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):  # one line per request drowns the table
             pass
+
+        def send_head(self):
+            path = Path(self.translate_path(self.path))
+            if path.is_dir():
+                path = path / "index.html"
+            if (path.suffix.lower() not in COMPRESSED or not path.is_file()
+                    or "gzip" not in self.headers.get("Accept-Encoding", "")):
+                return super().send_head()
+            body = gzip.compress(path.read_bytes(), mtime=0)
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -290,6 +290,7 @@ def _visit(page, root: Path, base: str, rel: str, record: _Walk) -> None:
 
     charted = rel in record.charted
     if charted or page.locator(".interactive-chart").count():
+        page.evaluate("() => window.reportgenCharts && window.reportgenCharts.drawAll()")  # charts are drawn as they near the viewport: all of them now
         try:
             page.wait_for_selector(".interactive-chart.chart-drawn, .interactive-chart.chart-failed", timeout=20000)
         except Error as e:

@@ -28,6 +28,7 @@ ZOOM_PAGE = "studies/l2_regularization/"
 # be, every image loaded; then each shown image: the file the browser chose and its displayed width.
 _SHOWN_IMAGES = """async () => {
   const boxes = [...document.querySelectorAll('.interactive-chart')];
+  if (window.reportgenCharts) window.reportgenCharts.drawAll();  // not only the charts near the viewport
   for (let i = 0; i < 300 && boxes.some(b => !/chart-(drawn|failed)/.test(b.className)); i++)
     await new Promise(r => setTimeout(r, 100));
   const style = document.createElement('style');

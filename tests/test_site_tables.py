@@ -85,9 +85,30 @@ def test_the_charts_a_reader_points_at_draw(browser, site):
         page.goto(urljoin(base, rel), wait_until="load")
         box = page.locator(f".interactive-chart:has(a.chart-spec[href$='{spec}'])")
         assert box.count() == 1, f"/{rel}: no chart of {spec}"
+        box.scroll_into_view_if_needed()  # a chart is drawn as it nears the viewport
         page.wait_for_function("b => b.classList.contains('chart-drawn') || b.classList.contains('chart-failed')",
                                arg=box.element_handle(), timeout=30_000)
         assert "chart-drawn" in box.get_attribute("class"), f"/{rel}: {spec} not drawn"
         assert box.locator("svg").count() >= 1
     context.close()
     assert not errors, errors
+
+
+def test_a_chart_is_drawn_when_it_nears_the_viewport(browser, site):
+    """The index's Pareto chart, several screens down, is not drawn (nor Vega loaded) at load; scrolled
+    to, it is drawn. Drawing every chart at load was most of a page's main-thread time on a phone."""
+    _, base = site
+    context = browser.new_context(viewport=VIEWPORTS["laptop"])
+    page = context.new_page()
+    page.goto(base, wait_until="load")
+    box = page.locator(".interactive-chart:has(a.chart-spec[href$='pareto.vl.json'])")
+    top = box.evaluate("b => b.getBoundingClientRect().top")
+    assert top > 2 * VIEWPORTS["laptop"]["height"], f"the Pareto chart is only {top:.0f} px down: no test of laziness"
+    page.wait_for_timeout(1500)
+    assert "chart-drawn" not in box.get_attribute("class")
+    assert page.evaluate("() => typeof window.vegaEmbed") == "undefined"
+    box.scroll_into_view_if_needed()
+    page.wait_for_function("b => b.classList.contains('chart-drawn') || b.classList.contains('chart-failed')",
+                           arg=box.element_handle(), timeout=30_000)
+    assert "chart-drawn" in box.get_attribute("class")
+    context.close()

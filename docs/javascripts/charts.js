@@ -2,7 +2,7 @@
 // (BSD-3-Clause, licences in *.LICENCE.txt); nothing is loaded from the network. A chart is a
 // <div class="interactive-chart"> holding a link to its Vega-Lite spec (a.chart-spec, written by
 // `reportgen render`, data inline) and the static figure, which stays for print and as the fallback
-// when scripts do not run. The three libraries are loaded on the first page that has a chart;
+// when scripts do not run. The three libraries are loaded when the first chart nears the viewport;
 // Material's instant loading swaps pages without a reload, so charts are drawn on every page change.
 // Accessibility (axe-core, tests/test_site_a11y.py): a drawn chart is a figure named by a sentence
 // saying what it shows (the static figure and its alt text are hidden then), and vega-embed's
@@ -110,18 +110,45 @@
     });
   }
 
-  function drawAll() {
-    var boxes = document.querySelectorAll(".interactive-chart");
-    if (!boxes.length) return;
+  // Drawing a chart is the page's costliest work (compiling the spec, laying out hundreds of marks):
+  // a chart is drawn when it comes within a screen of the viewport (a chart in a closed tab or fold,
+  // or far down the page, costs nothing until the reader gets there). drawAll() draws every chart now
+  // (printing, the browser tests).
+  var observer = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { observer.unobserve(e.target); queue(e.target); }
+    });
+  }, {rootMargin: "100% 0px"}) : null;
+
+  function queue(box) {
     ready = ready || load(0);
-    ready.then(function () { boxes.forEach(draw); }, function (err) {
+    ready.then(function () { draw(box); }, function (err) {
       console.warn(err);
       ready = null;
     });
   }
 
-  document$.subscribe(drawAll);
-  // Redraw in the other palette when the reader toggles light/dark mode.
-  new MutationObserver(function () { if (ready) drawAll(); })
+  function each(fn) {
+    document.querySelectorAll(".interactive-chart").forEach(fn);
+  }
+
+  function watchAll() {
+    each(function (box) {
+      if (observer) { observer.unobserve(box); observer.observe(box); } else { queue(box); }
+    });
+  }
+
+  function drawAll() {
+    each(function (box) {
+      if (observer) observer.unobserve(box);
+      queue(box);
+    });
+  }
+
+  window.reportgenCharts = {drawAll: drawAll};
+  window.addEventListener("beforeprint", drawAll);
+  document$.subscribe(watchAll);
+  // Redraw in the other palette when the reader toggles light/dark mode (each chart as it comes into view).
+  new MutationObserver(function () { if (ready) watchAll(); })
     .observe(document.body, {attributes: true, attributeFilter: ["data-md-color-scheme"]});
 })();
