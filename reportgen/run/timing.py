@@ -23,6 +23,7 @@ run computes; the timed models are thrown away.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import os
 import platform
@@ -56,7 +57,7 @@ class _Variant:
         run = start(config, seed, data)
         self.model, (self.x, self.y) = run.model, run.split["train"]
         self.opt = make_optimizer(self.model, config.optim, flat=True)
-        self.aug = augment.make(config.train.augment)
+        self.aug = augment.make(config.train.augment, data.mean, data.std)
         self.batch = config.train.batch_size
         self.perm = torch.randperm(len(self.x), generator=run.order).to(self.x.device)
         self.at = 0
@@ -257,7 +258,8 @@ def write(results: Path, timing: TimingFile) -> Path:
 
 
 def time_studies(specs: list[Spec], results: Path, args: Any, console: Any) -> int:
-    """``reportgen time``: :func:`measure` each of ``specs`` (none: an error) on MNIST from ``args.data_dir`` (default
+    """``reportgen time``: :func:`measure` each of ``specs`` (none: an error) on its data set (MNIST unless the
+    spec names another; a study whose variants read different data sets is an error) from ``args.data_dir`` (default
     ``$REPORTGEN_DATA``, else ``./data``) on ``args.device``, :func:`write` it under ``results`` and
     print its table on ``console`` (a ``rich`` console). ``args``: the parsed command line (``threads``,
     ``warmup``, ``repeats``, ``steps``, ``images``, ``repeat_seconds``, ``no_inference``).
@@ -269,7 +271,7 @@ def time_studies(specs: list[Spec], results: Path, args: Any, console: Any) -> i
     from rich.markup import escape
     from rich.table import Table
 
-    from reportgen.data import mnist
+    from reportgen.data import sets
     from reportgen.data.fetch import DataError, data_root
     from reportgen.results.store import StoreError
     from reportgen.run.jobs import resolve_device
@@ -284,13 +286,25 @@ def time_studies(specs: list[Spec], results: Path, args: Any, console: Any) -> i
     inference = not args.no_inference
     try:
         dev = resolve_device(args.device)
-        data = mnist.load(data_root(args.data_dir), dev)
-    except (DataError, RuntimeError) as err:
+    except RuntimeError as err:
         return error("data error", err)
+    loaded: dict[str, Any] = {}
     flags = [f"--{k.replace('_', '-')} {v:g}" for k, v in options.items() if v is not None]
     for spec in specs:
         console.print(f"timing {spec.name} on {dev} with {options['threads']} thread(s)", highlight=False)
         command = " ".join(["reportgen time", spec.name, *flags, *([] if inference else ["--no-inference"])])
+        datasets = {json.dumps(r.config.data.model_dump(mode="json")["dataset"]): r.config.data.dataset
+                    for r in expand(spec.study, spec.name, str(spec.path))}
+        if len(datasets) > 1:
+            return error("error", ValueError(f"{spec.name}: its variants read {len(datasets)} data sets; timings compare "
+                                             "variants on one data set"))
+        try:
+            for which, dataset in datasets.items():
+                if which not in loaded:
+                    loaded[which] = sets.load(dataset, data_root(args.data_dir), dev)
+            data = loaded[next(iter(datasets))]
+        except DataError as err:
+            return error("data error", err)
         try:
             timing = measure(spec, data, results=results, command=command, inference=inference,
                              say=lambda msg: console.print(f"  {escape(msg)}", highlight=False), **options)
