@@ -91,9 +91,10 @@ def test_study_history_and_runs_csv_hold_every_seed_and_epoch(dropout, tmp_path)
         assert len(history) - 1 == sum(len(r["history"]) for r in v.runs)
         assert {row[0] for row in history[1:]} == {v.label}
         assert sorted({int(row[1]) for row in history[1:]}) == sorted(r["seed"] for r in v.runs)
-        val = history[0].index("val_acc")  # every recorded value (a float32) comes back exactly as a float32
-        assert ([np.float32(row[val]) for row in history[1:]]
-                == [np.float32(h["val_acc"]) for r in v.runs for h in r["history"]])
+        val = history[0].index("val_acc")  # every recorded value, to 6 significant digits
+        got = np.array([float(row[val]) for row in history[1:]])
+        want = np.array([h["val_acc"] for r in v.runs for h in r["history"]])
+        assert np.allclose(got, want, rtol=5e-6, atol=0) and not np.array_equal(np.round(got, 2), got)
     assert len(runs) - 1 == len(dropout.runs)
     header = runs[0]
     acc = header.index("test_accuracy (%)")
@@ -117,16 +118,25 @@ def test_a_details_page_with_every_variant_config_history_and_provenance(dropout
     for v in dropout.variants:
         assert f"{{ #{v.slug} }}" in page
         for r in v.runs:
-            assert r["key"] in page and f"repo:commit/{r['provenance']['git_commit']}" in page
+            assert r["key"][:16] in page and f"repo:commit/{r['provenance']['git_commit']}" in page
     v = dropout.variants[0]
     assert f"model.dropout: {json.dumps(v.runs[0]['config']['model']['dropout'])}" in page
     # per variant: its per-epoch table's CSV is that variant's own epochs, and its section holds its chart
     for v in dropout.variants:
         assert page.count(f"](../../assets/dropout_ablation/history/{v.slug}.csv)") == 1
         assert f'data-variant="{v.label}"' in page
-    tables = list((tmp_path / "assets" / dropout.name / "tables" / "variants").glob("*.csv"))
-    assert len(tables) == 3 * len(dropout.variants)  # per variant: per-seed, runs, provenance
-    assert page.count(".table-csv") == len(tables) + len(dropout.variants)
+    # per variant, its per-seed, runs and provenance tables link the study's runs.csv, which has every column
+    assert not list((tmp_path / "assets" / dropout.name / "tables" / "variants").glob("*.csv"))
+    assert page.count("](../../assets/dropout_ablation/runs.csv)") == 3 * len(dropout.variants)
+    assert page.count(".table-csv") == 4 * len(dropout.variants)
+    seeds = [r["seed"] for r in v.runs]  # the provenance table: every seed in exactly one row
+    assert sorted(int(s) for g in variantpages.provenance_groups([{"seed": s, "status": "completed", "numerics": "",
+                  "torch": "", "python": "", "device": str(s % 2), "data_md5": ""} for s in seeds])
+                  for s in g["seeds"].split(", ")) == sorted(seeds)
+    names = downloads.study_data(dropout, tmp_path / "data")
+    header = _read(tmp_path / "data" / names["runs"])[0]
+    assert {"key", "result_file", "wall_seconds", "numerics", "torch", "python", "data_md5", "git_commit",
+            "created", "reused_from", "device", "status"} <= set(header)
 
 
 def test_learning_curve_spec_carries_every_run_and_epoch(dropout, tmp_path):
@@ -136,7 +146,8 @@ def test_learning_curve_spec_carries_every_run_and_epoch(dropout, tmp_path):
     assert len(values) == len(dropout.runs)
     r0, v0 = dropout.variants[0].runs[0], values[0]
     assert v0["variant"] == dropout.variants[0].label and v0["seed"] == r0["seed"]
-    assert v0["val_acc"] == [round(100 * h["val_acc"], 6) for h in r0["history"]]
+    assert v0["val_acc"] == [round(100 * h["val_acc"], 3) for h in r0["history"]]
+    assert v0["val_loss"] == [float(f"{h['val_loss']:.5g}") for h in r0["history"]]
     assert len(v0["epoch"]) == len(r0["history"])
     names = {p["name"] for panel in spec["hconcat"] for layer in panel["layer"] for p in layer.get("params", [])}
     assert {"variant", "seed", "split", "zoom_loss", "zoom_accuracy"} <= names

@@ -77,6 +77,9 @@ def on_page_content(content: str, page, config, files):
     repo = _repo(config)
     if repo:
         content = content.replace('href="repo:', f'href="{repo}/')
+    # Tables of numbers are left out of the search index (Material's data-search-exclude): a reader searches
+    # for a study, variant or term, which the headings, answers and text name; the numbers are read in place.
+    content = content.replace("<table>", "<table data-search-exclude>")
     docs = Path(config.docs_dir)
     ids: set[str] = set(re.findall(r'\sid="([^"]+)"', content))
     out, last = [], 0

@@ -154,9 +154,10 @@ def _num(x: Any, digits: int = 12) -> Any:
     return float(f"{x:.{digits}g}") if isinstance(x, float) else x
 
 
-#: Significant digits of a per-epoch value: training computes in float32, whose every value 9 digits
-#: give back exactly (IEEE 754-2008, 5.12.2: 9 decimal digits round-trip a binary32).
-EPOCH_DIGITS = 9
+#: Significant digits of a per-epoch value in the site's CSVs: 6, a binary32's precision (IEEE 754-2008:
+#: 6 decimal digits survive a round trip through float32), finer than any difference a page reads. The
+#: result JSON in results/ keeps every digit (9 give a binary32 back exactly).
+EPOCH_DIGITS = 6
 
 
 def _measure(metric: str, value: float) -> Any:
@@ -170,7 +171,8 @@ def study_data(sr: StudyResults, out_dir: Path) -> dict[str, str]:
     """Write ``history/<variant slug>.csv`` (each of the variant's runs' per-epoch ``history``: variant,
     seed, then the fields of every run of the study, floats to :data:`EPOCH_DIGITS` significant digits)
     and ``runs.csv`` (per run: ``RUN_METRICS`` in display units, as in the tables, then run
-    key, status, git commit, device, created, reused_from) under ``out_dir``; return ``{"history": {variant label: file}, "runs": file}`` (paths relative to ``out_dir``).
+    key, status, git commit, device, created, reused_from, result file, wall seconds, numerics versions,
+    torch, python and data checksum: every column of the variants page's tables) under ``out_dir``; return ``{"history": {variant label: file}, "runs": file}`` (paths relative to ``out_dir``).
     A study without runs gets neither (``{}``)."""
     if not sr.runs:
         return {}
@@ -181,7 +183,8 @@ def study_data(sr: StudyResults, out_dir: Path) -> dict[str, str]:
     hist = [["variant", "seed", *fields]]  # the study is the folder's, the same on every row
     cols = [m for m in RUN_METRICS if any(math.isfinite(x) for v in sr.variants for x in v.values(m))]
     runs = [["study", "variant", "seed", *(f"{m} ({METRICS[m].unit})" if METRICS[m].unit else m for m in cols),
-             "status", "key", "git_commit", "device", "created", "reused_from"]]
+             "status", "key", "git_commit", "device", "created", "reused_from", "result_file", "wall_seconds",
+             "numerics", "torch", "python", "data_md5"]]
     for v in sr.variants:
         values = {m: v.values(m) for m in cols}
         for j, r in enumerate(v.runs):
@@ -189,7 +192,10 @@ def study_data(sr: StudyResults, out_dir: Path) -> dict[str, str]:
             prov = r.get("provenance", {})
             runs.append([sr.name, v.label, r["seed"], *(_measure(m, values[m][j]) for m in cols),
                          r["status"], r["key"], prov.get("git_commit", ""), prov.get("device", ""),
-                         prov.get("created", ""), prov.get("reused_from") or ""])
+                         prov.get("created", ""), prov.get("reused_from") or "",
+                         f"results/{sr.name}/{v.slug}/seed{r['seed']}.json", _num(r.get("wall_seconds"), 6),
+                         " ".join(f"{k}={n}" for k, n in (r.get("numerics") or {}).items()), prov.get("torch", ""),
+                         prov.get("python", ""), prov.get("data_md5", "")])
     _write_csv(out_dir / "runs.csv", runs)
     files = {}
     for v in sr.variants:  # each variant's epochs alone: its section on the variants page links it

@@ -70,6 +70,19 @@ def epochs(v: VariantResults) -> dict[str, Any]:
     return {"rows": rows, "fields": [f[1] for f in fields], "left_out": v.note()}
 
 
+#: The fields a variant's provenance table groups its seeds by.
+PROVENANCE = ("status", "numerics", "torch", "python", "device", "data_md5")
+
+
+def provenance_groups(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The seeds of ``runs`` (:func:`_run` rows) grouped by their :data:`PROVENANCE` fields, in order of
+    first seed: ``[{"seeds": "0, 1, 4", **fields}]``."""
+    groups: dict[tuple, list[int]] = {}
+    for r in runs:
+        groups.setdefault(tuple(r[f] for f in PROVENANCE), []).append(r["seed"])
+    return [{"seeds": ", ".join(map(str, seeds)), **dict(zip(PROVENANCE, fields))} for fields, seeds in groups.items()]
+
+
 def _commit(prov: dict[str, Any]) -> dict[str, Any]:
     """``{"commit": plain SHA (or "" / "unknown"), "dirty": bool | None}`` of a result's provenance:
     a commit link never carries a ``+dirty`` suffix (results written before ``git_dirty`` was
@@ -80,6 +93,20 @@ def _commit(prov: dict[str, Any]) -> dict[str, Any]:
 
 
 PAGE = "variants.md"
+
+
+def resolved(config: dict[str, Any]) -> dict[str, Any]:
+    """A result's config with every field, defaults included (``RunConfig``'s JSON dump): results written
+    before a field existed then read the same as later ones with it at its default. As stored when it
+    does not validate."""
+    from pydantic import ValidationError
+
+    from reportgen.spec.config import RunConfig
+
+    try:
+        return RunConfig.model_validate(config).model_dump(mode="json")
+    except ValidationError:
+        return config
 
 
 def flat(config: dict[str, Any], prefix: str = "") -> str:
@@ -105,10 +132,10 @@ def write(sr: StudyResults, docs: Path, env, marker: str, write_page: Callable[[
     for v in sr.variants:
         if not v.runs and not v.failed:
             continue
-        configs = [flat(r["config"]) for r in v.runs]
+        configs = [flat(resolved(r["config"])) for r in v.runs]
         runs = [_run(sr, v, j, results_dir) for j in range(len(v.runs))]
         sections.append({"v": v, "runs": runs, "config": configs[0] if configs else "",
-                         "same_config": len(set(configs)) <= 1, "configs": configs,
+                         "same_config": len(set(configs)) <= 1, "configs": configs, "provenance": provenance_groups(runs),
                          "acc": fmt(v.interval("test_accuracy"), 2) if v.runs else "—", "epochs": epochs(v),
                          "csv": f"../../assets/{sr.name}/history/{v.slug}.csv"
                          if any(r.get("history") for r in v.runs) else None})
