@@ -12,7 +12,7 @@ from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from reportgen.cli import main
 from reportgen.report.judge.findings import check
-from reportgen.report.judge.power import CAP, for_pair, for_threshold, seeds_for
+from reportgen.report.judge.power import CAP, for_pair, for_threshold, seeds_for, seeds_for_equivalence
 from reportgen.results.chain import collect
 from reportgen.results.summary import VariantResults
 from reportgen.spec.catalog import load_spec
@@ -51,6 +51,41 @@ def test_no_effect_has_no_finite_number_and_a_tiny_one_is_beyond_the_cap():
     assert math.isnan(seeds_for(0.0, 0.2, "paired"))
     assert seeds_for(1e-4, 1.0, "independent") == math.inf
     assert seeds_for(5.0, 0.1, "paired") == 2  # a large effect: two seeds already give the power
+
+
+def _tost_power(n: int, effect: float, sd: float, delta: float, sims: int = 4000) -> float:
+    """Simulated power of two one-sided Welch-free (pooled) t tests at α = 0.05 each, two groups of n."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(effect, sd, (sims, n))
+    b = rng.normal(0.0, sd, (sims, n))
+    diff = a.mean(1) - b.mean(1)
+    se = np.sqrt((a.var(1, ddof=1) + b.var(1, ddof=1)) / n)
+    t = stats.t.ppf(0.95, 2 * n - 2)
+    return float(np.mean((diff - t * se > -delta) & (diff + t * se < delta)))
+
+
+@pytest.mark.parametrize("effect", [0.0, 0.1, -0.15])
+def test_equivalence_seeds_give_the_power_by_simulation(effect):
+    """Two one-sided tests against ±0.3 with SD 0.2: the number returned reaches 80 % power in
+    simulation (the P_lower + P_upper − 1 approximation errs on the side of more seeds), and one fewer
+    seed does not reach it by much more than the simulation's error."""
+    n = int(seeds_for_equivalence(effect, 0.2, 0.3, "independent"))
+    assert 2 <= n < 40
+    assert _tost_power(n, effect, 0.2, 0.3) >= 0.78
+    assert n == 2 or _tost_power(n - 1, effect, 0.2, 0.3) < 0.86
+    assert seeds_for_equivalence(-effect, 0.2, 0.3, "independent") == n  # symmetric in the sign
+
+
+def test_equivalence_needs_more_seeds_near_the_margin_and_none_beyond_it():
+    ns = [seeds_for_equivalence(e, 0.2, 0.3, "paired") for e in (0.0, 0.1, 0.2, 0.25)]
+    assert ns == sorted(ns) and ns[0] < ns[-1]
+    assert seeds_for_equivalence(0.3, 0.2, 0.3, "paired") == math.inf  # at the margin: never shown
+    assert seeds_for_equivalence(0.35, 0.2, 0.3, "independent") == math.inf
+    assert math.isnan(seeds_for_equivalence(0.1, 0.0, 0.3, "paired"))
+    with pytest.raises(ValueError, match="design"):
+        seeds_for_equivalence(0.1, 0.2, 0.3, "welch")
 
 
 def test_a_paired_pair_uses_the_sd_of_the_differences_and_costs_the_recorded_run_time():

@@ -76,7 +76,8 @@ def print_decide(specs: list[Spec], results: Path, console: Console, smoke: bool
                 continue
             now = ", ".join(f"{k}" for k in dict.fromkeys(n.n_now.values()))
             extra = n.more or "—"
-            table.add_row(u.what, n.design, _num(n.effect, u.unit), _num(n.sd, u.unit).lstrip("+"), now,
+            test = n.design if n.margin is None else f"{n.design}, two one-sided tests (±{_num(n.margin, u.unit).lstrip('+')})"
+            table.add_row(u.what, test, _num(n.effect, u.unit), _num(n.sd, u.unit).lstrip("+"), now,
                           n.seeds, "—" if n.enough else extra, n.cost if not n.enough else "— (has them: " + (
                               "undecided by chance or by a multiple-comparison adjustment)"))
             if math.isfinite(n.seconds) and not n.enough:

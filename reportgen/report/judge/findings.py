@@ -217,7 +217,8 @@ def from_record(sr: StudyResults, e: Expect, m) -> Check | None:
     needed = None
     if outcome == "inconclusive":
         open_ = [(o, f) for (o, f), s in zip(pairs, states) if s == "undecided"]
-        needed = for_pair(sr.variant(named), sr.variant(open_[0][0]), e.metric) if open_ else None
+        margin = open_[0][1].member.delta if e.equal_to and open_ else None  # the ±δ the verdict uses
+        needed = for_pair(sr.variant(named), sr.variant(open_[0][0]), e.metric, delta=margin) if open_ else None
     return Check(e, outcome, evidence, needed)
 
 

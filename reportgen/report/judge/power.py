@@ -11,7 +11,12 @@ ch. 2), and the power of the test the comparison uses, from statsmodels (``stats
   differences;
 * otherwise two independent samples of equal size (Welch's test is planned as Student's, as
   ``TTestIndPower`` does), d = difference of the means / pooled SD;
-* a threshold claim (mean against a fixed bound): one-sample ``TTestPower``, d = (mean − bound) / SD.
+* a threshold claim (mean against a fixed bound): one-sample ``TTestPower``, d = (mean − bound) / SD;
+* an equivalence claim (equal within ±δ, judged by two one-sided tests, Schuirmann 1987): the power of
+  both one-sided tests rejecting, approximated as P_lower + P_upper − 1, each the one-sided power
+  (``alternative="larger"``) at d = (δ ∓ effect) / SD (Chow, Shao & Wang 2008, *Sample Size
+  Calculations in Clinical Research*, 2nd ed., §3.2.3). A true effect at or beyond ±δ has no finite
+  answer: more seeds make equivalence less likely, not more.
 
 The answer is the smallest whole number of seeds n ≥ 2 whose power reaches 80 %, i.e.
 ``ceil(solve_power(...))``; beyond :data:`CAP` seeds it is "more than 1,000", and an observed effect of
@@ -87,6 +92,45 @@ def seeds_for(effect: float, sd: float, design: str, alpha: float = ALPHA, power
     return float(hi)
 
 
+def seeds_for_equivalence(effect: float, sd: float, delta: float, design: str, alpha: float = ALPHA,
+                          power: float = POWER, cap: int = CAP) -> float:
+    """Seeds per variant for two one-sided tests at ``alpha`` each (Schuirmann 1987) to show equivalence
+    within ±``delta`` with probability ``power``, if the true effect were ``effect`` with standard deviation
+    ``sd`` (``effect``, ``sd`` and ``delta`` in one unit). Power is approximated as P_lower + P_upper − 1,
+    the one-sided powers at d = (delta + effect) / sd and (delta − effect) / sd (Chow, Shao & Wang 2008,
+    §3.2.3), from statsmodels' ``TTestPower`` (``design`` paired or one-sample) or ``TTestIndPower``
+    (independent, n per group).
+
+    Returns the smallest n ≥ 2 whose power reaches ``power`` (found by bisection: the power grows with n),
+    ``math.inf`` beyond ``cap`` or where |effect| ≥ ``delta``, ``math.nan`` for an SD or δ that is not
+    positive and finite.
+
+    Raises:
+        ValueError: an unknown ``design``.
+    """
+    if design not in ("paired", "one-sample", "independent"):
+        raise ValueError(f"design {design!r}: one of paired, one-sample, independent")
+    if not (np.isfinite(effect) and np.isfinite(sd) and np.isfinite(delta)) or sd <= 0 or delta <= 0:
+        return math.nan
+    if abs(effect) >= delta:
+        return math.inf
+    engine = TTestIndPower() if design == "independent" else TTestPower()
+
+    def reaches(n: int) -> bool:
+        sides = [engine.power((delta + s * effect) / sd, n, alpha, alternative="larger") for s in (1, -1)]
+        return float(np.nan_to_num(sum(sides) - 1, nan=1.0)) >= power
+
+    if reaches(2):
+        return 2.0
+    if not reaches(cap):
+        return math.inf
+    lo, hi = 2, cap  # reaches(hi) holds, reaches(lo) does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
+    return float(hi)
+
+
 @dataclass(frozen=True)
 class Needed:
     """Seeds per variant for 80 % power at the observed effect and spread, and the cost of the extra seeds.
@@ -97,7 +141,8 @@ class Needed:
     seeds needed per variant (``inf``: more than :data:`CAP`; ``nan``: no finite number); extra: extra
     seeds per variant label; seconds: their recorded run time, s (``nan`` where a run time is missing);
     devices: where those run times were recorded (``2 threads``, ``AVX512, 1 thread`` for the CPU, else
-    the GPU's name); why: when no number is computed, why.
+    the GPU's name); why: when no number is computed, why; margin: for an equivalence claim, its ±δ
+    (the seeds are then those two one-sided tests need, :func:`seeds_for_equivalence`).
     """
 
     design: str
@@ -111,6 +156,7 @@ class Needed:
     why: str = ""
     caveat: str = CAVEAT
     alternative: str = "two-sided"
+    margin: float | None = None  # an equivalence claim's ±δ (same unit as effect); None for a difference
 
     @property
     def seeds(self) -> str:
@@ -143,6 +189,8 @@ class Needed:
             return self.why
         if math.isnan(self.per_variant):
             return "no finite number of seeds gives 80 % power (observed effect 0)"
+        if math.isinf(self.per_variant) and self.margin is not None and abs(self.effect) >= self.margin:
+            return f"no number of seeds shows equivalence: the observed difference is outside ±{self.margin:g}"
         if math.isinf(self.per_variant):
             return f"more than {CAP:,} seeds/variant for 80 % power"
         if self.enough:
@@ -191,21 +239,24 @@ def _cost(extra: list[tuple[VariantResults, int]]) -> tuple[float, tuple[str, ..
 
 
 def _needed(design: str, effect: float, sd: float, now: list[tuple[VariantResults, int]],
-            alternative: str = "two-sided") -> Needed:
-    n = seeds_for(effect, sd, design, alternative=alternative)
+            alternative: str = "two-sided", delta: float | None = None) -> Needed:
+    n = (seeds_for(effect, sd, design, alternative=alternative) if delta is None else
+         seeds_for_equivalence(effect, sd, delta, design))
     extra = [(v, max(0, int(n) - k)) for v, k in now] if math.isfinite(n) else []
     seconds, devices = _cost(extra) if extra else (math.nan, ())
     return Needed(design, effect, sd, {v.label: k for v, k in now}, n, {v.label: k for v, k in extra}, seconds,
-                  devices, alternative=alternative)
+                  devices, alternative=alternative, margin=delta)
 
 
 def for_pair(a: VariantResults, b: VariantResults, metric: str, tested: Tested | None = None,
-             alternative: str = "two-sided") -> Needed | None:
+             alternative: str = "two-sided", delta: float | None = None) -> Needed | None:
     """Seeds needed for variant ``a`` against ``b`` on ``metric`` with the test
     :func:`reportgen.report.judge.significance.two_sample` picks (outlier seeds left out): paired → d over the
     per-seed differences, Welch → d over the pooled SD. ``tested``: that two-sided test, if already
-    made; ``alternative``: as :func:`seeds_for` (``"larger"`` for a directional claim). None where the
-    pair is not testable (fewer than two seeds, no spread) or ``metric`` is a timing."""
+    made; ``alternative``: as :func:`seeds_for` (``"larger"`` for a directional claim); ``delta``: an
+    equivalence margin (display units): seeds for two one-sided tests against ±delta
+    (:func:`seeds_for_equivalence`) instead of a difference. None where the pair is not testable
+    (fewer than two seeds, no spread) or ``metric`` is a timing."""
     if METRICS[metric].timing:
         return None
     t = tested if tested is not None and tested.test.alternative == "two-sided" else two_sample(a, b, metric)
@@ -215,11 +266,11 @@ def for_pair(a: VariantResults, b: VariantResults, metric: str, tested: Tested |
     if t.test.kind == "paired":
         diffs = np.array([xa[s] - xb[s] for s in t.seeds])
         return _needed("paired", float(diffs.mean()), float(diffs.std(ddof=1)), [(a, len(diffs)), (b, len(diffs))],
-                       alternative)
+                       alternative, delta)
     ya, yb = np.array(list(xa.values())), np.array(list(xb.values()))
     na, nb = len(ya), len(yb)
     pooled = math.sqrt(((na - 1) * ya.var(ddof=1) + (nb - 1) * yb.var(ddof=1)) / (na + nb - 2))
-    return _needed("independent", float(ya.mean() - yb.mean()), pooled, [(a, na), (b, nb)], alternative)
+    return _needed("independent", float(ya.mean() - yb.mean()), pooled, [(a, na), (b, nb)], alternative, delta)
 
 
 def for_threshold(v: VariantResults, metric: str, bound: float, alternative: str = "larger") -> Needed | None:
