@@ -67,7 +67,7 @@ def print_decide(specs: list[Spec], results: Path, console: Console, smoke: bool
             console.print(f"{spec.name}: nothing undecided" + ("" if sr.runs else " (no results)"), highlight=False)
             continue
         table = Table("undecided", "test", "effect", "SD", "n now", "seeds needed", "extra", "cost",
-                      title=f"{spec.name}: seeds per variant for 80 % power (two-sided α = 0.05, before the adjustment over the study's family)")
+                      title=f"{spec.name}: seeds per variant for 80 % power (α = 0.05, two-sided unless the test says otherwise, before the adjustment over the study's family)")
         total, devices = 0.0, []
         for u in rows:
             n = u.needed
@@ -76,7 +76,8 @@ def print_decide(specs: list[Spec], results: Path, console: Console, smoke: bool
                 continue
             now = ", ".join(f"{k}" for k in dict.fromkeys(n.n_now.values()))
             extra = n.more or "—"
-            test = n.design if n.margin is None else f"{n.design}, two one-sided tests (±{_num(n.margin, u.unit).lstrip('+')})"
+            test = (f"{n.design}, two one-sided tests (±{_num(n.margin, u.unit).lstrip('+')})" if n.margin is not None
+                    else f"{n.design}, one-sided" if n.alternative == "larger" else n.design)
             table.add_row(u.what, test, _num(n.effect, u.unit), _num(n.sd, u.unit).lstrip("+"), now,
                           n.seeds, "—" if n.enough else extra, n.cost if not n.enough else "— (has them: " + (
                               "undecided by chance or by a multiple-comparison adjustment)"))
