@@ -91,10 +91,10 @@ def test_study_history_and_runs_csv_hold_every_seed_and_epoch(dropout, tmp_path)
         assert len(history) - 1 == sum(len(r["history"]) for r in v.runs)
         assert {row[0] for row in history[1:]} == {v.label}
         assert sorted({int(row[1]) for row in history[1:]}) == sorted(r["seed"] for r in v.runs)
-        val = history[0].index("val_acc")  # every recorded value, to 6 significant digits
+        val = history[0].index("val_acc")  # every recorded value, to 5 significant digits
         got = np.array([float(row[val]) for row in history[1:]])
         want = np.array([h["val_acc"] for r in v.runs for h in r["history"]])
-        assert np.allclose(got, want, rtol=5e-6, atol=0) and not np.array_equal(np.round(got, 2), got)
+        assert np.allclose(got, want, rtol=5e-5, atol=0) and not np.array_equal(np.round(got, 2), got)
     assert len(runs) - 1 == len(dropout.runs)
     header = runs[0]
     acc = header.index("test_accuracy (%)")

@@ -32,8 +32,9 @@ FIRST_SHOWN = 3
 
 def _runs(sr: StudyResults) -> list[dict[str, Any]]:
     """One record per run: variant label, seed, epochs and each series as per-epoch lists (display
-    units: loss in nats to 5 significant digits, accuracy in % to 3 decimals: finer than a tooltip shows
-    and than one image of 10,000 moves it); a NaN or missing value becomes null (Vega leaves a gap)."""
+    units: loss in nats to 5 significant digits, finer than the tooltip's 4 decimals; accuracy in % to
+    2 decimals, as the tooltip shows it and as one image of 10,000 moves it); a NaN or missing value
+    becomes null (Vega leaves a gap)."""
     out = []
     for v in sr.variants:
         for r in v.runs:
@@ -41,7 +42,7 @@ def _runs(sr: StudyResults) -> list[dict[str, Any]]:
             rec: dict[str, Any] = {"variant": v.label, "seed": r["seed"], "epoch": [h["epoch"] for h in hist]}
             for name, _, _, scale in SERIES:
                 rec[name] = [None if h.get(name) is None or not math.isfinite(h[name]) else
-                             (round(h[name] * scale, 3) if scale != 1.0 else float(f"{h[name]:.5g}")) for h in hist]
+                             (round(h[name] * scale, 2) if scale != 1.0 else float(f"{h[name]:.5g}")) for h in hist]
             out.append(rec)
     return out
 
