@@ -65,24 +65,39 @@ def seeds_for(effect: float, sd: float, design: str, alpha: float = ALPHA, power
     """
     if alternative not in ("two-sided", "larger"):
         raise ValueError(f"alternative {alternative!r}: one of two-sided, larger")
-    if design not in ("paired", "one-sample", "independent"):
-        raise ValueError(f"design {design!r}: one of paired, one-sample, independent")
+    engine = _engine(design)
     if not (np.isfinite(effect) and np.isfinite(sd)) or abs(effect) < ZERO or sd <= 0:
         return math.nan
     d = abs(effect) / sd
-    engine = TTestIndPower() if design == "independent" else TTestPower()
 
     def reaches(n: int) -> bool:  # statsmodels' power is nan only where it is within rounding of 1
         p = engine.power(d, n, alpha, alternative=alternative)
         return bool(np.isnan(p) or p >= power)
 
+    def solved() -> float:  # a failed search gives nan: then the bisection decides
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return float(engine.solve_power(d, None, alpha, power, alternative=alternative))
+
+    return _smallest(reaches, cap, solved)
+
+
+def _engine(design: str):
+    """statsmodels' power engine for ``design``. Raises ValueError for an unknown design."""
+    if design not in ("paired", "one-sample", "independent"):
+        raise ValueError(f"design {design!r}: one of paired, one-sample, independent")
+    return TTestIndPower() if design == "independent" else TTestPower()
+
+
+def _smallest(reaches, cap: int, guess=None) -> float:
+    """The smallest n in [2, ``cap``] with ``reaches(n)`` (power grows with n), ``math.inf`` when ``cap``
+    does not reach it; ``guess()``, a closed-form n, is taken (rounded up, clipped) when it is finite,
+    else the answer is bisected."""
     if reaches(2):  # a large effect: two seeds suffice
         return 2.0
     if not reaches(cap):
         return math.inf
-    with warnings.catch_warnings():  # a failed search gives nan: then bisect on the power itself
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        n = float(engine.solve_power(d, None, alpha, power, alternative=alternative))
+    n = guess() if guess is not None else math.nan
     if np.isfinite(n):
         return float(min(max(2, math.ceil(n - 1e-9)), cap))
     lo, hi = 2, cap  # reaches(hi) holds, reaches(lo) does not
@@ -108,27 +123,17 @@ def seeds_for_equivalence(effect: float, sd: float, delta: float, design: str, a
     Raises:
         ValueError: an unknown ``design``.
     """
-    if design not in ("paired", "one-sample", "independent"):
-        raise ValueError(f"design {design!r}: one of paired, one-sample, independent")
+    engine = _engine(design)
     if not (np.isfinite(effect) and np.isfinite(sd) and np.isfinite(delta)) or sd <= 0 or delta <= 0:
         return math.nan
     if abs(effect) >= delta:
         return math.inf
-    engine = TTestIndPower() if design == "independent" else TTestPower()
 
     def reaches(n: int) -> bool:
         sides = [engine.power((delta + s * effect) / sd, n, alpha, alternative="larger") for s in (1, -1)]
         return float(np.nan_to_num(sum(sides) - 1, nan=1.0)) >= power
 
-    if reaches(2):
-        return 2.0
-    if not reaches(cap):
-        return math.inf
-    lo, hi = 2, cap  # reaches(hi) holds, reaches(lo) does not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
-    return float(hi)
+    return _smallest(reaches, cap)
 
 
 @dataclass(frozen=True)
