@@ -1,9 +1,11 @@
-"""``reportgen run STUDY --until-decided [--budget 2h] [--max-seeds 20] [--batch 2] [--family all]``.
+"""``reportgen run STUDY --until-decided [--budget 2h] [--max-seeds 20] [--batch 2] [--family all] [--variants A,B]``.
 
 Adds paired seeds in batches, only to the variants of comparisons still undecided, re-testing after
 each batch with the sequential procedure of :mod:`reportgen.report.judge.verdicts` (α spent over the looks,
 Holm within each), until every comparison of the study's family is decided, the seed cap is reached
-or the budget is spent. The design (α, cap, batch, family) is fixed at the first look and kept in
+or the budget is spent. ``--variants`` keeps in the family only the comparisons and claims among the
+named variants (one target, say, without paying for the seeds of every other variant). The design (α,
+cap, batch, family) is fixed at the first look and kept in
 ``<results>/_sequential/<study>.json`` (:mod:`reportgen.results.sequential`) with the seeds added and
 every look's decisions; running the command again resumes from it. The seeds a batch adds are
 recorded before they train, so an interrupted batch is finished by the next call.
@@ -34,6 +36,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "--family": dict(dest="family_kind", choices=("all", "claims", "comparisons"), default=None, help=(
         "with --until-decided: what to decide: the claims, the reference comparisons, or both (default all; "
         "fixed at the first look)")),
+    "--variants": dict(default=None, metavar="A,B", help=(
+        "with --until-decided: keep in the family only the comparisons and claims whose variants are all "
+        "among these (comma-separated slugs), e.g. one claim's variant; fixed at the first look")),
 }
 DEFAULTS = {"max_seeds": 20, "batch": 2, "family_kind": "all"}
 
@@ -89,17 +94,57 @@ def _start(spec, sr, args: argparse.Namespace, console: Console):
 
     opts = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in DEFAULTS.items()}
     members, notes = family(sr, opts["family_kind"])
+    among = variants_of(args, sr)
+    if among is not None:
+        members = restrict(members, among, spec.name, opts["family_kind"])
     for note in notes:
         console.print(f"{spec.name}: not in the family: {escape(note)}", highlight=False, soft_wrap=True)
     n0 = len(spec.study.sweep.seeds)
     if n0 > opts["max_seeds"]:
         raise ValueError(f"--max-seeds {opts['max_seeds']}: {spec.name} already has {n0} seeds per variant")
     return Record(study=spec.name, alpha=ALPHA, spending=SPENDING, max_seeds=opts["max_seeds"], batch=opts["batch"],
-                  n0=n0, family=members, family_kind=opts["family_kind"])
+                  n0=n0, family=members, family_kind=opts["family_kind"], variants=among)
+
+
+def variants_of(args: argparse.Namespace, sr) -> list[str] | None:
+    """The slugs ``--variants`` names (None without the flag), in the study's order.
+
+    Raises:
+        ValueError: a name that is none of the study's variants (the message lists them), or no name.
+    """
+    text = getattr(args, "variants", None)
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    slugs = [v.slug for v in sr.variants]
+    unknown = [n for n in names if n not in slugs]
+    if unknown or not names:
+        raise ValueError(f"--variants {text!r}: {', '.join(map(repr, unknown)) or 'no variant named'} "
+                         f"{'is not a variant' if len(unknown) == 1 else 'are not variants'} of {sr.spec.name if sr.spec else 'the study'}; "
+                         f"its variants: {', '.join(slugs)}")
+    return [s for s in slugs if s in names]
+
+
+def restrict(members: list, among: list[str], study: str, kind: str) -> list:
+    """The members whose variants are all in ``among``.
+
+    Raises:
+        ValueError: none is (the message says which family and variants were asked for).
+    """
+    keep = [m for m in members if {m.a, m.b} - {None} <= set(among)]
+    if not keep:
+        raise ValueError(f"--variants {','.join(among)}: no comparison or claim of {study}'s family "
+                         f"(--family {kind}) has only these variants")
+    return keep
 
 
 def _check_design(record, args: argparse.Namespace) -> None:
     """Raises ValueError when a flag would change the design fixed at the first look."""
+    given = getattr(args, "variants", None)
+    if given is not None and {t.strip() for t in given.split(",") if t.strip()} != set(record.variants or []):
+        raise ValueError(f"--variants {given}: {record.study}'s design was fixed at its first look "
+                         f"(--variants {','.join(record.variants or []) or '(all)'}); leave the flag out, or delete "
+                         f"_sequential/{record.study}.json in the results folder to start a new design")
     for k in DEFAULTS:
         given, fixed = getattr(args, k), getattr(record, k)
         if given is not None and given != fixed:

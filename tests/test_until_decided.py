@@ -95,3 +95,47 @@ def test_a_budget_is_read_with_its_unit():
     assert parse_budget("90m") == 5400 and parse_budget("2h") == 7200 and parse_budget("30") == 30
     with pytest.raises(ValueError, match="90m"):
         parse_budget("soon")
+
+
+SPEC3 = '''"""Toy: is a at least 97.5 %, and does b beat c?"""
+from reportgen.spec import MLP, Expect, Study, Sweep, Train
+
+STUDY = Study(title="toy", question="Is a at least 97.5 %, and does b beat c?", model=MLP(hidden=(8,)),
+              train=Train(epochs=1),
+              sweep=Sweep(variants={"a": {}, "b": {"optim.lr": 0.01}, "c": {"optim.lr": 0.1}}, seeds=(0, 1, 2)),
+              expect=(Expect("test_accuracy", variant="a", at_least=0.975, source="test"),
+                      Expect("test_accuracy", variant="b", higher_than="c", source="test")))
+'''
+
+
+def test_variants_keep_the_family_to_one_claim_and_only_its_variant_gets_seeds(tmp_path):
+    spec, results, train, trained = _setup(tmp_path, AHEAD)
+    (tmp_path / "exp" / "toy.py").write_text(SPEC3)
+    spec = load_spec(tmp_path / "exp" / "toy.py")
+    console = Console(file=open("/dev/null", "w"))
+    with pytest.raises(ValueError, match=r"'z' is not a variant of toy; its variants: a, b, c"):
+        until_decided(spec, _args(family_kind="claims", variants="z"), console, results, train)
+    sequential.path_of(results, "toy").unlink(missing_ok=True)
+    assert until_decided(spec, _args(family_kind="claims", variants="a"), console, results, train) == "all decided"
+    record = sequential.load(results, "toy")
+    assert record.variants == ["a"] and [m.id for m in record.family] == ["test_accuracy: a vs 97.5 %"]
+    assert set(record.added) == {"a"}  # b and c, outside the family, get no seeds
+    assert record.decided()["test_accuracy: a vs 97.5 %"][0].verdict == "above"
+    assert {v for v, s in trained if s >= 3} == {"a"}
+    with pytest.raises(ValueError, match="fixed at its first look"):
+        until_decided(spec, _args(family_kind="claims", variants="a,b"), console, results, train)
+    assert until_decided(spec, _args(family_kind="claims", variants="a"), console, results, train) == "all decided"
+    sr = collect(spec, results)  # the claim left out is judged at the seeds its variants have
+    assert len(sr.variant("a").runs) > 3 and len(sr.variant("b").runs) == 3
+    assert check(sr, spec.study.expect[0]).outcome == "held"
+    assert "decided at look" in check(sr, spec.study.expect[0]).evidence
+    assert "look" not in check(sr, spec.study.expect[1]).evidence  # not from the sequential design
+
+
+def test_variants_that_leave_no_comparison_are_refused(tmp_path):
+    spec, results, train, _ = _setup(tmp_path, AHEAD)
+    (tmp_path / "exp" / "toy.py").write_text(SPEC3)
+    spec = load_spec(tmp_path / "exp" / "toy.py")
+    with pytest.raises(ValueError, match="no comparison or claim of toy's family"):
+        until_decided(spec, _args(family_kind="claims", variants="b"), Console(file=open("/dev/null", "w")),
+                      results, train)

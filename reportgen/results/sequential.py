@@ -91,6 +91,7 @@ class Record(BaseModel):
     n0: int = Field(ge=1)
     family: list[Member]
     family_kind: str = "all"  # what --family chose: all, claims or comparisons
+    variants: list[str] | None = None  # what --variants kept the family to (None: every variant)
     added: dict[str, list[int]] = Field(default_factory=dict)
     looks: list[Look] = Field(default_factory=list)
     stopped: str | None = None

@@ -64,7 +64,8 @@ def rows(sr: StudyResults) -> dict[str, Any] | None:
             "looks": len(rec.looks), "planned": len(schedule(rec.n0, rec.batch, rec.max_seeds)),
             "hypotheses": hypotheses(rec.family), "stopped": rec.stopped or "still running",
             "added": {_label(sr, k): v for k, v in rec.added.items()}, "seeds": added,
-            "hours": rec.seconds / 3600, "family": rec.family_kind,
+            "hours": rec.seconds / 3600,
+            "family": rec.family_kind + (f" among {', '.join(_label(sr, v) for v in rec.variants)}" if rec.variants else ""),
             "decided": sum(r["decided"] for r in out)}
 
 
