@@ -130,6 +130,10 @@ def test_variants_keep_the_family_to_one_claim_and_only_its_variant_gets_seeds(t
     assert check(sr, spec.study.expect[0]).outcome == "held"
     assert "decided at look" in check(sr, spec.study.expect[0]).evidence
     assert "look" not in check(sr, spec.study.expect[1]).evidence  # not from the sequential design
+    from reportgen.report.pages.narrowing import rows
+
+    page = rows(sr)  # the page names the variants the family was kept to
+    assert page["among"] == "a" and page["hypotheses"] == 1 and [r["what"] for r in page["rows"]] == ["a vs 97.5 %"]
 
 
 def test_variants_that_leave_no_comparison_are_refused(tmp_path):

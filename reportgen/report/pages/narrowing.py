@@ -65,7 +65,7 @@ def rows(sr: StudyResults) -> dict[str, Any] | None:
             "hypotheses": hypotheses(rec.family), "stopped": rec.stopped or "still running",
             "added": {_label(sr, k): v for k, v in rec.added.items()}, "seeds": added,
             "hours": rec.seconds / 3600,
-            "family": rec.family_kind + (f" among {', '.join(_label(sr, v) for v in rec.variants)}" if rec.variants else ""),
+            "family": rec.family_kind, "among": ", ".join(_label(sr, v) for v in rec.variants or []),
             "decided": sum(r["decided"] for r in out)}
 
 
