@@ -134,6 +134,7 @@ def test_variants_keep_the_family_to_one_claim_and_only_its_variant_gets_seeds(t
 
     page = rows(sr)  # the page names the variants the family was kept to
     assert page["among"] == "a" and page["hypotheses"] == 1 and [r["what"] for r in page["rows"]] == ["a vs 97.5 %"]
+    assert page["hours"] * 3600 == pytest.approx(10.0 * len(record.added["a"]))  # the added runs' recorded times
 
 
 def test_variants_that_leave_no_comparison_are_refused(tmp_path):

@@ -64,9 +64,16 @@ def rows(sr: StudyResults) -> dict[str, Any] | None:
             "looks": len(rec.looks), "planned": len(schedule(rec.n0, rec.batch, rec.max_seeds)),
             "hypotheses": hypotheses(rec.family), "stopped": rec.stopped or "still running",
             "added": {_label(sr, k): v for k, v in rec.added.items()}, "seeds": added,
-            "hours": rec.seconds / 3600,
+            "hours": _added_seconds(sr, rec) / 3600,
             "family": rec.family_kind, "among": ", ".join(_label(sr, v) for v in rec.variants or []),
             "decided": sum(r["decided"] for r in out)}
+
+
+def _added_seconds(sr: StudyResults, rec) -> float:
+    """Training time of the runs the record added, s: their recorded ``wall_seconds`` summed (every
+    attempt of a resumed run included), whichever call of the command trained them."""
+    return sum(float(r.get("wall_seconds") or 0.0) for v in sr.variants for r in v.runs
+               if r.get("seed") in rec.added.get(v.slug, ()))
 
 
 def figure(sr: StudyResults, path: Path) -> Path | None:
