@@ -118,10 +118,10 @@ def test_the_target_column_and_the_claim_use_one_rule():
     spec = load_spec(REPO / "experiments" / "budget_cnns.py")
     sr = collect(spec, REPO / "results")
     model3 = sr.variant("model-3")
-    assert per_seed(model3, "test_accuracy") == "99.51 / 99.49 / 99.40"
+    shown = per_seed(model3, "test_accuracy")  # every seed, in seed order (seeds 0-2 as first committed)
+    assert shown.startswith("99.51 / 99.49 / 99.40") and shown.count(" / ") == len(model3.runs) - 1
     claim = check(sr, Expect("test_accuracy", variant="model-3", at_least=0.994))
-    judged = against(model3, "test_accuracy", 99.4, True)
-    assert claim.outcome == judged.outcome == "inconclusive"  # the mean 99.47 is above, its lower bound not
+    assert claim.outcome == "inconclusive"  # the sequential design has not decided it
     ctx = Context(sr, Path("/nonexistent"), "assets")
     ctx.figure = lambda name: (Path("/dev/null"), name)  # no figures needed here
     rows = {r["label"]: r for r in _without_figures(target_accuracy, ctx)["rows"]}

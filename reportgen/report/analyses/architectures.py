@@ -139,6 +139,21 @@ TARGET_OUTCOME = {"held": ("✅ meets", "meets"), "contradicted": ("❌ misses",
                   "inconclusive": ("➖ cannot tell", "cannot be told from")}
 
 
+def _target_verdict(sr, v, bound: float):
+    """``v``'s mean against ``bound`` (%): the study's one verdict on it where its family holds that bound
+    (:func:`reportgen.report.judge.verdicts.found`: "above" meets, "below" misses, else cannot tell), else
+    :func:`reportgen.report.judge.significance.against`; a :class:`Threshold` either way."""
+    from dataclasses import replace
+
+    from reportgen.report.judge.verdicts import found
+
+    th = against(v, "test_accuracy", bound, True)
+    f = found(sr, "test_accuracy", v.slug, bound=bound)
+    if f is None:
+        return th
+    return replace(th, outcome={"above": "held", "below": "contradicted"}.get(f.decision.verdict, "inconclusive"))
+
+
 def target_accuracy(ctx: Context) -> dict[str, Any]:
     """Test accuracy after every epoch (``test_curve`` probe) with the spec's ``target_accuracy`` line;
     per run, the first epoch from which test accuracy stays at or above the target; per variant, the
@@ -154,7 +169,7 @@ def target_accuracy(ctx: Context) -> dict[str, Any]:
         n = min(map(len, curves))
         series[v.label] = (list(range(1, n + 1)), np.array([c[:n] for c in curves]) * 100)
         stays = [_stays_above(c, target) if target else None for c in curves]
-        judged = against(v, "test_accuracy", 100 * target, True) if target else None
+        judged = _target_verdict(ctx.sr, v, 100 * target) if target else None
         rows.append({"label": v.label, "params": cell(v, "params"), "acc": cell(v, "test_accuracy"),
                      "per_seed": per_seed(v, "test_accuracy"),
                      "stays": ", ".join("never" if s is None else str(s) for s in stays),
