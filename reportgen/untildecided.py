@@ -115,7 +115,7 @@ def variants_of(args: argparse.Namespace, sr) -> list[str] | None:
     text = getattr(args, "variants", None)
     if text is None:
         return None
-    names = [t.strip() for t in text.split(",") if t.strip()]
+    names = _names(text)
     slugs = [v.slug for v in sr.variants]
     unknown = [n for n in names if n not in slugs]
     if unknown or not names:
@@ -123,6 +123,11 @@ def variants_of(args: argparse.Namespace, sr) -> list[str] | None:
                          f"{'is not a variant' if len(unknown) == 1 else 'are not variants'} of {sr.spec.name if sr.spec else 'the study'}; "
                          f"its variants: {', '.join(slugs)}")
     return [s for s in slugs if s in names]
+
+
+def _names(text: str) -> list[str]:
+    """The comma-separated names of ``--variants``, blanks dropped."""
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def restrict(members: list, among: list[str], study: str, kind: str) -> list:
@@ -141,7 +146,7 @@ def restrict(members: list, among: list[str], study: str, kind: str) -> list:
 def _check_design(record, args: argparse.Namespace) -> None:
     """Raises ValueError when a flag would change the design fixed at the first look."""
     given = getattr(args, "variants", None)
-    if given is not None and {t.strip() for t in given.split(",") if t.strip()} != set(record.variants or []):
+    if given is not None and set(_names(given)) != set(record.variants or []):
         raise ValueError(f"--variants {given}: {record.study}'s design was fixed at its first look "
                          f"(--variants {','.join(record.variants or []) or '(all)'}); leave the flag out, or delete "
                          f"_sequential/{record.study}.json in the results folder to start a new design")

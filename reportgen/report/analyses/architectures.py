@@ -140,18 +140,17 @@ TARGET_OUTCOME = {"held": ("✅ meets", "meets"), "contradicted": ("❌ misses",
 
 
 def _target_verdict(sr, v, bound: float):
-    """``v``'s mean against ``bound`` (%): the study's one verdict on it where its family holds that bound
-    (:func:`reportgen.report.judge.verdicts.found`: "above" meets, "below" misses, else cannot tell), else
-    :func:`reportgen.report.judge.significance.against`; a :class:`Threshold` either way."""
+    """``v``'s mean against ``bound`` (%) as the claim ``test accuracy ≥ bound`` is judged
+    (:func:`reportgen.report.judge.findings.check`: the study's one verdict where its family holds the
+    bound, else :func:`reportgen.report.judge.significance.against`), with ``against``'s one-sided bound
+    kept for the bound column; a :class:`Threshold`."""
     from dataclasses import replace
 
-    from reportgen.report.judge.verdicts import found
+    from reportgen.report.judge.findings import check
+    from reportgen.spec import Expect
 
-    th = against(v, "test_accuracy", bound, True)
-    f = found(sr, "test_accuracy", v.slug, bound=bound)
-    if f is None:
-        return th
-    return replace(th, outcome={"above": "held", "below": "contradicted"}.get(f.decision.verdict, "inconclusive"))
+    claim = check(sr, Expect("test_accuracy", variant=v.slug, at_least=bound / 100))
+    return replace(against(v, "test_accuracy", bound, True), outcome=claim.outcome)
 
 
 def target_accuracy(ctx: Context) -> dict[str, Any]:
