@@ -147,7 +147,10 @@ def test_learning_curve_spec_carries_every_run_and_epoch(dropout, tmp_path):
     r0, v0 = dropout.variants[0].runs[0], values[0]
     assert v0["variant"] == dropout.variants[0].label and v0["seed"] == r0["seed"]
     assert v0["val_acc"] == [round(100 * h["val_acc"], 3) for h in r0["history"]]
-    assert v0["val_loss"] == [float(f"{h['val_loss']:.5g}") for h in r0["history"]]
+    assert v0["val_loss"] == [float(f"{h['val_loss']:.4g}") for h in r0["history"]]
+    tips = [t for panel in spec["hconcat"] for layer in panel["layer"]
+            for t in layer.get("encoding", {}).get("tooltip", []) if t.get("field") == "value"]
+    assert {t["format"] for t in tips} == {".4r", ".2f"}  # the loss tooltip shows the digits the data has
     assert len(v0["epoch"]) == len(r0["history"])
     names = {p["name"] for panel in spec["hconcat"] for layer in panel["layer"] for p in layer.get("params", [])}
     assert {"variant", "seed", "split", "zoom_loss", "zoom_accuracy"} <= names
