@@ -4,15 +4,18 @@ Everything is read from the results (``params``, ``flops``, ``architecture``, pr
 builds or loads a model."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from reportgen.report.draw import figures, modelpics
 from reportgen.report.judge import timings
+from reportgen.report.judge.findings import check
 from reportgen.results.quantized import decode
 from reportgen.report.judge.significance import against
 from reportgen.results.summary import device_of, short_device
+from reportgen.spec.schema import Expect
 from reportgen.report.analyses.context import Context, cell, devices, per_seed, probe_rows
 
 
@@ -144,11 +147,6 @@ def _target_verdict(sr, v, bound: float):
     (:func:`reportgen.report.judge.findings.check`: the study's one verdict where its family holds the
     bound, else :func:`reportgen.report.judge.significance.against`), with ``against``'s one-sided bound
     kept for the bound column; a :class:`Threshold`."""
-    from dataclasses import replace
-
-    from reportgen.report.judge.findings import check
-    from reportgen.spec import Expect
-
     claim = check(sr, Expect("test_accuracy", variant=v.slug, at_least=bound / 100))
     return replace(against(v, "test_accuracy", bound, True), outcome=claim.outcome)
 
