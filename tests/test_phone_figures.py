@@ -32,6 +32,34 @@ def test_the_smallest_text_is_measured_from_the_figure():
     assert legibility.min_font_pt(4.0, 358) * 358 / (72 * 4.0) == legibility.MIN_DISPLAYED_PX
 
 
+def test_the_drawn_texts_are_every_shown_text_but_a_hidden_axis_labels():
+    """The same texts as ``findobj`` less those under a turned-off axis, found without making that
+    axis's ticks (a grid of 64 pictures would otherwise make 256 ticks per save)."""
+    fig, axes = figures.plt.subplots(8, 9)
+    shown = axes.flat[0]
+    shown.plot([0, 1], [0, 1])
+    shown.set(xlabel="epoch", title="loss")
+    for ax in axes.flat[1:]:
+        ax.imshow(np.zeros((4, 4)))
+        ax.axis("off")
+        ax.set_title("7", fontsize=7)
+        ax.set_xlabel("never drawn")
+    fig.suptitle("a grid")
+    fig.canvas.draw()
+    hidden = {id(t) for ax in axes.flat[1:] for axis in (ax.xaxis, ax.yaxis) for t in axis.findobj(legibility.Text)}
+    expected = {id(t) for t in fig.findobj(legibility.Text)
+                if t.get_visible() and t.get_text().strip() and id(t) not in hidden}
+    assert {id(t) for t in legibility.drawn_texts(fig)} == expected
+    figures.plt.close(fig)
+    fig, axes = figures.plt.subplots(8, 8)
+    for ax in axes.flat:
+        ax.axis("off")
+    made = [len(ax.xaxis.majorTicks) + len(ax.yaxis.majorTicks) for ax in axes.flat]
+    legibility.drawn_texts(fig)
+    assert [len(ax.xaxis.majorTicks) + len(ax.yaxis.majorTicks) for ax in axes.flat] == made, "hidden axes' ticks were made"
+    figures.plt.close(fig)
+
+
 def test_panels_side_by_side_get_a_phone_layout_beside_them(tmp_path):
     path = figures.lines(_panels(3), tmp_path / "curves.png", title="three panels")
     narrow = phone.phone_path(path)

@@ -8,6 +8,8 @@ of a PNG ``W`` px wide displays that text at ``smallest × w / W`` px.
 from __future__ import annotations
 
 import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.text import Text
 
 #: Displayed text below this many CSS px is not read comfortably on a phone (the site's browser test
@@ -21,22 +23,26 @@ def save_dpi(fig) -> float:
     return float(fig.dpi if dpi == "figure" else dpi)
 
 
-def _hidden_axis_text(fig) -> set[int]:
-    """Ids of the tick and axis labels of axes drawn without their axis (``ax.axis("off")``)."""
-    hidden: set[int] = set()
-    for ax in fig.axes:
-        if not ax.axison:
-            for axis in (ax.xaxis, ax.yaxis):
-                hidden.update(id(t) for t in axis.findobj(Text))
-    return hidden
+def _texts(artist) -> list[Text]:
+    """Every :class:`~matplotlib.text.Text` under ``artist`` (itself included), except the tick and axis
+    labels of axes drawn without their axis (``ax.axis("off")``): their ``Axis`` is not walked, so its
+    ticks are never made (``Artist.findobj`` would make every tick of every hidden axis)."""
+    found, stack = [], [artist]
+    while stack:
+        a = stack.pop()
+        if isinstance(a, Text):
+            found.append(a)
+        children = a.get_children()
+        if isinstance(a, Axes) and not a.axison:
+            children = [c for c in children if not isinstance(c, Axis)]
+        stack.extend(reversed(children))
+    return found
 
 
 def drawn_texts(fig) -> list[Text]:
     """The text artists ``fig`` draws: visible, not empty, not on an axis that is turned off. Call it
     after the figure is drawn (``savefig``): tick labels get their text when drawn."""
-    hidden = _hidden_axis_text(fig)
-    return [t for t in fig.findobj(Text)
-            if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+    return [t for t in _texts(fig) if t.get_visible() and t.get_text().strip()]
 
 
 def smallest_text_px(fig, dpi: float | None = None) -> float:
