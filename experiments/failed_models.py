@@ -9,9 +9,11 @@ Expected: the `diagnosis` analysis labels each variant with the failure it was b
 Cost:     6 variants × 3 seeds (10–40 epochs, MLPs only; "baseline" is mlp_baseline's run, reused
           from the cache): 15 runs, about 5 minutes on 2 idle CPU cores (from single-thread epoch
           timings); the committed runs took 97 minutes on 2 cores shared with other training jobs.
-Source:   seed notebook 000, "deliberately failed models" (a learning rate far too high, a network
-          too small to fit, a large model on too few images), plus vanishing gradients in a deep
-          sigmoid network (Glorot & Bengio 2010) and random labels (Zhang et al. 2017).
+Source:   seed notebook 000 ("Three models are intentionally designed to underperform using poor
+          hyperparameters or architectural choices"; it does not say which). The failures chosen here
+          are this project's: a learning rate far too high, a network too small to fit, a large model
+          on too few images, vanishing gradients in a deep sigmoid network (Glorot & Bengio 2010) and
+          random labels (Zhang et al. 2017).
 """
 from reportgen.spec import MLP, Optim, ProbeSpec, Study, Sweep, Train
 

@@ -79,3 +79,30 @@ def test_claims_comparisons_and_sentences_read_one_verdict(name):
             assert outcome == ("held" if (signed(one, own) > 0) == bool(e.higher_than) else "contradicted")
         else:
             assert outcome == {"equivalent": "equivalent"}.get(one.decision.verdict, "inconclusive")
+
+
+ROW = re.compile(r"^\| (\S+) vs (\S+) \| ([-+][0-9.]+) \| <span class=\"verdict\" title=\"([^\"]*)\"", re.M)
+SAID = (re.compile(r"beats \S+ by ([0-9.]+) pp"), re.compile(r"− \S+ = ([-+][0-9.]+) pp"))
+
+
+@pytest.mark.parametrize("page", sorted((REPO / "docs" / "studies").glob("*.md")), ids=lambda p: p.stem)
+def test_a_comparison_row_shows_the_numbers_its_verdict_was_reached_on(page):
+    """The Δ column of a comparison row is the estimate the row's verdict states (a pair decided by adding
+    seeds: at the look that decided it, not over seeds the reference got later for other pairs)."""
+    rows = ROW.findall(page.read_text(encoding="utf-8"))
+    for a, b, diff, title in rows:
+        said = next((float(m.group(1)) for pattern in SAID if (m := pattern.search(title))), None)
+        assert said is not None, f"{page.stem}: {a} vs {b}: no estimate in its verdict: {title}"
+        assert abs(abs(float(diff)) - abs(said)) < 0.006, f"{page.stem}: {a} vs {b}: Δ {diff} but the verdict says {said}"
+
+
+def test_the_pairing_rule_reads_a_result_recorded_before_data_dataset_as_on_the_default_data_set():
+    from reportgen.report.judge.significance import paired_by_design
+
+    old = {"seed": 4, "config": {"data": {"val_size": 5000, "train_subset": None}, "model": {"name": "mlp"}}}
+    new = {"seed": 4, "config": {"data": {"dataset": "mnist", "val_size": 5000, "train_subset": None},
+                                 "model": {"name": "mlp"}}}
+    other = {"seed": 4, "config": {"data": {"dataset": "kmnist", "val_size": 5000, "train_subset": None},
+                                   "model": {"name": "mlp"}}}
+    assert paired_by_design(old, new) and paired_by_design(new, old)
+    assert not paired_by_design(old, other)

@@ -46,7 +46,7 @@ class Decision(BaseModel):
     ``above``, ``below`` or ``undecided``; the estimate a − b (or mean − bound) and its two-sided 95 %
     CI, display units; ``p``: the two-sided test's p; ``p_equivalence``: the two one-sided tests' p
     (None without a margin); ``level``: the level each was compared with at this look; ``n``: seeds
-    (pairs for a paired test) the test used; ``test``: its name."""
+    (pairs for a paired test; the smaller sample for Welch's test) the test used; ``test``: its name."""
 
     model_config = ConfigDict(extra="forbid")
     verdict: str
@@ -58,6 +58,9 @@ class Decision(BaseModel):
     level: float
     n: int
     test: str
+    #: Welch's test: the seeds of each sample, (a, b); None for a paired or one-sample test, and in records
+    #: made before it was recorded
+    n_each: tuple[int, int] | None = None
     rejected: list[str] = Field(default_factory=list)  # "difference", "equivalence": the hypotheses rejected
     #: adjusted p of each hypothesis over the family (one look only: Shaffer's step-down)
     p_adjusted: float | None = None

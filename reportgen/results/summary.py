@@ -187,6 +187,12 @@ def parse_device(device: str) -> tuple[str, str | None, int | None]:
     return "cpu", isa, threads
 
 
+def device_words(device: str) -> str:
+    """A recorded device as a page writes it: ``cpu (x86_64, AVX2, 1 threads)`` → ``… 1 thread)`` (the
+    result keeps what was recorded)."""
+    return re.sub(r"\b1 threads\)", "1 thread)", device)
+
+
 def short_device(device: str) -> str:
     """``cpu (x86_64, AVX512, 1 threads)`` → ``AVX512, 1 thread``; anything else (a GPU's name) as it is."""
     dev, isa, n = parse_device(device)

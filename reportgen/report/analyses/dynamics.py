@@ -112,7 +112,7 @@ def early_stopping(ctx: Context) -> dict[str, Any]:
         rows.append({"label": v.label, "patience": es["patience"] if es else "—",
                      "stopped": [r["stopped_epoch"] for r in v.runs], "best": [r["best_epoch"] for r in v.runs],
                      "saved": epochs(saved) if saved and v is not ref else "—",
-                     "share": f"{100 * np.mean(saved) / np.mean([b['stopped_epoch'] for _, b in paired]):.0f} %"
+                     "share": f"{100 * np.median(saved) / np.median([b['stopped_epoch'] for _, b in paired]):.0f} %"
                      if saved and v is not ref else "—",
                      "test": cell(v, "test_accuracy"),
                      "diff": _paired([r["test"]["accuracy"] for r, _ in paired],

@@ -105,7 +105,7 @@ def judged(sr: Any, a: VariantResults, b: VariantResults, metric: str, picked_fr
         unit = "pp" if METRICS[metric].unit == "%" else METRICS[metric].unit
         word = {"a ahead": "detectable", "b ahead": "detectable", "equivalent": "equivalent"}.get(
             one.decision.verdict, "not detectable")
-        return detail(one, a.label, b.label, a.slug, unit), word
+        return detail(one, a.label, b.label, a.slug, unit, named=False), word
     clause, t = compared(a, b, metric)
     if t.why_not or picked_from <= 1:
         return clause, "detectable" if detectable(t) else "not detectable"

@@ -47,7 +47,7 @@ def weight_norms(ctx: Context, out: dict[str, Any] | None = None) -> Headline | 
     rest = [v for v in vs if v is not ref]
     def pct(x: float) -> str:
         d = 100 * (x / norm[ref.label] - 1)
-        return f"{d:+.1f} %" if abs(d) < 1 else f"{d:+.0f} %"
+        return f"{d:+.2g} %" if abs(d) < 1 else f"{d:+.0f} %"  # two significant digits: never "-0.0 %"
 
     change = join(f"{v.label} {norm[v.label]:.2f} ({pct(norm[v.label])})" for v in rest)
     if rest:

@@ -97,9 +97,9 @@ def comparison_table(ctx: Context, out: dict[str, Any] | None = None) -> Headlin
     first = (f"Test accuracy is highest for **{best.label}**, {accuracy(best)}, and lowest for **{worst.label}**, "
              f"{accuracy(worst)} (mean ± 95 % CI over seeds)")
     tests = comparisons(sr)
-    apart = sorted((c for c in tests if c.detectable), key=lambda c: c.test.diff)
+    apart = sorted((c for c in tests if c.detectable), key=lambda c: c.estimate)
     declared = bool(sr.spec.study.comparisons)
-    moves = join(f"{c.a.label} {c.test.diff:+.2f} pp" + ("" if not declared else f" against {c.b.label}")
+    moves = join(f"{c.a.label} {c.estimate:+.2f} pp" + ("" if not declared else f" against {c.b.label}")
                  for c in apart)
     what = f"of the {count(len(tests), 'declared comparison')}" if declared else \
         f"against the reference **{ref.label}**, of the {count(len(tests), 'other variant')}"
@@ -309,7 +309,7 @@ def factor_tables(ctx: Context, out: dict[str, Any] | None = None) -> Headline |
     sentences.append(f"{'None' if not apart else len(apart)} of the {count(len(tests), 'variant')} "
                      f"{'differs' if len(apart) <= 1 else 'differ'} detectably from {ref.label} in test accuracy "
                      f"({_tests_named(tests.values())}, outlier seeds left out)"
-                     + (": " + join(f"{c.a.label} {c.test.diff:+.2f} pp" for c in apart) if apart else "") + ".")
+                     + (": " + join(f"{c.a.label} {c.estimate:+.2f} pp" for c in apart) if apart else "") + ".")
     note = _left_out([ref] + [v for vs in groups.values() for v in vs])
     if note:
         sentences.append(note)

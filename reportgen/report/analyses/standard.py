@@ -11,6 +11,7 @@ import numpy as np
 from reportgen.report.draw import figures, interactive
 from reportgen.report.judge import timings
 from reportgen.report.judge.power import CAVEAT, for_pair
+from reportgen.report.judge.decisions import oriented
 from reportgen.report.judge.verdicts import comparisons
 from reportgen.results.summary import METRICS, short_device
 from reportgen.report.analyses.context import OUTLIER_MARK, TABLE_METRICS, Context, cell, devices, left_out, per_seed
@@ -40,10 +41,8 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
         rows.append({"label": v.label, "slug": v.slug, "n": len(v.runs), "expected": v.expected,
                      "reference": v.slug == ctx.sr.reference, "cells": cells,
                      "per_seed": per_seed(v, "test_accuracy") if "test_accuracy" in cols else ""})
-    tests = [{"a": c.a.label, "b": c.b.label, "diff": f"{c.test.diff:+.2f}", "how": c.tested.how,
-              "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
-              "p": _p(c.test.p), "p_holm": _adjusted(c), "mcnemar": c.per_image, "sentence": c.sentence,
-              "needed": _needed(c)}
+    tests = [{"a": c.a.label, "b": c.b.label, **_estimate(c), "p_holm": _adjusted(c), "mcnemar": c.per_image,
+              "sentence": c.sentence, "needed": _needed(c)}
              for c in comparisons(ctx.sr)]
     columns = [(m, METRICS[m].label + (f" ({METRICS[m].unit})" if METRICS[m].unit else "")) for m in cols]
     timed = "seconds_per_epoch" in cols
@@ -59,10 +58,10 @@ def comparison_table(ctx: Context) -> dict[str, Any]:
             "flags": [{"label": v.label, "note": v.note()} for v in ctx.sr.variants if v.note()],
             "mark": OUTLIER_MARK, "timed": timed, "timing_note": timings.note(controlled, ctx.sr) if timed else "",
             "devices": [short_device(d) for d in timed_on] if mixed else [], "caveat": CAVEAT,
-            "margin": _margin(ctx.sr), "n_test": _test_images(ctx.sr)}
+            "margin": _margin(ctx.sr), "n_test": scored_images(ctx.sr)}
 
 
-def _test_images(sr) -> int:
+def scored_images(sr) -> int:
     """Test images one run of the study is scored on (its confusion matrix's total; 10,000 on MNIST)."""
     for v in sr.variants:
         for r in v.runs:
@@ -96,6 +95,23 @@ def _adjusted(c) -> str:
     if rec.spending == FIXED:
         return _p(d.p_adjusted if d.p_adjusted is not None else math.nan)
     return f"{_p(d.p if d.p is not None else math.nan)} at look {c.decided.look} (level {d.level:.2g})"
+
+
+def _estimate(c) -> dict[str, str]:
+    """The row's difference (pp), 95 % CI, p and test, from the test its verdict came from: a pair decided
+    by adding seeds shows the numbers of the look that decided it (seeds added to the reference later, for
+    other pairs, are not in them), any other pair the test at the seeds the study has."""
+    from reportgen.results.sequential import FIXED
+
+    found = c.decided
+    if found is not None and found.record.spending != FIXED and found.decision.diff is not None:
+        diff, low, high = oriented(found, c.a.slug)
+        d = found.decision
+        seeds = f"{d.n_each[0]} + {d.n_each[1]} seeds" if d.n_each else f"{d.n} seed{'s' if d.n != 1 else ''}"
+        return {"diff": f"{diff:+.2f}", "ci": "—" if low is None else f"{low:.2f} to {high:.2f}",
+                "p": _p(d.p if d.p is not None else math.nan), "how": f"{d.test} over {seeds}, at look {found.look}"}
+    return {"diff": f"{c.test.diff:+.2f}", "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
+            "p": _p(c.test.p), "how": c.tested.how}
 
 
 def _needed(c) -> str:

@@ -20,9 +20,11 @@ class Found:
     def how(self) -> str:
         """``paired t test over 7 seeds, decided at look 3 of the sequential design (level 0.0031; …)`` or,
         for the one look at the seeds a study has, ``paired t test over 3 seeds, adjusted p = 0.04
-        over the study's 6 comparisons (Shaffer)``."""
+        over the study's 6 comparisons (Shaffer)``; Welch's test names both samples (``over 3 + 9 seeds``)
+        where the decision records them."""
         d, rec = self.decision, self.record
-        over = f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}"
+        over = (f"{d.test} over {d.n_each[0]} + {d.n_each[1]} seeds" if d.n_each is not None else
+                f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}")
         m = hypotheses(rec.family)
         if rec.spending == FIXED:
             p = d.p_adjusted if self.member.delta is None or d.verdict != "equivalent" else d.p_equivalence_adjusted
@@ -64,12 +66,12 @@ def oriented(f: Found, a: str) -> tuple[float, float | None, float | None]:
     return (signed(f, a), d.low, d.high) if f.member.a == a else (signed(f, a), -d.high, -d.low)
 
 
-def detail(f: Found, a_label: str, b_label: str, a: str, unit: str) -> str:
-    """What :func:`sentence` gives in brackets: the estimate (unless a winner is named), its 95 % CI and
-    how the verdict was reached."""
+def detail(f: Found, a_label: str, b_label: str, a: str, unit: str, named: bool = True) -> str:
+    """What :func:`sentence` gives in brackets: the estimate (unless a winner is ``named`` beside it), its
+    95 % CI and how the verdict was reached."""
     diff, lo, hi = oriented(f, a)
     u = f" {unit}" if unit else ""
-    if f.decision.verdict in ("a ahead", "b ahead"):
+    if named and f.decision.verdict in ("a ahead", "b ahead"):
         ci = f"95 % CI {min(abs(lo), abs(hi)):.2f}–{max(abs(lo), abs(hi)):.2f}, " if lo is not None else ""
         return f"{ci}{f.how}"
     ci = f"95 % CI {lo:.2f}–{hi:.2f}, " if lo is not None else ""

@@ -27,6 +27,7 @@ from reportgen.results.stats import (
     welch,
 )
 from reportgen.results.summary import METRICS, StudyResults, VariantResults, value_of
+from reportgen.spec.config import Data
 
 ALPHA = 0.05
 
@@ -44,7 +45,8 @@ def paired_by_design(a: dict, b: dict) -> bool:
     in every epoch (``reportgen.run.train``; batch size only cuts that order differently). Optimizer,
     learning rate, batch size, epochs, early stopping and regularization may differ: they act after
     initialization. A different architecture or initialization scheme shares only the data order,
-    and those variants are compared unpaired. A result without its ``config`` is never paired.
+    and those variants are compared unpaired. A result without its ``config`` is never paired; one
+    recorded before its config named ``data.dataset`` is on the default data set.
     """
     ca, cb = a.get("config"), b.get("config")
     if not ca or not cb or "seed" not in a or a.get("seed") != b.get("seed"):
@@ -53,7 +55,10 @@ def paired_by_design(a: dict, b: dict) -> bool:
     def weights(model: dict) -> dict:
         return {k: v for k, v in model.items() if k not in PARAMETER_FREE}
 
-    return ca.get("data") == cb.get("data") and weights(ca.get("model", {})) == weights(cb.get("model", {}))
+    def data(config: dict) -> dict:  # a result recorded before ``data.dataset`` existed was on its default
+        return {"dataset": Data.model_fields["dataset"].default, **(config.get("data") or {})}
+
+    return data(ca) == data(cb) and weights(ca.get("model", {})) == weights(cb.get("model", {}))
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,18 @@ class Comparison:
     @property
     def test(self) -> TTest:
         return self.tested.test
+
+    @property
+    def estimate(self) -> float:
+        """a − b (pp) as the pair's verdict saw it: at the look that decided it, for a pair decided by adding
+        seeds (seeds the reference got later, for other pairs, are not in it); else the test at every seed."""
+        from reportgen.report.judge.decisions import signed
+        from reportgen.results.sequential import FIXED
+
+        d = self.decided
+        if d is not None and d.record.spending != FIXED and d.decision.diff is not None:
+            return signed(d, self.a.slug)
+        return self.test.diff
 
     @property
     def sentence(self) -> str:

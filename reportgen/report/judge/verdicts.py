@@ -86,6 +86,7 @@ class Stats:
     p_eq: np.ndarray
     n: np.ndarray
     df: np.ndarray
+    n_each: tuple[np.ndarray, np.ndarray] | None = None  # Welch's test: the seeds of a and of b
 
 
 def t_tests(a: np.ndarray, b: np.ndarray | None, paired: bool, delta: float | None,
@@ -99,6 +100,7 @@ def t_tests(a: np.ndarray, b: np.ndarray | None, paired: bool, delta: float | No
     Biopharm.* 15:657–680). Fewer than 2 seeds, or no spread with a zero mean: NaN.
     """
     a = np.asarray(a, float)
+    each = None
     if b is None or paired:
         x = a - (bound if b is None else np.asarray(b, float))
         n = np.sum(np.isfinite(x), axis=-1)
@@ -118,6 +120,7 @@ def t_tests(a: np.ndarray, b: np.ndarray | None, paired: bool, delta: float | No
         with np.errstate(divide="ignore", invalid="ignore"):
             df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))  # Welch–Satterthwaite
         n = np.minimum(na, nb)
+        each = (na, nb)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = mean / se
         p = np.where(se > 0, 2 * st.t.sf(np.abs(z), df), np.where(mean != 0, 0.0, np.nan))
@@ -130,7 +133,7 @@ def t_tests(a: np.ndarray, b: np.ndarray | None, paired: bool, delta: float | No
             p_eq = np.where(se > 0, np.maximum(lower, upper), np.where(np.abs(mean) < delta, 0.0, 1.0))
     few = n < 2
     p, p_eq = np.where(few, np.nan, p), np.where(few, np.nan, p_eq)
-    return Stats(mean, mean - half, mean + half, p, p_eq, n, df)
+    return Stats(mean, mean - half, mean + half, p, p_eq, n, df, each)
 
 
 def step_down(p: np.ndarray, open_: np.ndarray, rejected: np.ndarray, m: int, increment: float) -> np.ndarray:
@@ -284,9 +287,10 @@ def decision(member: Member, t: Stats, level: float, by_difference: bool, by_equ
         return v if math.isfinite(v) else None
 
     diff = f(t.diff)
+    each = None if t.n_each is None else (int(np.ravel(t.n_each[0])[0]), int(np.ravel(t.n_each[1])[0]))
     return Decision(verdict=verdict_of(member, diff or 0.0, by_difference, by_equivalence), diff=diff, low=f(t.low),
                     high=f(t.high), p=f(t.p), p_equivalence=f(t.p_eq) if member.delta is not None else None,
-                    level=level, n=int(np.ravel(t.n)[0]), test=test)
+                    level=level, n=int(np.ravel(t.n)[0]), test=test, n_each=each)
 
 
 # --- a look, on a study's results or on simulated ones ----------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from reportgen.report.pages import downloads
 from reportgen.report.judge.cells import fmt
 from reportgen.results.store import result_path
-from reportgen.results.summary import METRICS, StudyResults, VariantResults
+from reportgen.results.summary import METRICS, StudyResults, VariantResults, device_words
 
 #: Per-seed measures on a variant page (display units, as in the study's tables).
 SEED_METRICS = ("test_accuracy", "macro_f1", "roc_auc_ovr", "test_loss", "ece", "val_acc", "train_acc",
@@ -36,7 +36,8 @@ def _run(sr: StudyResults, v: VariantResults, j: int, results_dir: str) -> dict[
             "file": result_path(Path(results_dir), sr.name, v.slug, r["seed"]).as_posix(),
             "values": [_value(v, m, j) for m in SEED_METRICS],
             **_commit(prov), "numerics": ", ".join(f"{k} {v}" for k, v in (r.get("numerics") or {}).items()) or "—",
-            "torch": prov.get("torch", ""), "python": prov.get("python", ""), "device": prov.get("device", ""),
+            "torch": prov.get("torch", ""), "python": prov.get("python", ""),
+            "device": device_words(prov.get("device", "")),
             "data_md5": prov.get("data_md5", ""), "created": prov.get("created", ""),
             "reused_from": prov.get("reused_from"), "wall_min": f"{r.get('wall_seconds', 0.0) / 60:.1f}"}
 

@@ -1,0 +1,57 @@
+"""The Method section of every committed study page states what the results hold: the seeds each
+variant was trained with (seeds added after the spec's own included), and the test set's size; and no
+generated sentence carries a broken number ("-0.0 %", "1 threads")."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reportgen.report.analyses.standard import scored_images
+from reportgen.report.pages.render import _seed_list, seeds_trained
+from reportgen.results.chain import collect
+from reportgen.spec.catalog import load_all
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = load_all(REPO / "experiments")[0]
+TRAINED = sorted(n for n, s in SPECS.items() if s.study.kind != "explore")
+
+
+def test_seed_lists_are_written_as_ranges():
+    assert _seed_list([0, 1, 2]) == "0, 1, 2"
+    assert _seed_list([0, 1, 2, 3, 4, 10, 12, 13, 14]) == "0–4, 10, 12–14"
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_the_method_names_the_seeds_every_variant_was_trained_with(name):
+    sr = collect(SPECS[name], REPO / "results")
+    if not sr.runs:
+        pytest.skip(f"{name} has no committed results")
+    page = (REPO / "docs" / "studies" / f"{name}.md").read_text(encoding="utf-8")
+    sentence = seeds_trained(sr)
+    assert sentence + ". A seed fixes the" in page
+    counts = {v.label: len(v.runs) for v in sr.variants if v.runs}
+    if len(set(counts.values())) == 1 and len({tuple(sorted(r["seed"] for r in v.runs)) for v in sr.variants if v.runs}) == 1:
+        assert f"trained with {next(iter(counts.values()))} seed" in sentence
+    else:
+        for label, n in counts.items():
+            assert f"{label} {n} (" in sentence, (label, n, sentence)
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_the_method_gives_the_test_set_size_the_runs_were_scored_on(name):
+    sr = collect(SPECS[name], REPO / "results")
+    if not sr.runs:
+        pytest.skip(f"{name} has no committed results")
+    page = (REPO / "docs" / "studies" / f"{name}.md").read_text(encoding="utf-8")
+    assert f"the test set ({scored_images(sr):,} images)" in page
+
+
+@pytest.mark.parametrize("page", sorted((REPO / "docs").glob("**/*.md")), ids=lambda p: p.relative_to(REPO / "docs").as_posix())
+def test_no_generated_sentence_shows_a_negative_zero_percent_or_one_threads(page):
+    text = page.read_text(encoding="utf-8")
+    # (the reproducibility table quotes each device string as recorded, and says so in its header)
+    text = re.sub(r"<!-- measured: begin.*?<!-- measured: end[^>]*-->", "", text, flags=re.S)
+    assert not re.search(r"\(-0\.0+ %\)", text), "a change printed as -0.0 %"
+    assert not re.search(r"\b1 threads\b", text), "'1 threads'"
