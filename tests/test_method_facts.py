@@ -55,3 +55,26 @@ def test_no_generated_sentence_shows_a_negative_zero_percent_or_one_threads(page
     text = re.sub(r"<!-- measured: begin.*?<!-- measured: end[^>]*-->", "", text, flags=re.S)
     assert not re.search(r"\(-0\.0+ %\)", text), "a change printed as -0.0 %"
     assert not re.search(r"\b1 threads\b", text), "'1 threads'"
+
+
+def test_an_lr_range_test_is_not_flagged_as_diverged():
+    """A range test records no accuracy by design; the page does not call its seeds diverged."""
+    sr = collect(SPECS["lr_probe"], REPO / "results")
+    ranges = [v for v in sr.variants if v.runs and all(r.get("range_test") for r in v.runs)]
+    assert ranges, "lr_probe has no range-test variant in the committed results"
+    assert all(v.note() == "" for v in ranges)
+    page = (REPO / "docs" / "studies" / "lr_probe.md").read_text(encoding="utf-8")
+    assert "every seed diverged or stayed at chance level (seed 0: no accuracy" not in page
+
+
+@pytest.mark.parametrize("name", sorted(n for n in TRAINED if (REPO / "results" / "_sequential" / f"{n}.json").exists()))
+def test_the_margin_a_page_states_is_the_one_its_sequential_design_fixed(name):
+    from reportgen.report.judge.margins import fixed_margin, margin_of
+
+    sr = collect(SPECS[name], REPO / "results")
+    fixed = fixed_margin(sr, "test_accuracy")
+    if fixed is None or "test_accuracy" in SPECS[name].study.margins:
+        pytest.skip(f"{name}: no default margin fixed by a sequential design")
+    assert margin_of(sr, "test_accuracy") == fixed
+    page = (REPO / "docs" / "studies" / f"{name}.md").read_text(encoding="utf-8")
+    assert f"δ = ±{fixed:.2f} pp" in page

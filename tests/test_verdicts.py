@@ -13,6 +13,7 @@ from statsmodels.stats.weightstats import ttost_ind, ttost_paired
 
 from reportgen.report.judge import simulate as S
 from reportgen.report.judge import verdicts as V
+from reportgen.report.judge.margins import default_margin
 from reportgen.results import sequential
 from reportgen.results.sequential import Member, Record
 from reportgen.spec.catalog import Spec
@@ -44,7 +45,7 @@ def test_spending_is_spent_exactly_over_the_schedule():
     assert V.spending(0.0) == 0 and V.spending(1.0) == pytest.approx(0.05)
     with pytest.raises(ValueError, match="cap"):
         V.schedule(5, 2, 4)
-    assert V.default_margin(0.99, 10_000) == pytest.approx(0.0014, abs=1e-4)
+    assert default_margin(0.99, 10_000) == pytest.approx(0.0014, abs=1e-4)
 
 
 @pytest.mark.parametrize("delta", [None, 0.14])

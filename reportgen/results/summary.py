@@ -306,7 +306,10 @@ class VariantResults:
     def note(self) -> str:
         """The flag a page shows for this variant, or "" when every seed is in line:
         "2 of 3 seeds reach 97.67 % (mean); seed 2 collapsed to 11.35 % (chance level): left out of
-        its mean, interval and tests", or "every seed diverged or stayed at chance level (...)"."""
+        its mean, interval and tests", or "every seed diverged or stayed at chance level (...)". An LR range
+        test records no accuracy by design: no flag."""
+        if self.runs and all(r.get("range_test") for r in self.runs):
+            return ""
         accs = [accuracy_of(r) for r in self.runs]
         if self.runs and all(r.get("status") == "diverged" or not np.isfinite(a) or a <= collapsed_accuracy(r)
                              for r, a in zip(self.runs, accs)):

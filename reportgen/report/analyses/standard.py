@@ -73,14 +73,16 @@ def scored_images(sr) -> int:
 
 def _margin(sr) -> str:
     """The study's equivalence margin for test accuracy in words ("" without one)."""
-    from reportgen.report.judge.verdicts import margin_of
+    from reportgen.report.judge.margins import fixed_margin, margin_of
 
     d = margin_of(sr, "test_accuracy")
     if d is None:
         return ""
     declared = sr.spec is not None and "test_accuracy" in sr.spec.study.margins
     why = ("declared by the spec" if declared else "the binomial standard error of the difference of two "
-           "accuracies at the reference's mean on the test set, √(2p(1 − p)/n)")
+           "accuracies at the reference's mean on the test set, √(2p(1 − p)/n)"
+           + (", fixed at the seeds the sequential design began with" if fixed_margin(sr, "test_accuracy") is not None
+              else ""))
     return f"δ = ±{d:.2f} pp ({why})"
 
 

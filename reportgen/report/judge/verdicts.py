@@ -35,6 +35,7 @@ import numpy as np
 from scipy import stats as st
 
 from reportgen.report.judge.decisions import Found, lookup
+from reportgen.report.judge.margins import margin_of
 
 from reportgen.results.sequential import FIXED, Decision, Look, Member, Record, hypotheses
 from reportgen.results.summary import METRICS, StudyResults
@@ -63,14 +64,6 @@ def increments(n0: int, batch: int, max_seeds: int, alpha: float = ALPHA) -> lis
     """α each look of :func:`schedule` may spend: f(tₖ) − f(tₖ₋₁), summing to ``alpha``."""
     spent = [float(spending(n / max_seeds, alpha)) for n in schedule(n0, batch, max_seeds)]
     return [spent[0], *np.diff(spent).tolist()]
-
-
-def default_margin(accuracy: float, n_test: int) -> float:
-    """The default equivalence margin for an accuracy, as a fraction: the binomial standard error of
-    the difference of two accuracies ``accuracy`` measured on ``n_test`` images each,
-    √(2 p (1 − p) / n): two variants closer than that differ by less than one test set can resolve
-    (0.0014, i.e. 0.14 pp, at 99 % on MNIST's 10,000 test images)."""
-    return math.sqrt(2 * accuracy * (1 - accuracy) / n_test)
 
 
 @dataclass(frozen=True)
@@ -182,27 +175,6 @@ def verdict_of(member: Member, diff: float, by_difference: bool, by_equivalence:
 
 
 # --- the family of a study -------------------------------------------------------------------------
-
-
-def margin_of(sr: StudyResults, metric: str) -> float | None:
-    """δ for ``metric`` in display units: the study's declared margin, else for test accuracy
-    :func:`default_margin` at the reference variant's mean (None for other metrics)."""
-    m = METRICS[metric]
-    declared = sr.spec.study.margins.get(metric) if sr.spec is not None else None
-    if declared is not None:
-        return declared * m.scale
-    if metric != "test_accuracy":
-        return None
-    ref = sr.variant(sr.reference)
-    runs = ref.clean.runs
-    if not runs:
-        return None
-    cm = runs[0].get("test", {}).get("confusion_matrix")
-    if cm is None or not np.sum(cm):  # no test-set size on record: no default margin
-        return None
-    acc = float(np.mean([r["test"]["accuracy"] for r in runs]))
-    n_test = int(np.sum(cm))
-    return default_margin(acc, n_test) * m.scale
 
 
 def family(sr: StudyResults, which: str = "all") -> tuple[list[Member], list[str]]:
