@@ -259,11 +259,22 @@ class Comparison:
         difference …" or "A vs B: not testable (…)", from the Holm-adjusted p, with what was left out."""
         t = self.tested.test
         if self.decided is not None:
-            return self._decided_sentence() + self.tested.note
+            return self._decided_sentence() + self._decided_note()
         if self.tested.why_not:
             return f"{self.a.label} vs {self.b.label}: not testable ({self.tested.why_not}){self.tested.note}"
         return verdict(self.a.label, self.b.label, t.diff, t.low, t.high, self.p_holm, alpha=ALPHA,
                        test=t.name) + self.tested.note
+
+    def _decided_note(self) -> str:
+        """What the verdict's test left out: the test at the seeds the study has says it (:attr:`Tested.note`);
+        a look of the sequential design had its own seeds, so only the outlier seeds, which every test
+        leaves out, are named (not the seeds without a partner now)."""
+        from reportgen.results.sequential import FIXED
+
+        if self.decided.record.spending == FIXED:
+            return self.tested.note
+        left = [f"{v.label} {o.describe()}" for v in (self.a, self.b) for o in v.outliers()]
+        return f"; left out: {'; '.join(left)}" if left else ""
 
     def _decided_sentence(self) -> str:
         from reportgen.report.judge.decisions import sentence
