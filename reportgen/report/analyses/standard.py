@@ -103,15 +103,12 @@ def _estimate(c) -> dict[str, str]:
     """The row's difference (pp), 95 % CI, p and test, from the test its verdict came from: a pair decided
     by adding seeds shows the numbers of the look that decided it (seeds added to the reference later, for
     other pairs, are not in them), any other pair the test at the seeds the study has."""
-    from reportgen.results.sequential import FIXED
-
     found = c.decided
-    if found is not None and found.record.spending != FIXED and found.decision.diff is not None:
+    if found is not None and found.sequential and found.decision.diff is not None:
         diff, low, high = oriented(found, c.a.slug)
-        d = found.decision
-        seeds = f"{d.n_each[0]} + {d.n_each[1]} seeds" if d.n_each else f"{d.n} seed{'s' if d.n != 1 else ''}"
+        p = found.decision.p
         return {"diff": f"{diff:+.2f}", "ci": "—" if low is None else f"{low:.2f} to {high:.2f}",
-                "p": _p(d.p if d.p is not None else math.nan), "how": f"{d.test} over {seeds}, at look {found.look}"}
+                "p": _p(p if p is not None else math.nan), "how": f"{found.over}, at look {found.look}"}
     return {"diff": f"{c.test.diff:+.2f}", "ci": f"{c.test.low:.2f} to {c.test.high:.2f}" if np.isfinite(c.test.low) else "—",
             "p": _p(c.test.p), "how": c.tested.how}
 

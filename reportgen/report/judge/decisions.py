@@ -17,14 +17,24 @@ class Found:
     record: Record
 
     @property
+    def sequential(self) -> bool:
+        """Whether a look of the sequential design made the decision (not the one look at the seeds a study has)."""
+        return self.record.spending != FIXED
+
+    @property
+    def over(self) -> str:
+        """The test and its seeds: ``paired t test over 7 seeds``; Welch's test names both samples
+        (``over 3 + 9 seeds``) where the decision records them."""
+        d = self.decision
+        return (f"{d.test} over {d.n_each[0]} + {d.n_each[1]} seeds" if d.n_each is not None else
+                f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}")
+
+    @property
     def how(self) -> str:
         """``paired t test over 7 seeds, decided at look 3 of the sequential design (level 0.0031; …)`` or,
         for the one look at the seeds a study has, ``paired t test over 3 seeds, adjusted p = 0.04
-        over the study's 6 comparisons (Shaffer)``; Welch's test names both samples (``over 3 + 9 seeds``)
-        where the decision records them."""
-        d, rec = self.decision, self.record
-        over = (f"{d.test} over {d.n_each[0]} + {d.n_each[1]} seeds" if d.n_each is not None else
-                f"{d.test} over {d.n} seed{'s' if d.n != 1 else ''}")
+        over the study's 6 comparisons (Shaffer)`` (the test and its seeds: :attr:`over`)."""
+        d, rec, over = self.decision, self.record, self.over
         m = hypotheses(rec.family)
         if rec.spending == FIXED:
             p = d.p_adjusted if self.member.delta is None or d.verdict != "equivalent" else d.p_equivalence_adjusted

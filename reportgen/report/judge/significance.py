@@ -246,10 +246,9 @@ class Comparison:
         """a − b (pp) as the pair's verdict saw it: at the look that decided it, for a pair decided by adding
         seeds (seeds the reference got later, for other pairs, are not in it); else the test at every seed."""
         from reportgen.report.judge.decisions import signed
-        from reportgen.results.sequential import FIXED
 
         d = self.decided
-        if d is not None and d.record.spending != FIXED and d.decision.diff is not None:
+        if d is not None and d.sequential and d.decision.diff is not None:
             return signed(d, self.a.slug)
         return self.test.diff
 
@@ -269,9 +268,7 @@ class Comparison:
         """What the verdict's test left out: the test at the seeds the study has says it (:attr:`Tested.note`);
         a look of the sequential design had its own seeds, so only the outlier seeds, which every test
         leaves out, are named (not the seeds without a partner now)."""
-        from reportgen.results.sequential import FIXED
-
-        if self.decided.record.spending == FIXED:
+        if not self.decided.sequential:
             return self.tested.note
         left = [f"{v.label} {o.describe()}" for v in (self.a, self.b) for o in v.outliers()]
         return f"; left out: {'; '.join(left)}" if left else ""

@@ -189,9 +189,9 @@ def seeds_trained(sr: StudyResults) -> str:
     declared = list(sr.spec.study.sweep.seeds)
     if not per or len({tuple(s) for s in per.values()}) == 1:
         seeds = next(iter(per.values())) if per else declared
-        return f"Each variant is trained with {len(seeds)} seed{'s' if len(seeds) != 1 else ''} ({_seed_list(seeds)})"
+        return f"Each variant is trained with {count(len(seeds), 'seed')} ({_seed_list(seeds)})"
     each = "; ".join(f"{label} {len(s)} ({_seed_list(s)})" for label, s in per.items())
-    return (f"The spec declares {len(declared)} seed{'s' if len(declared) != 1 else ''} ({_seed_list(declared)}) for "
+    return (f"The spec declares {count(len(declared), 'seed')} ({_seed_list(declared)}) for "
             f"every variant, and seeds were added to some (to decide a comparison, or declared per variant); "
             f"the variants are trained with: {each}")
 
