@@ -214,7 +214,8 @@ class Study(Strict):
     margins: dict[str, Annotated[float, Field(gt=0.0)]] = Field(default_factory=dict, description=(
         "metric → equivalence margin δ in the metric's own units (accuracies as fractions): two variants "
         "within ±δ are 'equivalent'. Default for an accuracy: the binomial standard error of the "
-        "difference of two accuracies on the test set (reportgen.report.judge.margins.default_margin)"))
+        "difference of two accuracies on the test set (reportgen.report.judge.margins.default_margin); "
+        "for an epoch count, one epoch"))
     save_models: bool = Field(False, description=(
         "save each trained run's final weights as models/<study>/<variant>/seed<k>.safetensors (with its "
         "config) for `reportgen evaluate --model PATH`"))

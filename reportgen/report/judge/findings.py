@@ -22,14 +22,14 @@ from reportgen.results.summary import METRICS, StudyResults, VariantResults, sho
 
 ALPHA = 0.05
 #: A claim's outcomes and their marks; ``equivalent``: the variants are within the study's margin δ of each
-#: other, decided by adding seeds (:mod:`reportgen.report.judge.verdicts`).
+#: other (:mod:`reportgen.report.judge.verdicts`; outside the family, :func:`_ahead_or_within`).
 ICONS = {"held": "✅", "contradicted": "❌", "equivalent": "🟰", "inconclusive": "➖"}
 
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation's outcome: ``held``, ``contradicted`` or ``inconclusive``, with evidence, and for
-    an inconclusive one the seeds per variant that would decide it (:mod:`reportgen.report.judge.power`;
+    """One expectation's outcome: ``held``, ``contradicted``, ``equivalent`` or ``inconclusive``, with
+    evidence, and for an inconclusive one the seeds per variant that would decide it (:mod:`reportgen.report.judge.power`;
     None otherwise, or where the claim is not testable)."""
 
     expect: Expect
@@ -239,7 +239,8 @@ def _state(state: str) -> str:
 def _rank(sr: StudyResults, e: Expect, m) -> Check:
     """``highest``/``lowest``: held when the named variant ranks first (mean over its seeds, outliers
     left out) and a one-sided test shows it above (below) the runner-up; contradicted when another
-    variant ranks first and a one-sided test shows it above (below) the named one."""
+    variant ranks first and a one-sided test shows it above (below) the named one; otherwise equivalent
+    when it is ahead of or within ±δ of every other variant (:func:`_ahead_or_within`)."""
     named = sr.variant(e.highest or e.lowest)
     want_high = e.highest is not None
     # A variant without a finite mean (e.g. never reached a target) cannot rank first.
@@ -252,8 +253,43 @@ def _rank(sr: StudyResults, e: Expect, m) -> Check:
     text, p = _directional(first, second, e.metric, want_high)
     outcome = "inconclusive" if not p < ALPHA else "held" if top is named else "contradicted"
     means = "; ".join(f"{v.label}: {v.clean.interval(e.metric).mean:.{m.digits}f}" for v in ranked)
+    tied = _ahead_or_within(sr, named, [v for v in ranked if v is not named], e.metric, want_high) \
+        if outcome == "inconclusive" else None
+    if tied is not None:
+        return Check(e, "equivalent", f"{tied}. Means ({m.unit or 'value'}): {means}")
     needed = for_pair(first, second, e.metric, alternative="larger") if outcome == "inconclusive" else None
     return Check(e, outcome, f"{text}. Means ({m.unit or 'value'}): {means}", needed)
+
+
+def _ahead_or_within(sr: StudyResults, named: VariantResults, others: list[VariantResults], metric: str,
+                     up: bool) -> str | None:
+    """Evidence that ``named`` is ahead of or equivalent to every one of ``others``, at least one of them
+    equivalent; else None (also without a margin). Against each: ahead when the one-sided test in the
+    claimed direction gives p < ALPHA, equivalent when the 90 % CI of the difference lies inside ±δ (two
+    one-sided tests, Schuirmann 1987), δ the study's margin for ``metric``
+    (:func:`reportgen.report.judge.margins.margin_of`). Each test is at ALPHA with no adjustment: the
+    outcome needs all of them, an intersection–union test (Berger & Hsu 1996, *Statistical Science*
+    11:283–319)."""
+    from reportgen.report.judge.margins import margin_of
+
+    d, m = margin_of(sr, metric), METRICS[metric]
+    if d is None:
+        return None
+    unit = ("epoch" if d == 1 else "epochs") if m.epoch else _diff_unit(m.unit)
+    parts, tie = [], False
+    for o in others:
+        text, p = _directional(named, o, metric, up)
+        w = two_sample(named, o, metric, confidence=0.90)
+        if p < ALPHA:
+            parts.append(f"ahead of {o.label}: {text}")
+        elif np.isfinite(w.test.low) and -d < w.test.low and w.test.high < d:
+            tie = True
+            parts.append(f"equivalent to {o.label}: {named.label} − {o.label} = {w.test.diff:+.{m.digits}f}, 90 % CI "
+                         f"{w.test.low:.{m.digits}f} to {w.test.high:.{m.digits}f} inside ±{d:g} {unit} "
+                         f"({w.how}){w.note}")
+        else:
+            return None
+    return ("; ".join(parts) + f" (each at α = {ALPHA:g}, all needed: an intersection–union test)") if tie else None
 
 
 def _directional(a: VariantResults, b: VariantResults, metric: str, greater: bool) -> tuple[str, float]:
@@ -277,8 +313,8 @@ def _no_mean(v: VariantResults) -> str:
 
 def _pair(sr: StudyResults, e: Expect, m) -> Check:
     """``variant`` higher/lower than another, tested one-sided in the claimed direction: held when
-    that test gives p < ALPHA, contradicted when the one-sided test the other way does, else
-    inconclusive. A quantity equal on every seed (parameters, FLOPs) is compared as it is."""
+    that test gives p < ALPHA, contradicted when the one-sided test the other way does, equivalent
+    when the two are within ±δ (:func:`_ahead_or_within`), else inconclusive. A quantity equal on every seed (parameters, FLOPs) is compared as it is."""
     a = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
     b = sr.variant(e.higher_than or e.lower_than)
     ma, mb = a.clean.interval(e.metric).mean, b.clean.interval(e.metric).mean
@@ -293,6 +329,9 @@ def _pair(sr: StudyResults, e: Expect, m) -> Check:
     text, p = _directional(a, b, e.metric, claimed > 0)
     _, p_other = _directional(a, b, e.metric, claimed < 0)
     outcome = "held" if p < ALPHA else "contradicted" if p_other < ALPHA else "inconclusive"
+    tied = _ahead_or_within(sr, a, [b], e.metric, claimed > 0) if outcome == "inconclusive" else None
+    if tied is not None:
+        return Check(e, "equivalent", f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; {tied}")
     return Check(e, outcome, f"{a.label}: {_mean_ci(a, e.metric)}; {b.label}: {_mean_ci(b, e.metric)}; {text}",
                  for_pair(a, b, e.metric, alternative="larger") if outcome == "inconclusive" else None)
 

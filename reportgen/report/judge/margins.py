@@ -1,5 +1,6 @@
 """The equivalence margin δ a study's verdicts use: declared by its spec, fixed by its sequential design when
-it began, or by default the binomial standard error of the difference of two test accuracies."""
+it began, or by default the binomial standard error of the difference of two test accuracies (one epoch
+for an epoch count)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,10 @@ import math
 import numpy as np
 
 from reportgen.results.summary import METRICS, StudyResults
+
+#: The default margin of an epoch count (epochs to a target, best epoch), in epochs: a run's count is
+#: read once per epoch, so one run cannot place its event more finely than one epoch.
+EPOCH_MARGIN = 1.0
 
 
 def default_margin(accuracy: float, n_test: int) -> float:
@@ -20,12 +25,14 @@ def default_margin(accuracy: float, n_test: int) -> float:
 def margin_of(sr: StudyResults, metric: str) -> float | None:
     """δ for ``metric`` in display units: the study's declared margin, else for test accuracy the δ its
     sequential design fixed when it began (the one most of its pairs on the metric hold: δ is never
-    recomputed from seeds added to decide), else :func:`default_margin` at the reference variant's mean
-    (None for other metrics)."""
+    recomputed from seeds added to decide), else :func:`default_margin` at the reference variant's mean;
+    for an epoch count :data:`EPOCH_MARGIN`; None for other metrics."""
     m = METRICS[metric]
     declared = sr.spec.study.margins.get(metric) if sr.spec is not None else None
     if declared is not None:
         return declared * m.scale
+    if m.epoch:
+        return EPOCH_MARGIN
     if metric != "test_accuracy":
         return None
     fixed = fixed_margin(sr, metric)
