@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from reportgen.report.analyses.standard import scored_images
-from reportgen.report.pages.render import _seed_list, seeds_trained
+from reportgen.report.judge.words import seed_list
+from reportgen.report.pages.render import seeds_trained
 from reportgen.results.chain import collect
 from reportgen.spec.catalog import load_all
 
@@ -19,8 +20,8 @@ TRAINED = sorted(n for n, s in SPECS.items() if s.study.kind != "explore")
 
 
 def test_seed_lists_are_written_as_ranges():
-    assert _seed_list([0, 1, 2]) == "0, 1, 2"
-    assert _seed_list([0, 1, 2, 3, 4, 10, 12, 13, 14]) == "0–4, 10, 12–14"
+    assert seed_list([0, 1, 2]) == "0, 1, 2"
+    assert seed_list([0, 1, 2, 3, 4, 10, 12, 13, 14]) == "0–4, 10, 12–14"
 
 
 def _committed(name: str):

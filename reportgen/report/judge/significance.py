@@ -26,6 +26,7 @@ from reportgen.results.stats import (
     verdict,
     welch,
 )
+from reportgen.report.judge.words import plural, seed_list
 from reportgen.results.summary import METRICS, StudyResults, VariantResults, value_of
 from reportgen.spec.config import Data
 
@@ -72,9 +73,10 @@ class Tested:
 
     @property
     def how(self) -> str:
-        """``paired t test over seeds 0, 1`` or ``Welch's t test over 3 + 3 seeds``."""
+        """``paired t test over seeds 0, 1``, ``paired t test over seeds 0–8`` (:func:`seed_list`) or
+        ``Welch's t test over 3 + 3 seeds``."""
         t = self.test
-        over = f"seeds {', '.join(map(str, self.seeds))}" if t.kind == "paired" else f"{t.n[0]} + {t.n[1]} seeds"
+        over = f"seeds {seed_list(self.seeds)}" if t.kind == "paired" else f"{t.n[0]} + {t.n[1]} seeds"
         return f"{t.name} over {over}"
 
     @property
@@ -137,8 +139,12 @@ def samples(a: VariantResults, b: VariantResults, metric: str) -> Samples:
     runs_b = dict(zip(cb.seeds(), cb.runs))
     common = [s for s, r in zip(ca.seeds(), ca.runs) if s in runs_b and paired_by_design(r, runs_b[s])]
     if len(common) >= 2 and len(common) == len(set(xa) & set(xb)):
-        unmatched = [f"{v.label} seed {s} ({'its pair was left out' if s in gone else 'no pair'})"
-                     for v, xs in ((ca, xa), (cb, xb)) for s in xs if s not in common]
+        pairless: dict[tuple[str, str], list[int]] = {}  # (variant, why) → its seeds without a partner
+        for v, xs in ((ca, xa), (cb, xb)):
+            for s in xs:
+                if s not in common:
+                    pairless.setdefault((v.label, "its pair was left out" if s in gone else "no pair"), []).append(s)
+        unmatched = [f"{label} {plural('seed', len(ss))} {seed_list(ss)} ({why})" for (label, why), ss in pairless.items()]
         return Samples([xa[s] for s in common], [xb[s] for s in common], True, tuple(common),
                        tuple(left + unmatched))
     return Samples(list(xa.values()), list(xb.values()), False, (), tuple(left))

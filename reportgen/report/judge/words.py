@@ -47,3 +47,16 @@ def join(items: Iterable[str], last: str = "and") -> str:
 def seeds(values: Sequence[float], digits: int = 2, sep: str = "/") -> str:
     """Per-seed values joined in seed order, e.g. ``97.72/97.79/97.80``; NaN as "—"."""
     return sep.join("—" if v != v else f"{v:.{digits}f}" for v in values)
+
+
+def seed_list(seeds: Sequence[int]) -> str:
+    """``0, 1, 2`` for up to three seeds, else runs of consecutive seeds as ranges: ``0–8, 10–19``."""
+    if len(seeds) <= 3:
+        return ", ".join(map(str, seeds))
+    runs: list[list[int]] = []
+    for x in seeds:
+        if runs and x == runs[-1][-1] + 1:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
