@@ -66,3 +66,18 @@ def test_a_pair_claim_on_an_epoch_count_can_be_equivalent_too():
     assert check(sr, Expect("epochs_to_97", variant="adam", lower_than="sgd-momentum")).outcome == "equivalent"
     spread = study(adam=[1, 4, 1, 4, 1, 4, 1, 4, 1], sgd_momentum=MOMENTUM)
     assert check(spread, Expect("epochs_to_97", variant="adam", lower_than="sgd-momentum")).outcome == "inconclusive"
+
+
+def test_the_answer_names_as_fastest_the_variants_the_claim_finds_within_one_epoch():
+    from reportgen.report.analyses.headlines_runs import _fastest
+
+    sr = study(sgd_momentum=MOMENTUM, adam=ADAM, sgd=SGD)
+    by_label = {v.label: v for v in sr.variants}
+    reach = {v.label: [float(x) for x in v.values("epochs_to_97")] for v in sr.variants}
+    said = _fastest(sr, by_label, ["sgd-momentum", "adam", "sgd"], reach)
+    assert said.startswith("fastest: **sgd-momentum and adam**, adam within ±1 epoch of sgd-momentum")
+    assert "sgd slower" in said
+    spread = study(sgd_momentum=MOMENTUM, adam=[1, 4, 1, 4, 1, 4, 1, 4, 1])
+    reach = {v.label: [float(x) for x in v.values("epochs_to_97")] for v in spread.variants}
+    said = _fastest(spread, {v.label: v for v in spread.variants}, ["sgd-momentum", "adam"], reach)
+    assert said.startswith("fastest: **sgd-momentum**; adam not told apart from sgd-momentum")

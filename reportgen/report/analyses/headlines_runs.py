@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from reportgen.report.judge.significance import two_sample, within
 from reportgen.report.judge.verdicts import comparisons
 from reportgen.results.summary import TARGET_VAL_ACC
-from reportgen.report.judge.words import count, join, seeds
+from reportgen.report.judge.words import count, join, plural, seeds
 from reportgen.report.analyses.context import Context, epochs, runs_of
 from reportgen.report.analyses.dynamics import STABILITY_EPOCHS, epochs_to, factors, gap_opens
 from reportgen.report.analyses.headline import (
@@ -230,6 +230,30 @@ def early_stopping(ctx: Context, out: dict[str, Any] | None = None) -> Headline 
     return Headline(tuple(sentences), f"saves {span.split(' (')[0]}; {verdict}")
 
 
+def _fastest(sr, by_label: dict, order: list[str], reach: dict[str, list[float]]) -> str:
+    """The fastest variants on ``epochs_to_97``: the first of ``order`` (lowest median, then lowest worst
+    seed) and those within ±δ of it; each other one slower or not told apart from it, by the test a
+    claim on that metric uses (:func:`reportgen.report.judge.findings.standing`). A variant that never
+    reaches the target is slower without a test."""
+    from reportgen.report.judge.findings import ALPHA, standing
+    from reportgen.report.judge.margins import margin_of
+
+    lead, groups = order[0], {"ahead": [], "equivalent": [], "undecided": [], "behind": []}
+    for k in order[1:]:
+        never = not any(math.isfinite(x) for x in reach[k])
+        groups["ahead" if never else standing(sr, by_label[lead], by_label[k], "epochs_to_97", False)[0]].append(k)
+    d = margin_of(sr, "epochs_to_97")
+    band = f"±{d:g} {plural('epoch', d)}"
+    tied = groups["equivalent"]
+    parts = [f"{join(groups['ahead'])} slower (one-sided t test at α = {ALPHA:g})" if groups["ahead"] else "",
+             f"{join(groups['undecided'])} not told apart from {lead} (neither slower nor within {band} by the tests)"
+             if groups["undecided"] else "",
+             f"{join(groups['behind'])} faster than {lead} on average (one-sided t test)" if groups["behind"] else ""]
+    return (f"fastest: **{join([lead, *tied])}**"
+            + (f", {join(tied)} within {band} of {lead} (two one-sided tests at α = {ALPHA:g})" if tied else "")
+            + "".join(f"; {x}" for x in parts if x))
+
+
 def convergence(ctx: Context, out: dict[str, Any] | None = None) -> Headline | None:
     """Epochs each variant needs to reach the target validation accuracy (per seed and median), the
     fastest, and the stability of validation loss (its standard deviation over the last epochs)."""
@@ -251,13 +275,9 @@ def convergence(ctx: Context, out: dict[str, Any] | None = None) -> Headline | N
     inf = [[x if math.isfinite(x) else np.inf for x in xs] for xs in reach.values()]
     med = {k: float(np.median(xs)) for k, xs in zip(reach, inf)}
     worst = {k: max(xs) for k, xs in zip(reach, inf)}
-    best = {k: min(xs) for k, xs in zip(reach, inf)}
     order = sorted(reach, key=lambda k: (med[k], worst[k]))
     lead = order[0]
-    # Variants whose per-seed range overlaps the fastest's: the seeds cannot put them apart.
-    tied = [k for k in order if best[k] <= worst[lead]]
-    verdict = (f"fastest: **{lead}**, ahead of every other variant on every seed" if len(tied) == 1 else
-               f"fastest: **{join(tied)}**, whose per-seed ranges overlap (the seeds cannot order them)")
+    verdict = _fastest(ctx.sr, {v.label: v for v in vs}, order, reach)
     first = (f"Epochs to reach {target} (median over seeds, range): " + "; ".join(said(k) for k in order)
              + f"; {verdict}." if math.isfinite(med[lead]) else f"No variant reaches {target}.")
     within = {v.label: float(np.mean([np.std([h["val_loss"] for h in r["history"][-STABILITY_EPOCHS:]], ddof=1)

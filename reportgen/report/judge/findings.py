@@ -261,35 +261,41 @@ def _rank(sr: StudyResults, e: Expect, m) -> Check:
     return Check(e, outcome, f"{text}. Means ({m.unit or 'value'}): {means}", needed)
 
 
-def _ahead_or_within(sr: StudyResults, named: VariantResults, others: list[VariantResults], metric: str,
-                     up: bool) -> str | None:
-    """Evidence that ``named`` is ahead of or equivalent to every one of ``others``, at least one of them
-    equivalent; else None (also without a margin). Against each: ahead when the one-sided test in the
-    claimed direction gives p < ALPHA, equivalent when the 90 % CI of the difference lies inside ±δ (two
-    one-sided tests, Schuirmann 1987), δ the study's margin for ``metric``
-    (:func:`reportgen.report.judge.margins.margin_of`). Each test is at ALPHA with no adjustment: the
-    outcome needs all of them, an intersection–union test (Berger & Hsu 1996, *Statistical Science*
-    11:283–319)."""
+def standing(sr: StudyResults, named: VariantResults, other: VariantResults, metric: str, up: bool) -> tuple[str, str]:
+    """``named`` against ``other`` on ``metric``, for a comparison outside the study's family (an epoch
+    count): ``ahead`` when the one-sided test in the claimed direction (``up``: higher) gives p < ALPHA,
+    ``behind`` when the one-sided test the other way does, ``equivalent`` when the 90 % CI of the
+    difference lies inside ±δ (two one-sided tests, Schuirmann 1987; δ the study's margin for ``metric``,
+    :func:`reportgen.report.judge.margins.margin_of`), else ``undecided``; with the evidence in words.
+    A difference found both detectable and within δ counts as a difference (as in the family)."""
     from reportgen.report.judge.margins import margin_of
 
     d, m = margin_of(sr, metric), METRICS[metric]
-    if d is None:
-        return None
+    text, p = _directional(named, other, metric, up)
+    if p < ALPHA:
+        return "ahead", text
+    back, p_back = _directional(other, named, metric, up)
+    if p_back < ALPHA:
+        return "behind", back
+    w = two_sample(named, other, metric, confidence=0.90)
+    inside = d is not None and np.isfinite(w.test.low) and -d < w.test.low and w.test.high < d
     unit = ("epoch" if d == 1 else "epochs") if m.epoch else _diff_unit(m.unit)
-    parts, tie = [], False
-    for o in others:
-        text, p = _directional(named, o, metric, up)
-        w = two_sample(named, o, metric, confidence=0.90)
-        if p < ALPHA:
-            parts.append(f"ahead of {o.label}: {text}")
-        elif np.isfinite(w.test.low) and -d < w.test.low and w.test.high < d:
-            tie = True
-            parts.append(f"equivalent to {o.label}: {named.label} − {o.label} = {w.test.diff:+.{m.digits}f}, 90 % CI "
-                         f"{w.test.low:.{m.digits}f} to {w.test.high:.{m.digits}f} inside ±{d:g} {unit} "
-                         f"({w.how}){w.note}")
-        else:
-            return None
-    return ("; ".join(parts) + f" (each at α = {ALPHA:g}, all needed: an intersection–union test)") if tie else None
+    ci = (f"{named.label} − {other.label} = {w.test.diff:+.{m.digits}f}, 90 % CI {w.test.low:.{m.digits}f} to "
+          f"{w.test.high:.{m.digits}f}" + (f" {'inside' if inside else 'not inside'} ±{d:g} {unit}" if d else "")
+          + f" ({w.how}){w.note}")
+    return ("equivalent" if inside else "undecided"), ci
+
+
+def _ahead_or_within(sr: StudyResults, named: VariantResults, others: list[VariantResults], metric: str,
+                     up: bool) -> str | None:
+    """Evidence that ``named`` is ahead of or equivalent to every one of ``others`` (:func:`standing`), at
+    least one of them equivalent; else None. Each test is at ALPHA with no adjustment: the outcome needs
+    all of them, an intersection–union test (Berger & Hsu 1996, *Statistical Science* 11:283–319)."""
+    states = [(o, *standing(sr, named, o, metric, up)) for o in others]
+    if any(s not in ("ahead", "equivalent") for _, s, _ in states) or all(s == "ahead" for _, s, _ in states):
+        return None
+    parts = [f"{s} {'of' if s == 'ahead' else 'to'} {o.label}: {text}" for o, s, text in states]
+    return "; ".join(parts) + f" (each at α = {ALPHA:g}, all needed: an intersection–union test)"
 
 
 def _directional(a: VariantResults, b: VariantResults, metric: str, greater: bool) -> tuple[str, float]:
