@@ -149,3 +149,20 @@ def test_the_index_composes_the_answer_of_a_study_it_does_not_render_once(setup,
     path = results / "mlp_baseline" / "default" / "seed1.json"
     path.write_text(path.read_text().replace('"python"', '"python" ', 1))
     assert render_dropout() == ["dropout_ablation", "mlp_baseline"]  # its results changed: composed again
+
+
+def test_a_forced_render_of_one_study_leaves_the_others_current(setup, tmp_path, monkeypatch):
+    """``render --force STUDY`` renders that study again and keeps the record of the others: the next
+    plain render redoes nothing, and the forced index reuses the other study's recorded answer."""
+    specs, results, run, _ = setup
+    docs = tmp_path / "docs"
+    assert run(docs) == ["dropout_ablation", "index", "mlp_baseline"]
+    composed: list[str] = []
+    analysed = render_mod.analysed_answer
+    monkeypatch.setattr(render_mod, "analysed_answer", lambda sr, *a: composed.append(sr.spec.name) or analysed(sr, *a))
+    with open(os.devnull, "w") as null:
+        render_mod.render([specs["dropout_ablation"]], results, docs, Console(file=null), index_specs=specs, force=True)
+    assert composed == []  # mlp_baseline's row: its recorded answer, not its analyses run again
+    record = json.loads((docs / incremental.RECORD).read_text())["groups"]
+    assert "studies/mlp_baseline" in record and "studies/dropout_ablation" in record
+    assert run(docs) == []

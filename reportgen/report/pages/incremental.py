@@ -203,20 +203,23 @@ def outputs(docs: Path, paths: list[str]) -> str:
 
 
 class Record:
-    """``docs/.render-inputs.json``: ``{group: {"inputs", "outputs", …}}``; ``force`` starts empty."""
+    """``docs/.render-inputs.json``: ``{group: {"inputs", "outputs", …}}``. With ``force`` no group is
+    fresh, and the groups not rendered again keep their entries (a forced render of one study leaves the
+    others current, and the index reuses their recorded answers)."""
 
     def __init__(self, docs: Path, force: bool = False) -> None:
-        self.docs, self.path = Path(docs), Path(docs) / RECORD
+        self.docs, self.path, self.force = Path(docs), Path(docs) / RECORD, force
         try:
-            data = {} if force else json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = {}
         self.groups: dict[str, dict[str, Any]] = dict(data.get("groups") or {}) if isinstance(data, dict) else {}
 
     def fresh(self, group: str, inputs: str, paths: list[str]) -> bool:
-        """True when ``group`` was rendered from these inputs and its files are as it wrote them."""
+        """True when ``group`` was rendered from these inputs and its files are as it wrote them (never
+        with ``force``)."""
         entry = self.groups.get(group) or {}
-        return entry.get("inputs") == inputs and entry.get("outputs") == outputs(self.docs, paths)
+        return not self.force and entry.get("inputs") == inputs and entry.get("outputs") == outputs(self.docs, paths)
 
     def done(self, group: str, inputs: str, paths: list[str], **extra: Any) -> None:
         """Note that ``group`` was just rendered from ``inputs`` (its files are read now)."""
