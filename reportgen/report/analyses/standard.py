@@ -103,8 +103,8 @@ def _estimate(c) -> dict[str, str]:
     """The row's difference (pp), 95 % CI, p and test, from the test its verdict came from: a pair decided
     by adding seeds shows the numbers of the look that decided it (seeds added to the reference later, for
     other pairs, are not in them), any other pair the test at the seeds the study has."""
-    found = c.decided
-    if found is not None and found.sequential and found.decision.diff is not None:
+    found = c.at_look
+    if found is not None:
         diff, low, high = oriented(found, c.a.slug)
         p = found.decision.p
         return {"diff": f"{diff:+.2f}", "ci": "—" if low is None else f"{low:.2f} to {high:.2f}",

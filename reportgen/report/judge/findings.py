@@ -18,6 +18,7 @@ from reportgen.report.judge.power import Needed, for_pair, for_threshold, not_co
 from reportgen.report.judge.significance import against, two_sample
 from reportgen.spec.schema import Expect
 from reportgen.results.stats import verdict
+from reportgen.report.judge.words import plural
 from reportgen.results.summary import METRICS, StudyResults, VariantResults, short_device
 
 ALPHA = 0.05
@@ -29,8 +30,8 @@ ICONS = {"held": "✅", "contradicted": "❌", "equivalent": "🟰", "inconclusi
 @dataclass(frozen=True)
 class Check:
     """One expectation's outcome: ``held``, ``contradicted``, ``equivalent`` or ``inconclusive``, with
-    evidence, and for an inconclusive one the seeds per variant that would decide it (:mod:`reportgen.report.judge.power`;
-    None otherwise, or where the claim is not testable)."""
+    evidence, and for an inconclusive one the seeds per variant that would decide it
+    (:mod:`reportgen.report.judge.power`; None otherwise, or where the claim is not testable)."""
 
     expect: Expect
     outcome: str
@@ -278,8 +279,8 @@ def standing(sr: StudyResults, named: VariantResults, other: VariantResults, met
     if p_back < ALPHA:
         return "behind", back
     w = two_sample(named, other, metric, confidence=0.90)
-    inside = d is not None and np.isfinite(w.test.low) and -d < w.test.low and w.test.high < d
-    unit = ("epoch" if d == 1 else "epochs") if m.epoch else _diff_unit(m.unit)
+    inside = d is not None and _inside(w.test, d)
+    unit = plural("epoch", d) if m.epoch else _diff_unit(m.unit)
     ci = (f"{named.label} − {other.label} = {w.test.diff:+.{m.digits}f}, 90 % CI {w.test.low:.{m.digits}f} to "
           f"{w.test.high:.{m.digits}f}" + (f" {'inside' if inside else 'not inside'} ±{d:g} {unit}" if d else "")
           + f" ({w.how}){w.note}")
@@ -319,8 +320,8 @@ def _no_mean(v: VariantResults) -> str:
 
 def _pair(sr: StudyResults, e: Expect, m) -> Check:
     """``variant`` higher/lower than another, tested one-sided in the claimed direction: held when
-    that test gives p < ALPHA, contradicted when the one-sided test the other way does, equivalent
-    when the two are within ±δ (:func:`_ahead_or_within`), else inconclusive. A quantity equal on every seed (parameters, FLOPs) is compared as it is."""
+    that test gives p < ALPHA, contradicted when the one-sided test the other way does, equivalent within
+    ±δ (:func:`_ahead_or_within`), else inconclusive. One equal on every seed (parameters) is compared as it is."""
     a = sr.variant(e.variant) if e.variant else sr.variant(sr.reference)
     b = sr.variant(e.higher_than or e.lower_than)
     ma, mb = a.clean.interval(e.metric).mean, b.clean.interval(e.metric).mean
@@ -357,7 +358,7 @@ def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
     w90, w95 = t90.test, t95.test
     if not (np.isfinite(w90.low) and np.isfinite(w90.high)):
         return Check(e, "inconclusive", f"fewer than two seeds per variant: no interval{t90.note}")
-    if -d < w90.low and w90.high < d:
+    if _inside(w90, d):
         outcome = "held"
     elif w95.low > d or w95.high < -d:
         outcome = "contradicted"
@@ -368,6 +369,11 @@ def _equivalent(sr: StudyResults, e: Expect, m) -> Check:
                              f"{w90.low:.{m.digits}f} to {w90.high:.{m.digits}f} against ±{d:g} {unit} "
                              f"({t90.how}){t90.note}",
                  not_computed("equivalence claim: seeds needed not computed") if outcome == "inconclusive" else None)
+
+
+def _inside(w90, d: float) -> bool:
+    """Whether a 90 % CI lies inside ±``d``: two one-sided tests at α = 0.05 (Schuirmann 1987)."""
+    return bool(np.isfinite(w90.low) and np.isfinite(w90.high) and -d < w90.low and w90.high < d)
 
 
 def _monotone(sr: StudyResults, e: Expect, m) -> Check:

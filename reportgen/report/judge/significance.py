@@ -248,15 +248,19 @@ class Comparison:
         return self.tested.test
 
     @property
+    def at_look(self) -> Any:
+        """The look of the sequential design that decided this pair (a ``Found`` with an estimate), or None
+        for a pair judged by the test at the seeds the study has."""
+        d = self.decided
+        return d if d is not None and d.sequential and d.decision.diff is not None else None
+
+    @property
     def estimate(self) -> float:
-        """a − b (pp) as the pair's verdict saw it: at the look that decided it, for a pair decided by adding
-        seeds (seeds the reference got later, for other pairs, are not in it); else the test at every seed."""
+        """a − b (pp) as the pair's verdict saw it: at the look that decided it (:attr:`at_look`; seeds the
+        reference got later, for other pairs, are not in it); else the test at every seed."""
         from reportgen.report.judge.decisions import signed
 
-        d = self.decided
-        if d is not None and d.sequential and d.decision.diff is not None:
-            return signed(d, self.a.slug)
-        return self.test.diff
+        return signed(self.at_look, self.a.slug) if self.at_look is not None else self.test.diff
 
     @property
     def sentence(self) -> str:
